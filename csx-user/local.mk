@@ -1,0 +1,26 @@
+# SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only
+# The user-mode back end: libcsx-user (core + csx_os_* on pthreads/libevent).
+
+lib_LTLIBRARIES += libcsx-user.la
+libcsx_user_la_SOURCES = $(csx_core_sources) \
+	csx-user/csx_user_dev.h \
+	csx-user/csx_os_core.c \
+	csx-user/csx_os_mem.c \
+	csx-user/csx_os_thread.c \
+	csx-user/csx_os_sync.c \
+	csx-user/csx_os_dpc.c \
+	csx-user/csx_os_timer.c \
+	csx-user/csx_os_intr.c \
+	csx-user/csx_os_dev.c
+libcsx_user_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) -fvisibility=default
+libcsx_user_la_LIBADD = $(LIBEVENT_LIBS)
+libcsx_user_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0
+
+csxosincdir = $(includedir)/csx-$(PACKAGE_VERSION)
+csxosinc_HEADERS = \
+	csx-user/include/csx_os_types.h \
+	csx-user/include/csx_os_module.h
+
+pkgconfigdir = $(libdir)/pkgconfig
+pkgconfig_DATA = csx-user/csx-user.pc
+EXTRA_DIST += csx-user/csx-user.pc.in
