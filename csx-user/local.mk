@@ -24,3 +24,7 @@ csxosinc_HEADERS = \
 pkgconfigdir = $(libdir)/pkgconfig
 pkgconfig_DATA = csx-user/csx-user.pc
 EXTRA_DIST += csx-user/csx-user.pc.in
+
+# Simulated devices and the hosts (csx-run, libcsx-user-main).
+include csx-user/sim/local.mk
+libcsx_user_la_SOURCES += $(csx_sim_sources)
