@@ -1,1 +1,8 @@
 # SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only
+# Repository checks run by make check.
+TESTS += tests/checks/no-mode-conditionals.sh \
+	tests/checks/selftest-mode-check.sh \
+	tests/checks/port-contract.sh
+EXTRA_DIST += $(TESTS)
+AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
+	top_builddir='$(abs_top_builddir)'; export top_builddir;
