@@ -1,1 +1,28 @@
 # SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only
+# Benchmarks against same-run baselines (bench/README.md). Built and run only
+# by `make bench`, never by `make` or `make check`: timings are reported,
+# never asserted.
+
+bench_programs = bench/bench-intr bench/bench-dpc
+# EXTRA_PROGRAMS: known to automake, built only when a rule asks for them.
+EXTRA_PROGRAMS = $(bench_programs)
+
+bench_common = bench/bench.h bench/bench_util.c bench/bench_lat.h \
+	bench/bench_lat.c
+bench_ldflags = $(AM_LDFLAGS) -no-install
+
+bench_bench_intr_SOURCES = bench/bench_intr.c $(bench_common)
+bench_bench_intr_LDADD = libcsx-user.la
+bench_bench_intr_LDFLAGS = $(bench_ldflags)
+
+bench_bench_dpc_SOURCES = bench/bench_dpc.c bench/bench_wq.h bench/bench_wq.c \
+	$(bench_common)
+bench_bench_dpc_LDADD = libcsx-user.la
+bench_bench_dpc_LDFLAGS = $(bench_ldflags)
+
+EXTRA_DIST += bench/README.md bench/run.sh bench/report.sh bench/targets.txt
+CLEANFILES += $(bench_programs) bench/rows.txt bench/results.json
+
+.PHONY: bench
+bench: $(bench_programs)
+	@$(SHELL) $(srcdir)/bench/run.sh $(srcdir)/bench bench

@@ -24,6 +24,7 @@ csxinc_HEADERS = \
 csx_core_sources = \
 	csx-api/src/csx_core.h \
 	csx-api/src/csx_core.c \
+	csx-api/src/csx_util.c \
 	csx-api/src/csx_status.c \
 	csx-api/src/csx_log.c \
 	csx-api/src/csx_mem.c \

@@ -4,6 +4,7 @@
 lib_LTLIBRARIES += libcsx-user.la
 libcsx_user_la_SOURCES = $(csx_core_sources) \
 	csx-user/csx_user_dev.h \
+	csx-user/csx_user_internal.h \
 	csx-user/csx_os_core.c \
 	csx-user/csx_os_mem.c \
 	csx-user/csx_os_thread.c \
@@ -19,7 +20,8 @@ libcsx_user_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0
 csxosincdir = $(includedir)/csx-$(PACKAGE_VERSION)
 csxosinc_HEADERS = \
 	csx-user/include/csx_os_types.h \
-	csx-user/include/csx_os_module.h
+	csx-user/include/csx_os_module.h \
+	csx-user/include/csx_user.h
 
 pkgconfigdir = $(libdir)/pkgconfig
 pkgconfig_DATA = csx-user/csx-user.pc

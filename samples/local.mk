@@ -1,1 +1,27 @@
 # SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only
+# Sample drivers. Each source also builds as a kernel module (its Kbuild);
+# here: user-mode modules for csx-run (-module .so) and, for the edu driver,
+# a standalone executable that runs it on its own.
+
+csxmoddir = $(pkglibdir)/modules
+csxmod_LTLIBRARIES = samples/edu/csx_edu.la samples/edu/edu_demo.la
+
+samples_module_ldflags = -module -avoid-version -shared -no-undefined \
+	$(AM_LDFLAGS)
+
+samples_edu_csx_edu_la_SOURCES = samples/edu/csx_edu.c samples/edu/edu.h
+samples_edu_csx_edu_la_LDFLAGS = $(samples_module_ldflags)
+samples_edu_csx_edu_la_LIBADD = libcsx-user.la
+
+samples_edu_edu_demo_la_SOURCES = samples/edu/edu_demo.c samples/edu/edu.h
+samples_edu_edu_demo_la_LDFLAGS = $(samples_module_ldflags)
+samples_edu_edu_demo_la_LIBADD = libcsx-user.la
+
+# csx-edu [--device edu]... : the driver as its own process.
+bin_PROGRAMS += samples/edu/csx-edu
+samples_edu_csx_edu_SOURCES = samples/edu/csx_edu.c samples/edu/edu.h
+# Own flags so its objects differ from the libtool module's.
+samples_edu_csx_edu_CFLAGS = $(AM_CFLAGS)
+samples_edu_csx_edu_LDADD = csx-user/libcsx-user-main.a libcsx-user.la
+
+EXTRA_DIST += scripts/demo-user.sh doc/tutorial-user-mode.md

@@ -13,6 +13,7 @@ static unsigned long csx__violations;
 void csx__ctx_init(bool strict)
 {
 	__atomic_store_n(&csx__strict_mode, strict, __ATOMIC_RELAXED);
+	__atomic_store_n(&csx__violations, 0, __ATOMIC_RELAXED);
 }
 
 bool csx__strict(void)

@@ -110,6 +110,8 @@ int csx__core_init(void)
 	ret = csx_os_init();
 	if (ret)
 		return ret;
+	/* Counts are per life cycle: a previous one's leaks were reported. */
+	__builtin_memset(csx__live, 0, sizeof(csx__live));
 	ret = csx__check_contract();
 	if (ret)
 		goto out_os;

@@ -35,7 +35,8 @@ rebuild=0
 check_only=0
 
 usage() {
-	sed -n 's/^# \{0,1\}//; /^usage:/,/^Progress/p' "$0" >&2
+	# The header comment is the help text.
+	awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "$0" >&2
 	exit 2
 }
 

@@ -31,7 +31,8 @@ allow_taint=0
 ignore_re=""
 verbose=0
 usage() {
-	sed -n 's/^# \{0,1\}//; /^usage:/,/^#   --verbose/p' "$0" >&2
+	# The header comment is the help text.
+	awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "$0" >&2
 	exit 2
 }
 while [[ $# -gt 0 ]]; do
@@ -65,6 +66,8 @@ problem_re+='|scheduling while atomic|soft lockup|hard LOCKUP'
 problem_re+='|hung_task|blocked for more than [0-9]+ seconds'
 problem_re+='|rcu.*detected stall|list_(add|del) corruption'
 problem_re+='|invoked oom-killer|segfault at'
+# QEMU itself (e.g. the edu device's fatal DMA range check) on the same log.
+problem_re+='|qemu: hardware error'
 
 # mawk (Debian's default awk): no gawk extensions, no bit operations.
 LC_ALL=C awk -v problem_re="$problem_re" -v ignore_re="$ignore_re" \
@@ -111,6 +114,7 @@ function ktap(text,   ind, body, n, rest, p, d, notok, kind) {
 		if (sp > 0 && st_ind[sp] == ind && st_plan[sp] < 0 && st_cnt[sp] > 0) {
 			# Trailing plan (TAP allows the plan after the results).
 			st_plan[sp] = n
+			nplans++
 			close_top()
 			return
 		}
@@ -258,8 +262,12 @@ END {
 		print "parse-console: PASS"
 		exit 0
 	}
-	for (i = 1; i <= nreasons; i++)
-		printf "parse-console: FAIL: %s\n", reasons[i]
+	for (i = 1; i <= nreasons; i++) {
+		if (reasons[i] ~ /^    /)	# detail of the reason before
+			printf "parse-console: %s\n", reasons[i]
+		else
+			printf "parse-console: FAIL: %s\n", reasons[i]
+	}
 	print "parse-console: FAILED"
 	exit 1
 }

@@ -16,7 +16,7 @@
 #   --edu N          number of QEMU edu PCI devices (default 1)
 #   --msi | --intx   interrupt mode for the payload, exported as CSX_IRQ;
 #                    --intx also boots with pci=nomsi so no driver gets MSI
-#   --timeout SEC    wall-clock limit for QEMU (default 300)
+#   --timeout SEC    wall-clock limit for QEMU (default 300, debug kernel 600)
 #   --loglevel N     console loglevel (default 7: pr_info shows live too)
 #   --append STR     extra kernel command line
 #   --no-kmemleak    skip the kmemleak scan at the end (saves ~5-10 s)
@@ -39,14 +39,15 @@ edu=1
 irq=""
 payload=""
 log=""
-timeout_s=300
+timeout_s=""
 loglevel=7
 append=""
 kmemleak=1
 verbose=0
 
 usage() {
-	sed -n 's/^# \{0,1\}//; /^usage:/,/^Exit status/p' "$0" >&2
+	# The header comment is the help text.
+	awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "$0" >&2
 	exit 2
 }
 die() {
@@ -77,6 +78,8 @@ done
 [[ -n $payload && -n $log ]] || usage
 [[ -f $payload/run.sh ]] || die "$payload/run.sh not found"
 [[ $edu =~ ^[0-9]+$ ]] || die "--edu wants a number"
+# The debug kernel runs ~3x slower (KASAN, lockdep, two kmemleak scans).
+[[ -n $timeout_s ]] || timeout_s=$((debug_kernel ? 600 : 300))
 [[ $timeout_s =~ ^[0-9]+$ ]] || die "--timeout wants seconds"
 [[ -z $kernel || $debug_kernel -eq 0 ]] ||
 	die "--kernel and --debug-kernel exclude each other"
@@ -149,6 +152,10 @@ initrd=$work/initrd.cpio.gz
 # log_buf_len: room for the final dmesg dump of a chatty debug kernel.
 cmdline="console=ttyS0 panic=-1 oops=panic loglevel=$loglevel printk.time=1"
 cmdline+=" log_buf_len=4M"
+# Guest time runs with the host clock, so a vCPU thread starved by a busy
+# host looks stuck: with the 21 s/20 s defaults, a KASAN kernel booting on a
+# loaded machine hit false RCU-stall reports.  60 s still catches real hangs.
+cmdline+=" rcupdate.rcu_cpu_stall_timeout=60 watchdog_thresh=30"
 [[ $irq == intx ]] && cmdline+=" pci=nomsi"
 [[ -n $append ]] && cmdline+=" $append"
 

@@ -5,15 +5,17 @@
 # boot it in QEMU with an edu device, load and unload it, judge the console.
 #
 # usage: smoke.sh [--debug-kernel | --prove-detection] [--edu N] [--log FILE]
-#                 [--verbose]
+#                 [--msi | --intx] [--verbose]
 #   (default)          stock Debian kernel, module built against its headers
 #   --debug-kernel     the debug kernel (debug-kernel.sh builds it if needed)
 #   --prove-detection  debug kernel + module built with CSX_SMOKE_BUG=1;
 #                      passes only if parse-console.sh FAILS and names each
 #                      deliberate bug (sleep in atomic, KASAN, kmemleak)
 #   --edu N            edu devices in the VM (default 1)
-#   --log FILE         console log (default
-#                      ${CSX_KTEST_OUT:-/tmp/csx-kernel-tests}/smoke-<mode>.log)
+#   --msi | --intx     demand that interrupt mode (run-vm.sh option; the
+#                      module then checks it got it)
+#   --log FILE         console log (default: a new file
+#                      ${CSX_KTEST_OUT:-/tmp/csx-kernel-tests}/smoke-<mode>.*.log)
 #   --verbose          stream the console while the VM runs
 set -euo pipefail
 
@@ -22,9 +24,11 @@ mode=stock
 edu=1
 log=""
 verbose=()
+irq=()
 
 usage() {
-	sed -n 's/^# \{0,1\}//; /^usage:/,/^#   --verbose/p' "$0" >&2
+	# The header comment is the help text.
+	awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "$0" >&2
 	exit 2
 }
 while [[ $# -gt 0 ]]; do
@@ -32,13 +36,19 @@ while [[ $# -gt 0 ]]; do
 	--debug-kernel) mode=debug; shift ;;
 	--prove-detection) mode=prove-detection; shift ;;
 	--edu) edu=${2:?}; shift 2 ;;
+	--msi | --intx) irq=("$1"); shift ;;
 	--log) log=${2:?}; shift 2 ;;
 	--verbose) verbose=(--verbose); shift ;;
 	-h | --help) usage ;;
 	*) echo "smoke: unknown argument: $1" >&2; usage ;;
 	esac
 done
-log=${log:-${CSX_KTEST_OUT:-/tmp/csx-kernel-tests}/smoke-$mode.log}
+if [[ -z $log ]]; then
+	# Unique name: several people may run the smoke test at once.
+	outdir=${CSX_KTEST_OUT:-/tmp/csx-kernel-tests}
+	mkdir -p "$outdir"
+	log=$(mktemp "$outdir/smoke-$mode.XXXXXX.log")
+fi
 
 say() { echo "smoke[$mode]: $*" >&2; }
 die() {
@@ -51,7 +61,7 @@ deps_args=()
 [[ $mode == stock ]] || deps_args=(--debug-kernel)
 "$here/deps.sh" "${deps_args[@]}" >/dev/null
 
-vm_args=(--edu "$edu" --log "$log" "${verbose[@]}")
+vm_args=(--edu "$edu" --log "$log" "${irq[@]}" "${verbose[@]}")
 make_args=()
 if [[ $mode == stock ]]; then
 	kver=$("$here/kver.sh")
@@ -101,7 +111,8 @@ bound_count() {
 n=0
 echo "TAP version 13"
 echo "1..3"
-check insmod insmod /payload/csx_smoke.ko
+# The module probes each edu device during insmod: ID, interrupt, DMA.
+check insmod insmod /payload/csx_smoke.ko ${CSX_IRQ:+irq_mode=$CSX_IRQ}
 bound=$(bound_count)
 echo "# csx_smoke bound to $bound device(s), VM has $CSX_EDU_COUNT"
 check bound_all_edu test "$bound" -eq "$CSX_EDU_COUNT"

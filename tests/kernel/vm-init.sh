@@ -41,9 +41,15 @@ cd /
 
 kmemleak=/sys/kernel/debug/kmemleak
 if [ "${CSX_KMEMLEAK:-1}" = 1 ] && [ -w "$kmemleak" ]; then
-	# kmemleak ignores objects younger than 5 s: wait until what the
-	# payload allocated last is old enough to be judged.
-	sleep 5
+	# Two scans: kmemleak does not report an object whose contents
+	# changed since the previous scan (it may hold a new pointer), and
+	# every object is "changed" the first time it is seen.  It also
+	# ignores objects younger than 5 s: the first scan runs while what
+	# the payload allocated last ages, then we wait out the rest.
+	t0=$(cut -d. -f1 /proc/uptime)
+	echo scan >"$kmemleak"
+	left=$((t0 + 6 - $(cut -d. -f1 /proc/uptime)))
+	[ "$left" -gt 0 ] && sleep "$left"
 	echo scan >"$kmemleak"
 	echo "CSX-KMEMLEAK-BEGIN"
 	cat "$kmemleak"

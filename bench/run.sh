@@ -1,0 +1,55 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only
+#
+# run.sh SRCDIR BUILDDIR - run every benchmark, collect their BENCH lines in
+# BUILDDIR/rows.txt, print the table and write BUILDDIR/results.json
+# (through report.sh, which also adds rows from $CSX_BENCH_EXTRA).
+#
+# Environment: BENCH_REPS (repetitions per figure, default 5), BENCH_SCALE
+# (iteration multiplier, default 1), BENCH_ONLY (space-separated subset of
+# intr-fence intr-membarrier dpc edu).
+
+set -u
+
+src=$1
+build=$2
+rows=$build/rows.txt
+json=$build/results.json
+limit=150
+
+: >"$rows"
+if [ "$(getconf _NPROCESSORS_ONLN)" -lt 2 ]; then
+	echo "bench: fewer than 2 CPUs online; the cross-CPU rows need 2" >&2
+fi
+
+wanted() {
+	[ -z "${BENCH_ONLY:-}" ] && return 0
+	case " $BENCH_ONLY " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+# run NAME [VAR=VALUE...] PROGRAM [ARGS...]: append its rows, show progress.
+run() {
+	name=$1
+	shift
+	wanted "$name" || return 0
+	echo "bench: $name ..." >&2
+	start=$(date +%s)
+	if ! timeout "$limit" env "$@" >>"$rows"; then
+		echo "bench: $name failed or timed out (${limit}s); its rows are missing" >&2
+	fi
+	echo "bench: $name done in $(($(date +%s) - start)) s" >&2
+}
+
+run intr-fence CSX_READLOCK=fence "$build/bench-intr"
+run intr-membarrier CSX_READLOCK=membarrier "$build/bench-intr"
+run dpc "$build/bench-dpc"
+if [ -x "$build/bench-edu" ]; then
+	run edu "$build/bench-edu"
+fi
+
+echo
+sh "$src/report.sh" -o "$json" -t "$src/targets.txt" "user=$rows"
+echo
+echo "bench: rows in $rows"
+echo "bench: JSON in $(cd "$(dirname "$json")" && pwd)/$(basename "$json")"

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only */
+/*
+ * The service registry: export/open/call/close, versions, name rules,
+ * payload limits, and withdrawal under open channels and in-flight calls.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+
+#include "unit.h"
+
+#define OP_ECHO 1
+#define OP_LIE 2 /* claims a longer response than the buffer holds */
+#define OP_BLOCK 3 /* waits until released */
+
+struct svc_state {
+	int calls;
+	int entered;
+	int release;
+	int done;
+};
+
+static int handler(void *ctx, uint32_t op, const void *in, size_t in_len,
+		   void *out, size_t out_cap, size_t *out_len)
+{
+	struct svc_state *s = ctx;
+
+	s->calls++;
+	switch (op) {
+	case OP_ECHO:
+		if (in_len > out_cap)
+			return -CSX_EOVERFLOW;
+		if (in_len)
+			memcpy(out, in, in_len);
+		*out_len = in_len;
+		return 0;
+	case OP_LIE:
+		*out_len = out_cap + 1;
+		return 0;
+	case OP_BLOCK:
+		__atomic_store_n(&s->entered, 1, __ATOMIC_RELEASE);
+		while (!__atomic_load_n(&s->release, __ATOMIC_ACQUIRE))
+			sched_yield();
+		__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+		return 0;
+	default:
+		return -CSX_EOPNOTSUPP;
+	}
+}
+
+static void export_open_call_close(void **state)
+{
+	struct svc_state s = { 0 };
+	struct csx_service *svc;
+	struct csx_chan *ch;
+	char out[16] = { 0 };
+	size_t len = 99;
+
+	(void)state;
+	assert_int_equal(csx_service_export("edu/ctl", 3, handler, &s, &svc),
+			 0);
+	assert_int_equal(csx_open("edu/ctl", 2, &ch), 0);
+	assert_int_equal(csx_chan_version(ch), 3);
+	assert_int_equal(csx_call(ch, OP_ECHO, "hello", 5, out, sizeof(out),
+				  &len, CSX_WAIT_FOREVER),
+			 0);
+	assert_int_equal(len, 5);
+	assert_memory_equal(out, "hello", 5);
+	assert_int_equal(csx_call(ch, 77, NULL, 0, NULL, 0, &len, 0),
+			 -CSX_EOPNOTSUPP);
+	assert_int_equal(len, 0);
+	assert_int_equal(csx_call(ch, OP_ECHO, "x", 1, out, 1, NULL, 1000), 0);
+	csx_close(ch);
+	assert_int_equal(csx_chan_version(ch), 0);
+	assert_int_equal(csx_call(ch, OP_ECHO, NULL, 0, NULL, 0, NULL, 0),
+			 -CSX_EINVAL);
+	csx_close(NULL);
+	assert_int_equal(csx_service_unexport(svc), 0);
+	assert_int_equal(csx_service_unexport(svc), -CSX_EINVAL);
+	assert_int_equal(csx_service_unexport(NULL), 0);
+	assert_int_equal(s.calls, 3);
+}
+
+static void open_checks_name_and_version(void **state)
+{
+	struct svc_state s = { 0 };
+	struct csx_service *svc, *dup;
+	struct csx_chan *ch;
+
+	(void)state;
+	assert_int_equal(csx_service_export("m/s", 2, handler, &s, &svc), 0);
+	assert_int_equal(csx_service_export("m/s", 9, handler, &s, &dup),
+			 -CSX_EEXIST);
+	assert_null(dup);
+	assert_int_equal(csx_open("m/s", 3, &ch), -CSX_EPROTO);
+	assert_null(ch);
+	assert_true(mock_log_contains("service m/s is version 2"));
+	assert_int_equal(csx_open("m/t", 0, &ch), -CSX_ENOENT);
+	assert_int_equal(csx_open("m/s", 2, NULL), -CSX_EINVAL);
+	assert_int_equal(csx_open(NULL, 0, &ch), -CSX_EINVAL);
+	assert_int_equal(csx_service_unexport(svc), 0);
+	assert_int_equal(csx_open("m/s", 0, &ch), -CSX_ENOENT);
+	/* The name is free again. */
+	assert_int_equal(csx_service_export("m/s", 4, handler, &s, &svc), 0);
+	assert_int_equal(csx_service_unexport(svc), 0);
+}
+
+static void name_rules(void **state)
+{
+	static const char *const bad[] = {
+		"",	 "noslash", "/svc", "mod/",  "a b/c",
+		"a/b\n", "a/\tb",   "a/\x7f", "a/\xc3\xa9",
+	};
+	char longest[CSX_SERVICE_NAME_MAX + 1];
+	struct svc_state s = { 0 };
+	struct csx_service *svc;
+	struct csx_chan *ch;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(csx_service_export(bad[i], 1, handler, &s,
+						    &svc),
+				 -CSX_EINVAL);
+		assert_int_equal(csx_open(bad[i], 0, &ch), -CSX_EINVAL);
+	}
+	assert_int_equal(csx_service_export(NULL, 1, handler, &s, &svc),
+			 -CSX_EINVAL);
+	assert_int_equal(csx_service_export("a/b", 1, NULL, &s, &svc),
+			 -CSX_EINVAL);
+	assert_int_equal(csx_service_export("a/b", 1, handler, &s, NULL),
+			 -CSX_EINVAL);
+	/* CSX_SERVICE_NAME_MAX - 1 bytes fit, one more does not. */
+	memset(longest, 'x', sizeof(longest));
+	longest[1] = '/';
+	longest[CSX_SERVICE_NAME_MAX] = '\0';
+	assert_int_equal(csx_service_export(longest, 1, handler, &s, &svc),
+			 -CSX_EINVAL);
+	longest[CSX_SERVICE_NAME_MAX - 1] = '\0';
+	assert_int_equal(csx_service_export(longest, 1, handler, &s, &svc),
+			 0);
+	assert_int_equal(csx_open(longest, 1, &ch), 0);
+	csx_close(ch);
+	assert_int_equal(csx_service_unexport(svc), 0);
+	assert_int_equal(csx_service_export("a.b-c_d/e:f@1", 1, handler, &s,
+					    &svc),
+			 0);
+	assert_int_equal(csx_service_unexport(svc), 0);
+}
+
+static void call_arguments_and_limits(void **state)
+{
+	struct svc_state s = { 0 };
+	struct csx_service *svc;
+	struct csx_chan *ch;
+	static char big[CSX_CALL_MAX_PAYLOAD + 1];
+	char out[8];
+	size_t len = 5;
+
+	(void)state;
+	assert_int_equal(csx_service_export("p/q", 1, handler, &s, &svc), 0);
+	assert_int_equal(csx_open("p/q", 1, &ch), 0);
+	assert_int_equal(csx_call(NULL, OP_ECHO, NULL, 0, NULL, 0, &len, 0),
+			 -CSX_EINVAL);
+	assert_int_equal(len, 0);
+	assert_int_equal(csx_call(ch, OP_ECHO, NULL, 4, out, 8, &len, 0),
+			 -CSX_EINVAL);
+	assert_int_equal(csx_call(ch, OP_ECHO, "abcd", 4, NULL, 8, &len, 0),
+			 -CSX_EINVAL);
+	assert_int_equal(csx_call(ch, OP_ECHO, "abcd", 4, out, 8, &len, -1),
+			 -CSX_EINVAL);
+	assert_int_equal(csx_call(ch, OP_ECHO, big, sizeof(big), out, 8, &len,
+				  0),
+			 -CSX_EMSGSIZE);
+	assert_int_equal(csx_call(ch, OP_ECHO, "a", 1, big, sizeof(big), &len,
+				  0),
+			 -CSX_EMSGSIZE);
+	/* Exactly the limit is accepted. */
+	assert_int_equal(csx_call(ch, OP_ECHO, big, CSX_CALL_MAX_PAYLOAD, big,
+				  CSX_CALL_MAX_PAYLOAD, &len, 0),
+			 0);
+	assert_int_equal(len, CSX_CALL_MAX_PAYLOAD);
+	/* A handler overstating its response is caught. */
+	assert_int_equal(csx_call(ch, OP_LIE, NULL, 0, out, 8, &len, 0),
+			 -CSX_EOVERFLOW);
+	assert_int_equal(len, 0);
+	mock_set_context(CSX_OS_CTX_DPC);
+	assert_int_equal(csx_call(ch, OP_ECHO, "a", 1, out, 8, &len, 0),
+			 -CSX_EDEADLK);
+	mock_set_context(0);
+	assert_int_equal(s.calls, 2);
+	csx_close(ch);
+	assert_int_equal(csx_service_unexport(svc), 0);
+}
+
+static void unexport_with_open_channel(void **state)
+{
+	struct svc_state s = { 0 };
+	struct csx_service *svc;
+	struct csx_chan *ch;
+	char out[4];
+
+	(void)state;
+	assert_int_equal(csx_service_export("x/y", 1, handler, &s, &svc), 0);
+	assert_int_equal(csx_open("x/y", 1, &ch), 0);
+	assert_int_equal(csx_service_unexport(svc), 0);
+	assert_int_equal(csx_call(ch, OP_ECHO, "a", 1, out, 4, NULL, 0),
+			 -CSX_EPEERDIED);
+	assert_int_equal(s.calls, 0);
+	/* The channel still answers until closed; the service lives on. */
+	assert_int_equal(csx_chan_version(ch), 1);
+	assert_int_equal(csx__live_count(CSX__T_SERVICE), 1);
+	csx_close(ch);
+	assert_int_equal(csx__live_count(CSX__T_SERVICE), 0);
+}
+
+struct caller {
+	struct csx_chan *ch;
+	int ret;
+};
+
+static void *call_block(void *arg)
+{
+	struct caller *c = arg;
+
+	c->ret = csx_call(c->ch, OP_BLOCK, NULL, 0, NULL, 0, NULL,
+			  CSX_WAIT_FOREVER);
+	return NULL;
+}
+
+static struct svc_state blocked;
+
+static void release_on_sleep(void *arg)
+{
+	(void)arg;
+	__atomic_store_n(&blocked.release, 1, __ATOMIC_RELEASE);
+}
+
+static void unexport_waits_for_inflight_calls(void **state)
+{
+	struct csx_service *svc;
+	struct caller c = { NULL, 1 };
+	pthread_t th;
+	int done;
+
+	(void)state;
+	memset(&blocked, 0, sizeof(blocked));
+	assert_int_equal(csx_service_export("w/z", 1, handler, &blocked,
+					    &svc),
+			 0);
+	assert_int_equal(csx_open("w/z", 1, &c.ch), 0);
+	assert_int_equal(pthread_create(&th, NULL, call_block, &c), 0);
+	while (!__atomic_load_n(&blocked.entered, __ATOMIC_ACQUIRE))
+		sched_yield();
+	/* Unexport must sleep while the call runs; its first sleep lets the
+	 * handler finish. */
+	mock_set_on_sleep(release_on_sleep, NULL);
+	assert_int_equal(csx_service_unexport(svc), 0);
+	mock_set_on_sleep(NULL, NULL);
+	done = __atomic_load_n(&blocked.done, __ATOMIC_ACQUIRE);
+	/* Let a handler that was not waited for end before failing. */
+	__atomic_store_n(&blocked.release, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	assert_true(done);
+	assert_true(mock_sleeps() > 0);
+	assert_int_equal(c.ret, 0);
+	assert_int_equal(csx_call(c.ch, OP_BLOCK, NULL, 0, NULL, 0, NULL, 0),
+			 -CSX_EPEERDIED);
+	csx_close(c.ch);
+}
+
+static void registry_without_memory(void **state)
+{
+	struct svc_state s = { 0 };
+	struct csx_service *svc;
+	struct csx_chan *ch;
+
+	(void)state;
+	mock_fail_alloc_after(0);
+	assert_int_equal(csx_service_export("m/n", 1, handler, &s, &svc),
+			 -CSX_ENOMEM);
+	assert_null(svc);
+	assert_int_equal(csx_service_export("m/n", 1, handler, &s, &svc), 0);
+	mock_fail_alloc_after(0);
+	assert_int_equal(csx_open("m/n", 1, &ch), -CSX_ENOMEM);
+	assert_null(ch);
+	/* The failed open left no reference behind: unexport frees it. */
+	assert_int_equal(csx_service_unexport(svc), 0);
+	assert_int_equal(csx__live_count(CSX__T_SERVICE), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		UNIT_TEST(export_open_call_close),
+		UNIT_TEST(open_checks_name_and_version),
+		UNIT_TEST(name_rules),
+		UNIT_TEST(call_arguments_and_limits),
+		UNIT_TEST(unexport_with_open_channel),
+		UNIT_TEST(unexport_waits_for_inflight_calls),
+		UNIT_TEST(registry_without_memory),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
