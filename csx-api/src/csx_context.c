@@ -39,7 +39,7 @@ void csx__misuse(const char *what)
 static csx__cold void csx__ctx_violation(const char *func, unsigned int ctx)
 {
 	__atomic_add_fetch(&csx__violations, 1, __ATOMIC_RELAXED);
-	csx_err("csx: %s() may sleep but was called from %s context", func,
+	csx_err("%s() may sleep but was called from %s context", func,
 		csx__ctx_name(ctx));
 	csx__misuse("sleeping call from a context that may not sleep");
 }
@@ -76,6 +76,5 @@ unsigned long csx_ctx_violations(void)
 
 bool csx_ctx_set_strict(bool strict)
 {
-	return __atomic_exchange_n(&csx__strict_mode, strict,
-				   __ATOMIC_RELAXED);
+	return __atomic_exchange_n(&csx__strict_mode, strict, __ATOMIC_RELAXED);
 }

@@ -59,8 +59,8 @@ unsigned long csx__live_report(void)
 
 		if (n == 0)
 			continue;
-		csx_warn("csx: %lu %s object(s) still alive at exit (leaked)",
-			 n, csx__type_names[t]);
+		csx_warn("%lu %s object(s) still alive at exit (leaked)", n,
+			 csx__type_names[t]);
 		total += n;
 	}
 	return total;
@@ -73,7 +73,7 @@ bool csx__core_ready(void)
 
 int csx__not_ready(const char *func)
 {
-	csx_err("csx: %s(): called before the core was initialized", func);
+	csx_err("%s(): called before the core was initialized", func);
 	return -CSX_EINVAL;
 }
 
@@ -93,7 +93,8 @@ static int csx__check_contract(void)
 
 	if (have == CSX_OS_CONTRACT_VERSION)
 		return 0;
-	csx_err("csx: back end '%s' implements port contract version %u but this core needs version %u; rebuild them together",
+	csx_err("back end '%s' implements port contract version %u but this "
+		"core needs version %u; rebuild them together",
 		csx_os_name(), (unsigned int)have,
 		(unsigned int)CSX_OS_CONTRACT_VERSION);
 	return -CSX_EPROTO;
@@ -104,7 +105,7 @@ int csx__core_init(void)
 	int ret;
 
 	if (csx__core_ready()) {
-		csx_err("csx: csx__core_init(): core already initialized");
+		csx_err("csx__core_init(): core already initialized");
 		return -CSX_EBUSY;
 	}
 	ret = csx_os_init();

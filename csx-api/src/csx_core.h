@@ -16,9 +16,9 @@
 
 #define csx__likely(x) __builtin_expect(!!(x), 1)
 #define csx__unlikely(x) __builtin_expect(!!(x), 0)
-#define csx__cold __attribute__((cold, noinline))
+#define csx__cold __attribute__((__cold__, __noinline__))
 
-/* ---- Handles ------------------------------------------------------------ */
+/* ---- Handles ---------------------------------------------------------- */
 
 /*
  * Every core object starts with a magic word, distinct per type, checked on
@@ -44,10 +44,11 @@
 
 /* Relaxed atomics: a handle destroyed by another thread is a caller bug,
  * but reading the word must not itself be a data race. */
-#define csx__magic_ok(obj, want)                                               \
-	csx__likely((obj) != NULL &&                                           \
-		    __atomic_load_n(&(obj)->magic, __ATOMIC_RELAXED) == (want))
-#define csx__magic_set(obj, val)                                               \
+#define csx__magic_ok(obj, want)                                        \
+	csx__likely((obj) != NULL &&                                    \
+		    __atomic_load_n(&(obj)->magic, __ATOMIC_RELAXED) == \
+			    (want))
+#define csx__magic_set(obj, val) \
 	__atomic_store_n(&(obj)->magic, (val), __ATOMIC_RELAXED)
 
 /*
@@ -56,7 +57,7 @@
  */
 int csx__bad_handle(const char *func, const void *obj) csx__cold;
 
-/* ---- Object accounting (leaks are reported at csx__core_fini) ---------- */
+/* ---- Object accounting (leaks are reported at csx__core_fini) -------- */
 
 enum csx__type {
 	CSX__T_ALLOC, /* csx_alloc() blocks */
@@ -88,7 +89,7 @@ unsigned long csx__live_report(void);
 void *csx__zalloc(size_t size);
 void csx__free(void *ptr);
 
-/* ---- Core state --------------------------------------------------------- */
+/* ---- Core state ------------------------------------------------------- */
 
 /* True between a successful csx__core_init() and csx__core_fini(). */
 bool csx__core_ready(void);
@@ -102,7 +103,7 @@ void csx__core_unlock(void);
 int csx__dpc_init(void);
 void csx__dpc_fini(void);
 
-/* ---- Context checking (csx_context.c) ----------------------------------- */
+/* ---- Context checking (csx_context.c) --------------------------------- */
 
 /*
  * csx__might_sleep() - Refuse a sleeping call from atomic context: logs,
@@ -119,7 +120,7 @@ void csx__ctx_init(bool strict);
 /* Polling step of the core's "wait until idle" loops. */
 #define CSX__POLL_NS (20 * CSX_NSEC_PER_USEC)
 
-/* ---- Freestanding helpers (no libc in the core) ------------------------ */
+/* ---- Freestanding helpers (no libc in the core) ---------------------- */
 
 size_t csx__strlen(const char *s);
 size_t csx__strnlen(const char *s, size_t max);
@@ -129,7 +130,7 @@ size_t csx__strlcpy(char *dst, const char *src, size_t size);
 /* A copy in core memory, or NULL. */
 char *csx__strdup(const char *s);
 
-/* ---- Shared structures -------------------------------------------------- */
+/* ---- Shared structures ------------------------------------------------ */
 
 #define CSX__BARS 6
 
@@ -141,7 +142,7 @@ struct csx_device {
 	char *name;
 	void *drvdata;
 	struct csx_intr *intr; /* the one attached interrupt, or NULL */
-	uint32_t bad_access; /* rate-limits the range-check log */
+	uint32_t bad_access;   /* rate-limits the range-check log */
 	uint32_t dma_live;
 	uint64_t bar_size[CSX__BARS];
 };

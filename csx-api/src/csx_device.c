@@ -31,7 +31,7 @@ struct csx_dma_buf {
 static struct csx__drv_node *csx__drivers;
 static uint32_t csx__bad_dev_access;
 
-/* ---- Drivers -------------------------------------------------------------- */
+/* ---- Drivers ------------------------------------------------------------ */
 
 /* Caller holds the core lock. */
 static struct csx__drv_node **csx__drv_find(struct csx_driver *drv)
@@ -97,7 +97,7 @@ int csx_driver_register(struct csx_driver *drv)
 		return -CSX_ENOMEM;
 	node->drv = drv;
 	if (!csx__drv_add(node)) {
-		csx_err("csx: csx_driver_register(): driver %s already registered",
+		csx_err("csx_driver_register(): driver %s already registered",
 			drv->name);
 		csx__free(node);
 		return -CSX_EEXIST;
@@ -119,7 +119,7 @@ void csx_driver_unregister(struct csx_driver *drv)
 		return;
 	node = csx__drv_remove(drv);
 	if (!node) {
-		csx_err("csx: csx_driver_unregister(): driver %p is not registered",
+		csx_err("csx_driver_unregister(): driver %p is not registered",
 			(void *)drv);
 		return;
 	}
@@ -141,7 +141,7 @@ const struct csx_pci_id *csx__pci_match(const struct csx_pci_id *ids,
 	return NULL;
 }
 
-/* ---- Devices -------------------------------------------------------------- */
+/* ---- Devices ------------------------------------------------------------ */
 
 void csx__dev_get(struct csx_device *dev)
 {
@@ -187,13 +187,14 @@ static void csx__dev_reclaim(struct csx_device *dev)
 	uint32_t dma = __atomic_load_n(&dev->dma_live, __ATOMIC_RELAXED);
 
 	if (intr) {
-		csx_warn("csx: driver %s left the interrupt of %s attached; detaching it",
+		csx_warn("driver %s left the interrupt of %s attached; "
+			 "detaching it",
 			 dev->drv->name, dev->name);
 		csx__intr_force_detach(intr);
 	}
 	/* Buffers keep the device alive (refcount) until freed. */
 	if (dma)
-		csx_warn("csx: driver %s left %u DMA buffer(s) of %s allocated",
+		csx_warn("driver %s left %u DMA buffer(s) of %s allocated",
 			 dev->drv->name, (unsigned int)dma, dev->name);
 	csx__magic_set(dev, CSX__MAGIC_DEAD);
 	csx__dev_put(dev);
@@ -269,7 +270,7 @@ uint64_t csx_bar_size(struct csx_device *dev, unsigned int bar)
 	return bar < CSX__BARS ? dev->bar_size[bar] : 0;
 }
 
-/* ---- Registers ------------------------------------------------------------ */
+/* ---- Registers ---------------------------------------------------------- */
 
 /* Log the first few bad accesses of @dev (or of bad handles) only. */
 static csx__cold void csx__reg_bad(struct csx_device *dev, unsigned int bar,
@@ -283,7 +284,7 @@ static csx__cold void csx__reg_bad(struct csx_device *dev, unsigned int bar,
 	if (n > CSX__BAD_ACCESS_LOG)
 		return;
 	if (n == CSX__BAD_ACCESS_LOG) {
-		csx_err("csx: %s(): further bad register accesses%s%s not logged",
+		csx_err("%s(): further bad register accesses%s%s not logged",
 			func, valid ? " to " : "", valid ? dev->name : "");
 		return;
 	}
@@ -291,7 +292,8 @@ static csx__cold void csx__reg_bad(struct csx_device *dev, unsigned int bar,
 		csx__bad_handle(func, dev);
 		return;
 	}
-	csx_err("csx: %s(): %s BAR %u offset %#llx (%u bytes) is outside the BAR (size %#llx) or misaligned",
+	csx_err("%s(): %s BAR %u offset %#llx (%u bytes) is outside the BAR "
+		"(size %#llx) or misaligned",
 		func, dev->name, bar, (unsigned long long)off, width,
 		(unsigned long long)(bar < CSX__BARS ? dev->bar_size[bar] : 0));
 }
@@ -369,7 +371,7 @@ void csx_write64(struct csx_device *dev, unsigned int bar, uint64_t off,
 		csx_os_reg_write(dev->od, bar, off, 8, val);
 }
 
-/* ---- Configuration space -------------------------------------------------- */
+/* ---- Configuration space ------------------------------------------------ */
 
 static int csx__cfg_check(const char *func, struct csx_device *dev,
 			  unsigned int off, unsigned int size)
@@ -377,17 +379,15 @@ static int csx__cfg_check(const char *func, struct csx_device *dev,
 	if (!csx__magic_ok(dev, CSX__MAGIC_DEVICE))
 		return csx__bad_handle(func, dev);
 	if (size != 1 && size != 2 && size != 4) {
-		csx_err("csx: %s(): size %u is not 1, 2 or 4", func, size);
+		csx_err("%s(): size %u is not 1, 2 or 4", func, size);
 		return -CSX_EINVAL;
 	}
 	if (off & (size - 1)) {
-		csx_err("csx: %s(): offset %#x not aligned to %u", func, off,
-			size);
+		csx_err("%s(): offset %#x not aligned to %u", func, off, size);
 		return -CSX_EINVAL;
 	}
 	if (off >= CSX__CFG_SPACE) {
-		csx_err("csx: %s(): offset %#x beyond config space", func,
-			off);
+		csx_err("%s(): offset %#x beyond config space", func, off);
 		return -CSX_ERANGE;
 	}
 	return csx__might_sleep(func);
@@ -416,10 +416,9 @@ int csx_pci_cfg_write(struct csx_device *dev, unsigned int off,
 	return csx_os_cfg_write(dev->od, off, size, val);
 }
 
-/* ---- DMA ------------------------------------------------------------------ */
+/* ---- DMA ---------------------------------------------------------------- */
 
-int csx_dma_alloc(struct csx_device *dev, size_t size,
-		  struct csx_dma_buf **out)
+int csx_dma_alloc(struct csx_device *dev, size_t size, struct csx_dma_buf **out)
 {
 	struct csx_dma_buf *buf;
 	int ret;

@@ -31,7 +31,7 @@ struct csx_dpc {
 	csx_dpc_fn fn;
 	void *ctx;
 	struct csx_dpc *next; /* list link, owned by whoever set IN_LIST */
-	uintptr_t runner; /* thread running fn, to refuse self-flush */
+	uintptr_t runner;     /* thread running fn, to refuse self-flush */
 	uint64_t queued;
 	uint64_t merged;
 	uint64_t runs;
@@ -66,8 +66,7 @@ void csx__dpc_fini(void)
 
 	for (cpu = 0; cpu < csx__dpc_ncpu; cpu++) {
 		if (csx__dpc_cpus[cpu].head)
-			csx_warn("csx: DPCs still queued on CPU %u at exit",
-				 cpu);
+			csx_warn("DPCs still queued on CPU %u at exit", cpu);
 	}
 	csx__free(csx__dpc_cpus);
 	csx__dpc_cpus = NULL;
@@ -91,9 +90,8 @@ static bool csx__dpc_push(struct csx__dpc_cpu *q, struct csx_dpc *dpc)
 
 	do {
 		dpc->next = old;
-	} while (!__atomic_compare_exchange_n(&q->head, &old, dpc, true,
-					      __ATOMIC_RELEASE,
-					      __ATOMIC_RELAXED));
+	} while (!__atomic_compare_exchange_n(
+		&q->head, &old, dpc, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 	return old == NULL;
 }
 
@@ -131,9 +129,8 @@ static uint32_t csx__dpc_mark_pending(struct csx_dpc *dpc)
 		if (s & CSX__DPC_PENDING)
 			return ~0u;
 		ns = s | CSX__DPC_PENDING | CSX__DPC_IN_LIST;
-	} while (!__atomic_compare_exchange_n(&dpc->state, &s, ns, true,
-					      __ATOMIC_ACQ_REL,
-					      __ATOMIC_RELAXED));
+	} while (!__atomic_compare_exchange_n(
+		&dpc->state, &s, ns, true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
 	return s;
 }
 
@@ -171,10 +168,9 @@ static bool csx__dpc_clear_pending(struct csx_dpc *dpc)
 	do {
 		if (!(s & CSX__DPC_PENDING))
 			return false;
-	} while (!__atomic_compare_exchange_n(&dpc->state, &s,
-					      s & ~CSX__DPC_PENDING, true,
-					      __ATOMIC_ACQ_REL,
-					      __ATOMIC_RELAXED));
+	} while (!__atomic_compare_exchange_n(
+		&dpc->state, &s, s & ~CSX__DPC_PENDING, true, __ATOMIC_ACQ_REL,
+		__ATOMIC_RELAXED));
 	csx__stat_inc(&dpc->canceled);
 	return true;
 }
@@ -215,9 +211,8 @@ static enum csx__dpc_verdict csx__dpc_take(struct csx_dpc *dpc)
 		else
 			ns = (s & ~(CSX__DPC_IN_LIST | CSX__DPC_PENDING)) |
 			     CSX__DPC_RUNNING;
-	} while (!__atomic_compare_exchange_n(&dpc->state, &s, ns, true,
-					      __ATOMIC_ACQ_REL,
-					      __ATOMIC_RELAXED));
+	} while (!__atomic_compare_exchange_n(
+		&dpc->state, &s, ns, true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
 	return (s & CSX__DPC_PENDING) ? CSX__DPC_RUN : CSX__DPC_SKIP;
 }
 
@@ -283,7 +278,7 @@ void csx__dpc_run(unsigned int cpu)
 	struct csx__dpc_cpu *q;
 
 	if (csx__unlikely(!csx__dpc_cpus || cpu >= csx__dpc_ncpu)) {
-		csx_err("csx: csx__dpc_run(): no DPC queue for CPU %u", cpu);
+		csx_err("csx__dpc_run(): no DPC queue for CPU %u", cpu);
 		return;
 	}
 	q = &csx__dpc_cpus[cpu];
@@ -307,7 +302,7 @@ static int csx__dpc_wait_ok(const char *func, struct csx_dpc *dpc)
 {
 	if (__atomic_load_n(&dpc->runner, __ATOMIC_RELAXED) ==
 	    csx_os_thread_id()) {
-		csx_err("csx: %s(): called from the DPC's own function", func);
+		csx_err("%s(): called from the DPC's own function", func);
 		return -CSX_EDEADLK;
 	}
 	return csx__might_sleep(func);

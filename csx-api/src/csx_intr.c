@@ -4,25 +4,20 @@
  * disable/restore pair that drivers call on hot paths, so it costs one
  * compare before the back end's hook.
  *
- * "Detach while the caller holds it disabled": a caller that holds any
- * interrupt disabled is atomic (csx_os_context() reports it), so detach's
- * sleeping-call check already refuses with -CSX_EDEADLK at no cost to
- * disable/restore. Debug builds (CSX_DEBUG) also count outstanding
- * disables, and detach then refuses with the documented -CSX_EBUSY even
- * before the context check; release builds do not pay for that atomic.
+ * "Detach while the caller holds it disabled" would wait for itself. The
+ * core cannot see which thread holds which interrupt (user mode shares the
+ * READLOCK between threads), so it counts outstanding disables per
+ * interrupt (one relaxed atomic add on disable and restore) and refuses
+ * detach with -CSX_EBUSY when the count is non-zero and the caller is
+ * atomic, i.e. holds an interrupt disabled. A non-atomic caller while
+ * another thread holds it disabled simply waits in the back end.
  */
 #include "csx_core.h"
-
-#ifdef CSX_DEBUG
-#define CSX__INTR_TRACK_DEPTH 1
-#else
-#define CSX__INTR_TRACK_DEPTH 0
-#endif
 
 struct csx_intr {
 	uint32_t magic;
 	bool soft;
-	uint32_t depth; /* outstanding disables (debug builds only) */
+	uint32_t depth; /* outstanding csx_intr_disable() calls */
 	csx_isr_fn isr;
 	void *ctx;
 	struct csx_device *dev; /* NULL for a software line */
@@ -68,7 +63,8 @@ static int csx__intr_claim(struct csx_device *dev, struct csx_intr *intr)
 	if (__atomic_compare_exchange_n(&dev->intr, &none, intr, false,
 					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return 0;
-	csx_err("csx: csx_intr_attach(): device %s already has an interrupt attached",
+	csx_err("csx_intr_attach(): device %s already has an interrupt "
+		"attached",
 		dev->name);
 	return -CSX_EEXIST;
 }
@@ -143,7 +139,8 @@ int csx_intr_raise(struct csx_intr *intr)
 	if (!csx__magic_ok(intr, CSX__MAGIC_INTR))
 		return csx__bad_handle(__func__, intr);
 	if (!intr->soft) {
-		csx_err("csx: csx_intr_raise(): %p is a device interrupt, not a software line",
+		csx_err("csx_intr_raise(): %p is a device interrupt, not a "
+			"software line",
 			(void *)intr);
 		return -CSX_EINVAL;
 	}
@@ -169,15 +166,16 @@ static void csx__intr_release(struct csx_intr *intr)
 
 static int csx__intr_detach_ok(struct csx_intr *intr)
 {
-	if (CSX__INTR_TRACK_DEPTH &&
-	    __atomic_load_n(&intr->depth, __ATOMIC_RELAXED)) {
-		csx_err("csx: csx_intr_detach(): interrupt %p is held disabled",
+	if (__atomic_load_n(&intr->depth, __ATOMIC_RELAXED) &&
+	    (csx_os_context() & CSX_OS_CTX_ATOMIC)) {
+		csx_err("csx_intr_detach(): interrupt %p is held disabled",
 			(void *)intr);
 		return -CSX_EBUSY;
 	}
 	if (__atomic_load_n(&intr->runner, __ATOMIC_RELAXED) ==
 	    csx_os_thread_id()) {
-		csx_err("csx: csx_intr_detach(): called from the interrupt's own ISR");
+		csx_err("csx_intr_detach(): called from the interrupt's own "
+			"ISR");
 		return -CSX_EDEADLK;
 	}
 	return csx__might_sleep("csx_intr_detach");
@@ -212,8 +210,7 @@ unsigned long csx_intr_disable(struct csx_intr *intr)
 {
 	if (csx__unlikely(!csx__magic_ok(intr, CSX__MAGIC_INTR)))
 		return csx__intr_bad_disable(intr);
-	if (CSX__INTR_TRACK_DEPTH)
-		__atomic_add_fetch(&intr->depth, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&intr->depth, 1, __ATOMIC_RELAXED);
 	return csx_os_intr_disable(intr->os);
 }
 
@@ -228,8 +225,7 @@ void csx_intr_restore(struct csx_intr *intr, unsigned long key)
 		return;
 	}
 	csx_os_intr_restore(intr->os, key);
-	if (CSX__INTR_TRACK_DEPTH)
-		__atomic_sub_fetch(&intr->depth, 1, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&intr->depth, 1, __ATOMIC_RELAXED);
 }
 
 int csx_intr_set_spin(struct csx_intr *intr, uint64_t spin_ns)

@@ -13,8 +13,7 @@ void *csx_alloc(size_t size, unsigned int flags)
 	void *p;
 
 	if (size == 0 || (flags & ~CSX__MEM_FLAGS)) {
-		csx_err("csx: csx_alloc(): bad size %zu or flags %#x", size,
-			flags);
+		csx_err("csx_alloc(): bad size %zu or flags %#x", size, flags);
 		return NULL;
 	}
 	if (!atomic && csx__might_sleep(__func__))

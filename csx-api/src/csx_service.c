@@ -62,7 +62,8 @@ static int csx__service_name_check(const char *func, const char *name)
 {
 	if (csx__service_name_ok(name))
 		return 0;
-	csx_err("csx: %s(): bad service name; want \"module/service\", printable, under %d bytes",
+	csx_err("%s(): bad service name; want \"module/service\", printable, "
+		"under %d bytes",
 		func, CSX_SERVICE_NAME_MAX);
 	return -CSX_EINVAL;
 }
@@ -133,7 +134,7 @@ int csx_service_export(const char *name, uint32_t version, csx_service_fn fn,
 	svc->magic = CSX__MAGIC_SERVICE;
 	ret = csx__service_publish(svc);
 	if (ret) {
-		csx_err("csx: csx_service_export(): service %s already exported",
+		csx_err("csx_service_export(): service %s already exported",
 			name);
 		csx__free(svc);
 		return ret;
@@ -190,7 +191,8 @@ static int csx__service_lookup(const char *name, uint32_t min_version,
 	if (!pos) {
 		ret = -CSX_ENOENT;
 	} else if ((*pos)->version < min_version) {
-		csx_err("csx: csx_open(): service %s is version %u, caller needs %u or newer",
+		csx_err("csx_open(): service %s is version %u, caller needs %u "
+			"or newer",
 			name, (unsigned int)(*pos)->version,
 			(unsigned int)min_version);
 		ret = -CSX_EPROTO;
@@ -254,9 +256,9 @@ static int csx__call_check(const void *in, size_t in_len, const void *out,
 }
 
 /* The direct, in-process path: run the handler in the caller's thread. */
-static int csx__call_local(struct csx_service *svc, uint32_t op,
-			   const void *in, size_t in_len, void *out,
-			   size_t out_cap, size_t *out_len)
+static int csx__call_local(struct csx_service *svc, uint32_t op, const void *in,
+			   size_t in_len, void *out, size_t out_cap,
+			   size_t *out_len)
 {
 	size_t len = 0;
 	int ret;
@@ -268,7 +270,8 @@ static int csx__call_local(struct csx_service *svc, uint32_t op,
 	}
 	ret = svc->fn(svc->ctx, op, in, in_len, out, out_cap, &len);
 	if (len > out_cap) {
-		csx_err("csx: service %s op %u claims a %zu-byte response in a %zu-byte buffer",
+		csx_err("service %s op %u claims a %zu-byte response in a "
+			"%zu-byte buffer",
 			svc->name, (unsigned int)op, len, out_cap);
 		ret = -CSX_EOVERFLOW;
 		len = 0;

@@ -11,7 +11,10 @@ struct csx__status_text {
 	const char *text;
 };
 
-#define CSX__ST(code, text) { CSX_##code, "CSX_" #code, text }
+#define CSX__ST(code, text)                    \
+	{                                      \
+		CSX_##code, "CSX_" #code, text \
+	}
 
 static const struct csx__status_text csx__status_table[] = {
 	CSX__ST(EPERM, "operation not permitted"),
@@ -44,11 +47,12 @@ static const struct csx__status_text csx__status_table[] = {
 static const struct csx__status_text *csx__status_find(int status)
 {
 	/* Unsigned negation: INT_MIN must not overflow. */
-	unsigned int code = status < 0 ? 0u - (unsigned int)status :
-					 (unsigned int)status;
+	unsigned int code =
+		status < 0 ? 0u - (unsigned int)status : (unsigned int)status;
 	unsigned int i;
 
-	for (i = 0; i < sizeof(csx__status_table) / sizeof(csx__status_table[0]);
+	for (i = 0;
+	     i < sizeof(csx__status_table) / sizeof(csx__status_table[0]);
 	     i++) {
 		if ((unsigned int)csx__status_table[i].code == code)
 			return &csx__status_table[i];

@@ -65,7 +65,7 @@ static void csx__store_ptr(uintptr_t *p, uintptr_t v)
 static int csx__check_timeout(const char *func, int64_t timeout_ns)
 {
 	if (timeout_ns < 0 && timeout_ns != CSX_WAIT_FOREVER) {
-		csx_err("csx: %s(): negative timeout %lld", func,
+		csx_err("%s(): negative timeout %lld", func,
 			(long long)timeout_ns);
 		return -CSX_EINVAL;
 	}
@@ -74,7 +74,7 @@ static int csx__check_timeout(const char *func, int64_t timeout_ns)
 	return csx__might_sleep(func);
 }
 
-/* ---- Mutex --------------------------------------------------------------- */
+/* ---- Mutex ------------------------------------------------------------- */
 
 int csx_mutex_create(struct csx_mutex **out)
 {
@@ -108,7 +108,7 @@ int csx_mutex_destroy(struct csx_mutex *m)
 	if (!csx__magic_ok(m, CSX__MAGIC_MUTEX))
 		return csx__bad_handle(__func__, m);
 	if (csx__load_ptr(&m->owner)) {
-		csx_err("csx: csx_mutex_destroy(): mutex %p is held", (void *)m);
+		csx_err("csx_mutex_destroy(): mutex %p is held", (void *)m);
 		return -CSX_EBUSY;
 	}
 	csx__magic_set(m, CSX__MAGIC_DEAD);
@@ -128,7 +128,7 @@ int csx_mutex_lock(struct csx_mutex *m)
 	if (ret)
 		return ret;
 	if (csx__load_ptr(&m->owner) == csx__self()) {
-		csx_err("csx: csx_mutex_lock(): mutex %p already held by the caller",
+		csx_err("csx_mutex_lock(): mutex %p already held by the caller",
 			(void *)m);
 		return -CSX_EDEADLK;
 	}
@@ -152,7 +152,7 @@ int csx_mutex_unlock(struct csx_mutex *m)
 	if (!csx__magic_ok(m, CSX__MAGIC_MUTEX))
 		return csx__bad_handle(__func__, m);
 	if (csx__load_ptr(&m->owner) != csx__self()) {
-		csx_err("csx: csx_mutex_unlock(): mutex %p not held by the caller",
+		csx_err("csx_mutex_unlock(): mutex %p not held by the caller",
 			(void *)m);
 		return -CSX_EPERM;
 	}
@@ -161,7 +161,7 @@ int csx_mutex_unlock(struct csx_mutex *m)
 	return 0;
 }
 
-/* ---- Spinlock ------------------------------------------------------------ */
+/* ---- Spinlock ---------------------------------------------------------- */
 
 int csx_spin_create(struct csx_spinlock **out)
 {
@@ -195,8 +195,7 @@ int csx_spin_destroy(struct csx_spinlock *s)
 	if (!csx__magic_ok(s, CSX__MAGIC_SPIN))
 		return csx__bad_handle(__func__, s);
 	if (csx__load_ptr(&s->holder)) {
-		csx_err("csx: csx_spin_destroy(): spinlock %p is held",
-			(void *)s);
+		csx_err("csx_spin_destroy(): spinlock %p is held", (void *)s);
 		return -CSX_EBUSY;
 	}
 	csx__magic_set(s, CSX__MAGIC_DEAD);
@@ -209,7 +208,7 @@ int csx_spin_destroy(struct csx_spinlock *s)
 static csx__cold void csx__spin_misuse(const char *func, const void *s,
 				       const char *what)
 {
-	csx_err("csx: %s(): spinlock %p %s", func, s, what);
+	csx_err("%s(): spinlock %p %s", func, s, what);
 	csx__misuse(what);
 }
 
@@ -244,7 +243,7 @@ void csx_spin_unlock(struct csx_spinlock *s)
 	csx_os_spin_unlock(s->os);
 }
 
-/* ---- Reader/writer lock -------------------------------------------------- */
+/* ---- Reader/writer lock ------------------------------------------------ */
 
 int csx_rwlock_create(struct csx_rwlock **out)
 {
@@ -279,8 +278,7 @@ int csx_rwlock_destroy(struct csx_rwlock *rw)
 		return csx__bad_handle(__func__, rw);
 	if (__atomic_load_n(&rw->readers, __ATOMIC_RELAXED) ||
 	    csx__load_ptr(&rw->writer)) {
-		csx_err("csx: csx_rwlock_destroy(): rwlock %p is held",
-			(void *)rw);
+		csx_err("csx_rwlock_destroy(): rwlock %p is held", (void *)rw);
 		return -CSX_EBUSY;
 	}
 	csx__magic_set(rw, CSX__MAGIC_DEAD);
@@ -301,7 +299,7 @@ static int csx__rwlock_enter(const char *func, struct csx_rwlock *rw)
 	if (ret)
 		return ret;
 	if (csx__load_ptr(&rw->writer) == csx__self()) {
-		csx_err("csx: %s(): rwlock %p already write-held by the caller",
+		csx_err("%s(): rwlock %p already write-held by the caller",
 			func, (void *)rw);
 		return -CSX_EDEADLK;
 	}
@@ -358,12 +356,12 @@ int csx_rwlock_unlock(struct csx_rwlock *rw)
 		csx_os_rwlock_read_unlock(rw->os);
 		return 0;
 	}
-	csx_err("csx: csx_rwlock_unlock(): rwlock %p not held by the caller",
+	csx_err("csx_rwlock_unlock(): rwlock %p not held by the caller",
 		(void *)rw);
 	return -CSX_EPERM;
 }
 
-/* ---- Event --------------------------------------------------------------- */
+/* ---- Event ------------------------------------------------------------- */
 
 int csx_event_create(struct csx_event **out, enum csx_event_type type,
 		     bool initially_set)
@@ -401,7 +399,7 @@ int csx_event_destroy(struct csx_event *ev)
 	if (!csx__magic_ok(ev, CSX__MAGIC_EVENT))
 		return csx__bad_handle(__func__, ev);
 	if (__atomic_load_n(&ev->waiters, __ATOMIC_ACQUIRE)) {
-		csx_err("csx: csx_event_destroy(): a thread waits on event %p",
+		csx_err("csx_event_destroy(): a thread waits on event %p",
 			(void *)ev);
 		return -CSX_EBUSY;
 	}
@@ -443,7 +441,7 @@ int csx_event_wait(struct csx_event *ev, int64_t timeout_ns)
 	return ret;
 }
 
-/* ---- Semaphore ----------------------------------------------------------- */
+/* ---- Semaphore --------------------------------------------------------- */
 
 int csx_sem_create(struct csx_sem **out, unsigned int initial)
 {
@@ -480,7 +478,7 @@ int csx_sem_destroy(struct csx_sem *sem)
 	if (!csx__magic_ok(sem, CSX__MAGIC_SEM))
 		return csx__bad_handle(__func__, sem);
 	if (__atomic_load_n(&sem->waiters, __ATOMIC_ACQUIRE)) {
-		csx_err("csx: csx_sem_destroy(): a thread waits on semaphore %p",
+		csx_err("csx_sem_destroy(): a thread waits on semaphore %p",
 			(void *)sem);
 		return -CSX_EBUSY;
 	}

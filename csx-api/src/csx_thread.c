@@ -49,7 +49,7 @@ int csx_thread_join(struct csx_thread *thread, int *exit_code)
 	if (!csx__magic_ok(thread, CSX__MAGIC_THREAD))
 		return csx__bad_handle(__func__, thread);
 	if (csx_os_thread_is_current(thread->os)) {
-		csx_err("csx: csx_thread_join(): thread '%s' joins itself",
+		csx_err("csx_thread_join(): thread '%s' joins itself",
 			thread->name);
 		return -CSX_EDEADLK;
 	}

@@ -59,7 +59,8 @@ int csx_timer_start(struct csx_timer *timer, uint64_t delay_ns,
 		return csx__bad_handle(__func__, timer);
 	if (csx__unlikely(csx_os_context() & CSX_OS_CTX_ISR)) {
 		/* Back ends arm timers under locks an ISR may interrupt. */
-		csx_err("csx: csx_timer_start() called from ISR context; queue a DPC to arm the timer");
+		csx_err("csx_timer_start() called from ISR context; queue a "
+			"DPC to arm the timer");
 		csx__misuse("csx_timer_start() from ISR context");
 		return -CSX_EDEADLK;
 	}
@@ -90,7 +91,8 @@ int csx_timer_destroy(struct csx_timer *timer)
 	if (!csx__magic_ok(timer, CSX__MAGIC_TIMER))
 		return csx__bad_handle(__func__, timer);
 	if (csx__timer_in_own_callback(timer)) {
-		csx_err("csx: csx_timer_destroy() called from the timer's own callback");
+		csx_err("csx_timer_destroy() called from the timer's own "
+			"callback");
 		return -CSX_EDEADLK;
 	}
 	ret = csx__might_sleep(__func__);

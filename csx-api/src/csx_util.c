@@ -73,8 +73,8 @@ void csx__free(void *ptr)
 int csx__bad_handle(const char *func, const void *obj)
 {
 	if (!obj)
-		csx_err("csx: %s(): NULL handle", func);
+		csx_err("%s(): NULL handle", func);
 	else
-		csx_err("csx: %s(): invalid or destroyed handle %p", func, obj);
+		csx_err("%s(): invalid or destroyed handle %p", func, obj);
 	return -CSX_EINVAL;
 }

@@ -26,7 +26,7 @@
 #define MOCK_MAX_TIMERS 32
 #define MOCK_MAX_INTRS 16
 
-/* ---- State --------------------------------------------------------------- */
+/* ---- State ------------------------------------------------------------- */
 
 struct mock_block {
 	struct mock_block *next; /* all blocks, live or freed */
@@ -118,7 +118,7 @@ static void mock_error(const char *what)
 	fprintf(stderr, "mock_os: %s\n", what);
 }
 
-/* ---- Fixture ------------------------------------------------------------- */
+/* ---- Fixture ----------------------------------------------------------- */
 
 static void mock_free_devs(void)
 {
@@ -216,7 +216,7 @@ int unit_teardown(void **state)
 	return bad;
 }
 
-/* ---- Knobs and observations --------------------------------------------- */
+/* ---- Knobs and observations ------------------------------------------- */
 
 void mock_set_context(unsigned int bits)
 {
@@ -382,7 +382,7 @@ void mock_log_clear(void)
 	pthread_mutex_unlock(&mock.lock);
 }
 
-/* ---- Lifecycle hooks ----------------------------------------------------- */
+/* ---- Lifecycle hooks --------------------------------------------------- */
 
 int csx_os_init(void)
 {
@@ -405,7 +405,7 @@ uint32_t csx_os_contract_version(void)
 	return mock.contract;
 }
 
-/* ---- Memory, logging, failure ------------------------------------------- */
+/* ---- Memory, logging, failure ----------------------------------------- */
 
 void *csx_os_alloc(size_t size, bool atomic)
 {
@@ -485,7 +485,7 @@ bool csx_os_getenv_bool(const char *name, bool dflt)
 	return dflt;
 }
 
-/* ---- Time, CPUs, context ------------------------------------------------- */
+/* ---- Time, CPUs, context ----------------------------------------------- */
 
 uint64_t csx_os_time_ns(void)
 {
@@ -535,7 +535,7 @@ uintptr_t csx_os_thread_id(void)
 	return tls_tid ? tls_tid : (uintptr_t)&anchor;
 }
 
-/* ---- Threads ------------------------------------------------------------- */
+/* ---- Threads ----------------------------------------------------------- */
 
 struct csx_os_thread {
 	pthread_t thread;
@@ -623,7 +623,7 @@ void csx_os_thread_yield(void)
 	sched_yield();
 }
 
-/* ---- Locks --------------------------------------------------------------- */
+/* ---- Locks ------------------------------------------------------------- */
 
 struct csx_os_mutex {
 	pthread_mutex_t m;
@@ -741,7 +741,7 @@ void csx_os_rwlock_write_unlock(struct csx_os_rwlock *rw)
 	pthread_rwlock_unlock(&rw->rw);
 }
 
-/* ---- Events and semaphores ----------------------------------------------- */
+/* ---- Events and semaphores --------------------------------------------- */
 
 /* One waitable: an event (count 0/1) or a semaphore (count n). */
 struct mock_waitable {
@@ -886,7 +886,7 @@ int csx_os_sem_down(struct csx_os_sem *s, int64_t timeout_ns)
 	return mock_waitable_wait(&s->w, timeout_ns);
 }
 
-/* ---- DPC executors ------------------------------------------------------- */
+/* ---- DPC executors ----------------------------------------------------- */
 
 int csx_os_dpc_start(void)
 {
@@ -926,7 +926,7 @@ void mock_run_dpcs(unsigned int cpu)
 	tls_cpu = saved_cpu;
 }
 
-/* ---- Timers -------------------------------------------------------------- */
+/* ---- Timers ------------------------------------------------------------ */
 
 static struct csx_os_timer *mock_timer_of(struct csx_timer *core)
 {
@@ -1032,7 +1032,7 @@ void mock_timer_fire(struct csx_timer *core)
 	tls_ctx = saved;
 }
 
-/* ---- Devices ------------------------------------------------------------- */
+/* ---- Devices ----------------------------------------------------------- */
 
 struct csx_os_dev *mock_dev_add(uint16_t vendor, uint16_t device,
 				const char *name, uint64_t bar0_size, bool msi)
@@ -1158,8 +1158,8 @@ int csx_os_cfg_write(struct csx_os_dev *d, unsigned int off, unsigned int size,
 	return 0;
 }
 
-int csx_os_dma_alloc(struct csx_os_dev *d, size_t size,
-		     struct csx_os_dma **out, void **cpu, uint64_t *bus)
+int csx_os_dma_alloc(struct csx_os_dev *d, size_t size, struct csx_os_dma **out,
+		     void **cpu, uint64_t *bus)
 {
 	struct csx_os_dma *dma = csx_os_alloc(sizeof(*dma), false);
 
@@ -1185,7 +1185,7 @@ void csx_os_dma_free(struct csx_os_dev *d, struct csx_os_dma *dma)
 	csx_os_free(dma);
 }
 
-/* ---- Interrupts ---------------------------------------------------------- */
+/* ---- Interrupts -------------------------------------------------------- */
 
 static bool mock_intr_track(struct csx_os_intr *oi, struct csx_os_intr *as)
 {

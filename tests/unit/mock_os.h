@@ -14,7 +14,7 @@
 #include <csx/csx.h>
 #include <csx/csx_os.h>
 
-/* ---- Fixture ------------------------------------------------------------ */
+/* ---- Fixture ---------------------------------------------------------- */
 
 /* Reset the mock (before csx__core_init). Frees kept memory. */
 void mock_reset(void);
@@ -26,7 +26,7 @@ int unit_setup(void **state);
  */
 int unit_teardown(void **state);
 
-/* ---- Caller identity (per calling thread) ------------------------------- */
+/* ---- Caller identity (per calling thread) ----------------------------- */
 
 /* CSX_OS_CTX_ISR / DPC / ATOMIC bits the caller pretends to run in. */
 void mock_set_context(unsigned int bits);
@@ -34,7 +34,7 @@ void mock_set_cpu(unsigned int cpu);
 /* Pretend to be another thread (0: the real one). */
 void mock_set_tid(uintptr_t tid);
 
-/* ---- Knobs read at csx__core_init --------------------------------------- */
+/* ---- Knobs read at csx__core_init ------------------------------------- */
 
 void mock_set_cpu_count(unsigned int n);
 void mock_set_contract_version(uint32_t v);
@@ -43,7 +43,7 @@ void mock_set_dpc_start_result(int ret);
 /* -1 unsets. */
 void mock_set_env_bool(const char *name, int value);
 
-/* ---- Memory ------------------------------------------------------------- */
+/* ---- Memory ----------------------------------------------------------- */
 
 /* The allocation after @n more successful ones fails; -1 never fails. */
 void mock_fail_alloc_after(long n);
@@ -52,7 +52,7 @@ unsigned long mock_alloc_calls(void);
 /* Double frees, releases without holds, and other hook misuse seen. */
 unsigned long mock_errors(void);
 
-/* ---- Observations ------------------------------------------------------- */
+/* ---- Observations ----------------------------------------------------- */
 
 unsigned long mock_sleeps(void); /* thread_sleep + thread_yield calls */
 unsigned long mock_sleeps_in_atomic(void);
@@ -69,7 +69,7 @@ void mock_set_on_sleep(void (*fn)(void *arg), void *arg);
 /* Threads currently blocked in csx_os_event_wait / csx_os_sem_down. */
 unsigned int mock_waiting(void);
 
-/* ---- Executors ---------------------------------------------------------- */
+/* ---- Executors -------------------------------------------------------- */
 
 /* Run csx__dpc_run(@cpu) as that CPU's executor, in DPC context. */
 void mock_run_dpcs(unsigned int cpu);
@@ -88,7 +88,7 @@ bool mock_timer_last_stop_waited(void);
 unsigned int mock_intr_raises(struct csx_intr *core);
 enum csx_irqreturn mock_intr_deliver(struct csx_intr *core);
 
-/* ---- Devices ------------------------------------------------------------ */
+/* ---- Devices ---------------------------------------------------------- */
 
 struct csx_os_dev *mock_dev_add(uint16_t vendor, uint16_t device,
 				const char *name, uint64_t bar0_size, bool msi);

@@ -52,8 +52,8 @@ static void expect_refused(int (*call)(void *), void *arg, const char *func)
 		assert_int_equal(csx_ctx_violations(), v + 1);
 		assert_int_equal(mock_sleeps(), sleeps);
 		snprintf(line, sizeof(line),
-			 "csx: %s() may sleep but was called from %s context",
-			 func, ctx_cases[i].name);
+			 "%s() may sleep but was called from %s context", func,
+			 ctx_cases[i].name);
 		assert_true(mock_log_contains(line));
 	}
 }
@@ -149,7 +149,8 @@ static void held_spinlock_makes_caller_atomic(void **state)
 	csx_spin_lock(s);
 	assert_true(csx_in_atomic());
 	assert_int_equal(csx_mutex_lock(m), -CSX_EDEADLK);
-	assert_true(mock_log_contains("csx_mutex_lock() may sleep but was called from atomic context"));
+	assert_true(mock_log_contains("csx_mutex_lock() may sleep but was "
+				      "called from atomic context"));
 	csx_spin_unlock(s);
 	assert_false(csx_in_atomic());
 	assert_int_equal(csx_mutex_lock(m), 0);
@@ -187,7 +188,7 @@ static void yield_in_atomic_is_a_reported_noop(void **state)
 	assert_int_equal(mock_sleeps(), 1);
 }
 
-/* ---- Memory --------------------------------------------------------------- */
+/* ---- Memory ------------------------------------------------------------- */
 
 static void alloc_flags_and_context(void **state)
 {
@@ -213,7 +214,8 @@ static void alloc_flags_and_context(void **state)
 	assert_null(csx_alloc(32, 0));
 	mock_set_context(0);
 	assert_int_equal(csx_ctx_violations(), v + 1);
-	assert_true(mock_log_contains("csx_alloc() may sleep but was called from ISR context"));
+	assert_true(mock_log_contains(
+		"csx_alloc() may sleep but was called from ISR context"));
 
 	csx_free(NULL);
 	mock_fail_alloc_after(0);
@@ -221,7 +223,7 @@ static void alloc_flags_and_context(void **state)
 	assert_int_equal(csx__live_count(CSX__T_ALLOC), 0);
 }
 
-/* ---- Threads -------------------------------------------------------------- */
+/* ---- Threads ------------------------------------------------------------ */
 
 static int body_return_arg(void *arg)
 {
@@ -266,8 +268,7 @@ static void thread_join_self_deadlocks(void **state)
 	struct csx_thread *t;
 
 	(void)state;
-	assert_int_equal(csx_thread_create(&t, "selfjoin", body_join_self,
-					   &sj),
+	assert_int_equal(csx_thread_create(&t, "selfjoin", body_join_self, &sj),
 			 0);
 	__atomic_store_n(&sj.self, t, __ATOMIC_RELEASE);
 	assert_int_equal(csx_thread_join(t, NULL), 0);

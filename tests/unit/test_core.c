@@ -21,8 +21,8 @@ static void contract_mismatch_is_refused(void **state)
 	assert_int_equal(mock_live_allocs(), 0);
 	/* The core stays down: registries refuse to work. */
 	assert_int_equal(csx_service_export("a/b", 1,
-					    (csx_service_fn)(uintptr_t)1,
-					    NULL, &svc),
+					    (csx_service_fn)(uintptr_t)1, NULL,
+					    &svc),
 			 -CSX_EINVAL);
 	mock_reset();
 }

@@ -107,7 +107,9 @@ static void register_arguments(void **state)
 	mock_set_context(CSX_OS_CTX_ATOMIC);
 	assert_int_equal(csx_driver_register(&edu_drv), -CSX_EDEADLK);
 	mock_set_context(0);
-	/* A back-end failure leaves the driver unregistered. */
+	/* Out of memory or a back-end failure leave it unregistered. */
+	mock_fail_alloc_after(0);
+	assert_int_equal(csx_driver_register(&edu_drv), -CSX_ENOMEM);
 	mock_set_driver_register_result(-CSX_EIO);
 	assert_int_equal(csx_driver_register(&edu_drv), -CSX_EIO);
 	mock_set_driver_register_result(0);
@@ -195,12 +197,13 @@ static void registers_out_of_range_read_all_ones(void **state)
 	ops = mock_dev_reg_ops(od);
 	mock_log_clear();
 	assert_int_equal(csx_read32(dev, 0, 4096), 0xffffffffu);
-	assert_true(mock_log_contains("csx_read32(): edu0 BAR 0 offset 0x1000"));
+	assert_true(
+		mock_log_contains("csx_read32(): edu0 BAR 0 offset 0x1000"));
 	assert_int_equal(csx_read32(dev, 0, 4094), 0xffffffffu);
 	assert_int_equal(csx_read64(dev, 0, 4092), ~0ull);
 	assert_int_equal(csx_read16(dev, 0, 3), 0xffff); /* misaligned */
-	assert_int_equal(csx_read8(dev, 1, 0), 0xff); /* no BAR 1 */
-	assert_int_equal(csx_read8(dev, 6, 0), 0xff); /* no BAR 6 */
+	assert_int_equal(csx_read8(dev, 1, 0), 0xff);	 /* no BAR 1 */
+	assert_int_equal(csx_read8(dev, 6, 0), 0xff);	 /* no BAR 6 */
 	assert_int_equal(csx_read32(dev, 0, ~0ull - 1), 0xffffffffu);
 	csx_write32(dev, 0, 4096, 1);
 	csx_write8(dev, 0, 1ull << 40, 1);

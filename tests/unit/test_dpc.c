@@ -237,7 +237,8 @@ static void destroy_cancels_a_pending_run(void **state)
 	assert_int_equal(r.runs, 0);
 	mock_log_clear();
 	assert_int_equal(csx_dpc_queue(dpc), -CSX_EINVAL);
-	assert_true(mock_log_contains("csx_dpc_queue(): invalid or destroyed handle"));
+	assert_true(mock_log_contains(
+		"csx_dpc_queue(): invalid or destroyed handle"));
 	assert_int_equal(csx_dpc_cancel(dpc), -CSX_EINVAL);
 	assert_int_equal(csx_dpc_flush(dpc), -CSX_EINVAL);
 	assert_int_equal(csx_dpc_destroy(dpc), -CSX_EINVAL);
@@ -298,7 +299,7 @@ static void queue_from_isr_never_sleeps(void **state)
 	assert_int_equal(csx_dpc_destroy(dpc), 0);
 }
 
-/* ---- Never on two CPUs at once ----------------------------------------- */
+/* ---- Never on two CPUs at once --------------------------------------- */
 
 struct nested {
 	struct csx_dpc *dpc;

@@ -118,10 +118,9 @@ static void attach_arguments(void **state)
 	assert_int_equal(csx_intr_attach(dev, 0, isr, &s, NULL), -CSX_EINVAL);
 	assert_int_equal(csx_intr_attach(NULL, 0, isr, &s, &in), -CSX_EINVAL);
 	assert_int_equal(csx_intr_attach(dev, 0, NULL, &s, &in), -CSX_EINVAL);
-	assert_int_equal(csx_intr_attach(dev, 0x10, isr, &s, &in),
-			 -CSX_EINVAL);
-	assert_int_equal(csx_intr_attach(dev, CSX_INTR_MSI | CSX_INTR_INTX,
-					 isr, &s, &in),
+	assert_int_equal(csx_intr_attach(dev, 0x10, isr, &s, &in), -CSX_EINVAL);
+	assert_int_equal(csx_intr_attach(dev, CSX_INTR_MSI | CSX_INTR_INTX, isr,
+					 &s, &in),
 			 -CSX_EINVAL);
 	/* The mock device has no MSI. */
 	assert_int_equal(csx_intr_attach(dev, CSX_INTR_MSI, isr, &s, &in),
@@ -138,6 +137,20 @@ static void attach_arguments(void **state)
 
 		mock_fail_alloc_after(n);
 		ret = csx_intr_attach(dev, 0, isr, &s, &in);
+		mock_fail_alloc_after(-1);
+		if (ret == 0)
+			break;
+		assert_int_equal(ret, -CSX_ENOMEM);
+		assert_null(in);
+		assert_int_equal(mock_live_allocs(), live);
+	}
+	assert_int_equal(n, 2);
+	assert_int_equal(csx_intr_detach(in), 0);
+	for (n = 0;; n++) {
+		long live = mock_live_allocs();
+
+		mock_fail_alloc_after(n);
+		ret = csx_intr_attach_soft(isr, &s, &in);
 		mock_fail_alloc_after(-1);
 		if (ret == 0)
 			break;
@@ -164,7 +177,8 @@ static void disable_nests_and_makes_atomic(void **state)
 	assert_true(csx_in_atomic());
 	/* The holder may not detach: it would wait for itself. */
 	ret = csx_intr_detach(in);
-	assert_true(ret == -CSX_EBUSY || ret == -CSX_EDEADLK);
+	assert_int_equal(ret, -CSX_EBUSY);
+	assert_true(mock_log_contains("is held disabled"));
 	csx_intr_restore(in, k2);
 	csx_intr_restore(in, k1);
 	assert_false(csx_in_atomic());

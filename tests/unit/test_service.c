@@ -10,7 +10,7 @@
 #include "unit.h"
 
 #define OP_ECHO 1
-#define OP_LIE 2 /* claims a longer response than the buffer holds */
+#define OP_LIE 2   /* claims a longer response than the buffer holds */
 #define OP_BLOCK 3 /* waits until released */
 
 struct svc_state {
@@ -108,7 +108,7 @@ static void open_checks_name_and_version(void **state)
 static void name_rules(void **state)
 {
 	static const char *const bad[] = {
-		"",	 "noslash", "/svc", "mod/",  "a b/c",
+		"",	 "noslash", "/svc",   "mod/",	    "a b/c",
 		"a/b\n", "a/\tb",   "a/\x7f", "a/\xc3\xa9",
 	};
 	char longest[CSX_SERVICE_NAME_MAX + 1];
@@ -119,9 +119,9 @@ static void name_rules(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(csx_service_export(bad[i], 1, handler, &s,
-						    &svc),
-				 -CSX_EINVAL);
+		assert_int_equal(
+			csx_service_export(bad[i], 1, handler, &s, &svc),
+			-CSX_EINVAL);
 		assert_int_equal(csx_open(bad[i], 0, &ch), -CSX_EINVAL);
 	}
 	assert_int_equal(csx_service_export(NULL, 1, handler, &s, &svc),
@@ -137,14 +137,12 @@ static void name_rules(void **state)
 	assert_int_equal(csx_service_export(longest, 1, handler, &s, &svc),
 			 -CSX_EINVAL);
 	longest[CSX_SERVICE_NAME_MAX - 1] = '\0';
-	assert_int_equal(csx_service_export(longest, 1, handler, &s, &svc),
-			 0);
+	assert_int_equal(csx_service_export(longest, 1, handler, &s, &svc), 0);
 	assert_int_equal(csx_open(longest, 1, &ch), 0);
 	csx_close(ch);
 	assert_int_equal(csx_service_unexport(svc), 0);
-	assert_int_equal(csx_service_export("a.b-c_d/e:f@1", 1, handler, &s,
-					    &svc),
-			 0);
+	assert_int_equal(
+		csx_service_export("a.b-c_d/e:f@1", 1, handler, &s, &svc), 0);
 	assert_int_equal(csx_service_unexport(svc), 0);
 }
 
@@ -169,12 +167,12 @@ static void call_arguments_and_limits(void **state)
 			 -CSX_EINVAL);
 	assert_int_equal(csx_call(ch, OP_ECHO, "abcd", 4, out, 8, &len, -1),
 			 -CSX_EINVAL);
-	assert_int_equal(csx_call(ch, OP_ECHO, big, sizeof(big), out, 8, &len,
-				  0),
-			 -CSX_EMSGSIZE);
-	assert_int_equal(csx_call(ch, OP_ECHO, "a", 1, big, sizeof(big), &len,
-				  0),
-			 -CSX_EMSGSIZE);
+	assert_int_equal(
+		csx_call(ch, OP_ECHO, big, sizeof(big), out, 8, &len, 0),
+		-CSX_EMSGSIZE);
+	assert_int_equal(
+		csx_call(ch, OP_ECHO, "a", 1, big, sizeof(big), &len, 0),
+		-CSX_EMSGSIZE);
 	/* Exactly the limit is accepted. */
 	assert_int_equal(csx_call(ch, OP_ECHO, big, CSX_CALL_MAX_PAYLOAD, big,
 				  CSX_CALL_MAX_PAYLOAD, &len, 0),
@@ -245,8 +243,7 @@ static void unexport_waits_for_inflight_calls(void **state)
 
 	(void)state;
 	memset(&blocked, 0, sizeof(blocked));
-	assert_int_equal(csx_service_export("w/z", 1, handler, &blocked,
-					    &svc),
+	assert_int_equal(csx_service_export("w/z", 1, handler, &blocked, &svc),
 			 0);
 	assert_int_equal(csx_open("w/z", 1, &c.ch), 0);
 	assert_int_equal(pthread_create(&th, NULL, call_block, &c), 0);

@@ -10,15 +10,18 @@ struct expect {
 	const char *name;
 };
 
-#define E(c) { CSX_##c, "CSX_" #c }
+#define E(c)                       \
+	{                          \
+		CSX_##c, "CSX_" #c \
+	}
 
 /* Every code csx_status.h defines. */
 static const struct expect all_codes[] = {
-	E(EPERM),     E(ENOENT),    E(EINTR),	E(EIO),	      E(ENXIO),
-	E(E2BIG),     E(EBADF),	    E(EAGAIN),	E(ENOMEM),    E(EFAULT),
-	E(EBUSY),     E(EEXIST),    E(ENODEV),	E(EINVAL),    E(ENOSPC),
-	E(ERANGE),    E(EDEADLK),   E(ENOSYS),	E(EPROTO),    E(EOVERFLOW),
-	E(EMSGSIZE),  E(EOPNOTSUPP), E(ETIMEDOUT), E(ECANCELED), E(EPEERDIED),
+	E(EPERM),    E(ENOENT),	    E(EINTR),	  E(EIO),	E(ENXIO),
+	E(E2BIG),    E(EBADF),	    E(EAGAIN),	  E(ENOMEM),	E(EFAULT),
+	E(EBUSY),    E(EEXIST),	    E(ENODEV),	  E(EINVAL),	E(ENOSPC),
+	E(ERANGE),   E(EDEADLK),    E(ENOSYS),	  E(EPROTO),	E(EOVERFLOW),
+	E(EMSGSIZE), E(EOPNOTSUPP), E(ETIMEDOUT), E(ECANCELED), E(EPEERDIED),
 };
 
 #define NCODES (sizeof(all_codes) / sizeof(all_codes[0]))
@@ -68,18 +71,18 @@ static void success_and_unknown(void **state)
 static void values_match_linux_errno(void **state)
 {
 	static const int pairs[][2] = {
-		{ CSX_EPERM, EPERM },	    { CSX_ENOENT, ENOENT },
-		{ CSX_EINTR, EINTR },	    { CSX_EIO, EIO },
-		{ CSX_ENXIO, ENXIO },	    { CSX_E2BIG, E2BIG },
-		{ CSX_EBADF, EBADF },	    { CSX_EAGAIN, EAGAIN },
-		{ CSX_ENOMEM, ENOMEM },	    { CSX_EFAULT, EFAULT },
-		{ CSX_EBUSY, EBUSY },	    { CSX_EEXIST, EEXIST },
-		{ CSX_ENODEV, ENODEV },	    { CSX_EINVAL, EINVAL },
-		{ CSX_ENOSPC, ENOSPC },	    { CSX_ERANGE, ERANGE },
-		{ CSX_EDEADLK, EDEADLK },   { CSX_ENOSYS, ENOSYS },
-		{ CSX_EPROTO, EPROTO },	    { CSX_EOVERFLOW, EOVERFLOW },
-		{ CSX_EMSGSIZE, EMSGSIZE }, { CSX_EOPNOTSUPP, EOPNOTSUPP },
-		{ CSX_ETIMEDOUT, ETIMEDOUT }, { CSX_ECANCELED, ECANCELED },
+		{ CSX_EPERM, EPERM },	       { CSX_ENOENT, ENOENT },
+		{ CSX_EINTR, EINTR },	       { CSX_EIO, EIO },
+		{ CSX_ENXIO, ENXIO },	       { CSX_E2BIG, E2BIG },
+		{ CSX_EBADF, EBADF },	       { CSX_EAGAIN, EAGAIN },
+		{ CSX_ENOMEM, ENOMEM },	       { CSX_EFAULT, EFAULT },
+		{ CSX_EBUSY, EBUSY },	       { CSX_EEXIST, EEXIST },
+		{ CSX_ENODEV, ENODEV },	       { CSX_EINVAL, EINVAL },
+		{ CSX_ENOSPC, ENOSPC },	       { CSX_ERANGE, ERANGE },
+		{ CSX_EDEADLK, EDEADLK },      { CSX_ENOSYS, ENOSYS },
+		{ CSX_EPROTO, EPROTO },	       { CSX_EOVERFLOW, EOVERFLOW },
+		{ CSX_EMSGSIZE, EMSGSIZE },    { CSX_EOPNOTSUPP, EOPNOTSUPP },
+		{ CSX_ETIMEDOUT, ETIMEDOUT },  { CSX_ECANCELED, ECANCELED },
 		{ CSX_EPEERDIED, EOWNERDEAD },
 	};
 	size_t i;

@@ -10,7 +10,7 @@
 
 #define OTHER_THREAD ((uintptr_t)0x5eed)
 
-/* ---- Mutex ---------------------------------------------------------------- */
+/* ---- Mutex -------------------------------------------------------------- */
 
 static void mutex_owner_rules(void **state)
 {
@@ -48,7 +48,8 @@ static void mutex_bad_handles(void **state)
 	assert_int_equal(csx_mutex_destroy(m), 0);
 	mock_log_clear();
 	assert_int_equal(csx_mutex_lock(m), -CSX_EINVAL);
-	assert_true(mock_log_contains("csx_mutex_lock(): invalid or destroyed handle"));
+	assert_true(mock_log_contains(
+		"csx_mutex_lock(): invalid or destroyed handle"));
 	assert_int_equal(csx_mutex_unlock(m), -CSX_EINVAL);
 	assert_int_equal(csx_mutex_destroy(m), -CSX_EINVAL);
 	/* Another type's handle is not a mutex. */
@@ -57,7 +58,7 @@ static void mutex_bad_handles(void **state)
 	assert_int_equal(csx_event_destroy(ev), 0);
 }
 
-/* ---- Spinlock ------------------------------------------------------------- */
+/* ---- Spinlock ----------------------------------------------------------- */
 
 static void spinlock_rules(void **state)
 {
@@ -86,7 +87,7 @@ static void spinlock_rules(void **state)
 	assert_int_equal(csx_spin_create(NULL), -CSX_EINVAL);
 }
 
-/* ---- Reader/writer lock --------------------------------------------------- */
+/* ---- Reader/writer lock ------------------------------------------------- */
 
 static void rwlock_rules(void **state)
 {
@@ -117,7 +118,7 @@ static void rwlock_rules(void **state)
 	assert_int_equal(csx_rwlock_destroy(NULL), 0);
 }
 
-/* ---- Events --------------------------------------------------------------- */
+/* ---- Events ------------------------------------------------------------- */
 
 static void event_auto_and_manual(void **state)
 {
@@ -203,7 +204,7 @@ static void event_destroy_with_waiter_is_busy(void **state)
 	assert_int_equal(csx_event_destroy(w.ev), 0);
 }
 
-/* ---- Semaphores ----------------------------------------------------------- */
+/* ---- Semaphores --------------------------------------------------------- */
 
 static void sem_counts(void **state)
 {
@@ -257,7 +258,7 @@ static void sem_destroy_with_waiter_is_busy(void **state)
 	assert_int_equal(csx_sem_destroy(w.sem), 0);
 }
 
-/* ---- Allocation failures -------------------------------------------------- */
+/* ---- Allocation failures ------------------------------------------------ */
 
 typedef int (*create_fn)(void **out);
 typedef int (*destroy_fn)(void *obj);
@@ -294,8 +295,7 @@ static int rm_rwlock(void *o)
 
 static int mk_event(void **o)
 {
-	return csx_event_create((struct csx_event **)o, CSX_EVENT_MANUAL,
-				true);
+	return csx_event_create((struct csx_event **)o, CSX_EVENT_MANUAL, true);
 }
 
 static int rm_event(void *o)

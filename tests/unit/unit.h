@@ -17,6 +17,7 @@
 #include "mock_os.h"
 
 /* A test with the core brought up on the mock and checked for leaks. */
-#define UNIT_TEST(f) cmocka_unit_test_setup_teardown(f, unit_setup, unit_teardown)
+#define UNIT_TEST(f) \
+	cmocka_unit_test_setup_teardown(f, unit_setup, unit_teardown)
 
 #endif /* CSX_UNIT_H */

@@ -36,7 +36,8 @@ typedef void (*csx_dpc_fn)(struct csx_dpc *dpc, void *ctx);
  * @param out Receives the handle.
  * @param fn The function to run.
  * @param ctx Passed to @p fn.
- * @return 0, -CSX_EINVAL (NULL @p out or @p fn) or -CSX_ENOMEM.
+ * @return 0, -CSX_EINVAL (NULL @p out or @p fn), -CSX_ENOMEM or
+ *         -CSX_EDEADLK (atomic context).
  *
  * Thread context; may sleep.
  */

@@ -97,8 +97,10 @@ int csx_intr_raise(struct csx_intr *intr);
 /**
  * csx_intr_detach() - Detach an ISR.
  * @param intr The handle; freed on success.
- * @return 0, -CSX_EINVAL (NULL or already detached), -CSX_EBUSY (the caller
- *         holds it disabled), -CSX_EDEADLK (atomic context or its own ISR).
+ * @return 0, -CSX_EINVAL (NULL or already detached), -CSX_EBUSY (the
+ *         interrupt has outstanding csx_intr_disable() sections and the
+ *         caller is atomic, e.g. holds it disabled itself), -CSX_EDEADLK
+ *         (atomic context or its own ISR).
  *
  * Thread context; waits for a running ISR to finish. After it returns the
  * ISR never runs again. DPCs the ISR queued are not canceled.

@@ -4,8 +4,9 @@
  * @brief Logging with levels.
  *
  * Kernel mode writes through printk at the matching level; user mode writes
- * to standard error (and to syslog when the host asks for it). Every line is
- * prefixed with "csx: " or the module name given to csx_log_set_prefix().
+ * to standard error as one line per call. The back end prefixes every line
+ * with "csx: " and the level; callers add their own tag (e.g. the driver
+ * name) to the format.
  */
 #ifndef CSX_LOG_H
 #define CSX_LOG_H
@@ -43,8 +44,8 @@ void csx_vlog(int level, const char *fmt, va_list ap);
  * @param level One of enum csx_log_level; others are clamped.
  * @return The previous level.
  *
- * The default is CSX_LOG_INFO (user mode: the environment variable
- * CSX_LOG_LEVEL, a number or err/warn/info/debug, overrides it at start).
+ * The default is CSX_LOG_INFO; user-mode hosts (csx-run --log-level) call
+ * this at start.
  */
 int csx_log_set_level(int level);
 

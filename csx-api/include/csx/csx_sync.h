@@ -28,6 +28,9 @@ struct csx_rwlock;
 struct csx_event;
 struct csx_sem;
 
+/** Largest semaphore count; csx_sem_up() beyond it fails with -CSX_EOVERFLOW. */
+#define CSX_SEM_MAX 0x7fffffffu
+
 /**
  * csx_mutex_create() - Create a sleeping mutual-exclusion lock.
  * @param out Receives the handle.
@@ -64,7 +67,8 @@ int csx_mutex_unlock(struct csx_mutex *m);
 /**
  * csx_spin_create() - Create a spinlock.
  * @param out Receives the handle.
- * @return 0, -CSX_EINVAL or -CSX_ENOMEM.
+ * @return 0, -CSX_EINVAL, -CSX_ENOMEM or -CSX_EDEADLK (atomic context:
+ *         creation allocates and may sleep).
  *
  * A spinlock excludes threads and DPCs (kernel: it also disables bottom
  * halves on the local CPU). Hold it briefly and never sleep under it. It
@@ -134,7 +138,7 @@ enum csx_event_type {
  * @param out Receives the handle.
  * @param type CSX_EVENT_AUTO or CSX_EVENT_MANUAL.
  * @param initially_set Whether it starts set.
- * @return 0, -CSX_EINVAL or -CSX_ENOMEM.
+ * @return 0, -CSX_EINVAL, -CSX_ENOMEM or -CSX_EDEADLK (atomic context).
  */
 int csx_event_create(struct csx_event **out, enum csx_event_type type,
 		     bool initially_set);
@@ -169,8 +173,8 @@ int csx_event_wait(struct csx_event *ev, int64_t timeout_ns);
 /**
  * csx_sem_create() - Create a counting semaphore.
  * @param out Receives the handle.
- * @param initial Initial count.
- * @return 0, -CSX_EINVAL or -CSX_ENOMEM.
+ * @param initial Initial count, at most CSX_SEM_MAX.
+ * @return 0, -CSX_EINVAL, -CSX_ENOMEM or -CSX_EDEADLK (atomic context).
  */
 int csx_sem_create(struct csx_sem **out, unsigned int initial);
 /**

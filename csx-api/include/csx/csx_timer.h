@@ -27,7 +27,8 @@ typedef void (*csx_timer_fn)(struct csx_timer *timer, void *ctx);
  * @param out Receives the handle.
  * @param fn Callback.
  * @param ctx Passed to @p fn.
- * @return 0, -CSX_EINVAL or -CSX_ENOMEM. Thread context.
+ * @return 0, -CSX_EINVAL, -CSX_ENOMEM or -CSX_EDEADLK (atomic context).
+ *         Thread context.
  */
 int csx_timer_create(struct csx_timer **out, csx_timer_fn fn, void *ctx);
 
@@ -36,7 +37,7 @@ int csx_timer_create(struct csx_timer **out, csx_timer_fn fn, void *ctx);
  * @param timer The timer.
  * @param delay_ns First expiry, from now.
  * @param period_ns 0 for one-shot; otherwise the period of later expiries.
- * @return 0 or -CSX_EINVAL.
+ * @return 0, -CSX_EINVAL, or -CSX_EDEADLK when called from an ISR.
  *
  * Any context except ISR; never sleeps. Re-arming replaces the previous
  * schedule.
