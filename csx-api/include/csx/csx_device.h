@@ -50,6 +50,12 @@ struct csx_driver {
 	 * @param dev The device.
 	 */
 	void (*remove)(struct csx_device *dev);
+	/**
+	 * Width of the DMA addresses the device can generate, in bits
+	 * (e.g. 28 for QEMU's edu device); 0 means 64. DMA buffers of this
+	 * driver's devices get bus addresses below 2^dma_bits.
+	 */
+	unsigned int dma_bits;
 };
 
 /**
