@@ -27,6 +27,8 @@
 uint64_t bench_now_ns(void);
 /* CPU time of the whole process, nanoseconds. */
 uint64_t bench_process_cpu_ns(void);
+/* CPU time of the calling thread, nanoseconds. */
+uint64_t bench_thread_cpu_ns(void);
 void bench_sleep_ns(uint64_t ns);
 
 static inline void bench_relax(void)
@@ -43,6 +45,8 @@ static inline void bench_relax(void)
 
 /* Pin the calling thread to @cpu; 0 or -errno. */
 int bench_pin_self(int cpu);
+/* Let the calling thread run on every online CPU again. */
+void bench_unpin_self(void);
 /* The CPU the calling thread is pinned to alone, or -1. */
 int bench_pinned_cpu(void);
 

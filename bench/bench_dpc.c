@@ -5,8 +5,12 @@
  * DPC runs on the queuing CPU) with the executor's scheduling policy:
  *
  *   dpc_lat       queue -> start of the function, producer blocks between
- *   dpc_rate      a producer queues 64 distinct DPCs, waits for the batch
- *   dpc_requeue   one DPC requeues itself from its own run
+ *   dpc_rate_batch          a producer thread queues 64 distinct DPCs and
+ *                           waits for the batch (a normal thread: the
+ *                           executor preempts it at every kick)
+ *   dpc_rate_batch_isrprio  the same producer at the wait threads'
+ *                           priority, as an ISR queueing DPCs is
+ *   dpc_rate_requeue        one DPC requeues itself from its own run
  */
 #include <csx/csx.h>
 #include <csx_user.h>
@@ -165,22 +169,63 @@ static void lat_rows(unsigned int reps)
 		  (unsigned long long)bench_median_u64(bp, reps));
 }
 
-static void rate_rows(unsigned int reps)
+/* The policy CSX gives wait threads, learnt from a software line's ISR. */
+static enum csx_irqreturn sched_isr(struct csx_intr *intr, void *ctx)
 {
-	uint64_t batches = bench_iters(3000), runs = bench_iters(300000);
+	bench_sched_get(ctx);
+	sem_post(&done);
+	return CSX_IRQ_HANDLED;
+}
+
+static void isr_sched(struct bench_sched *s)
+{
+	struct csx_intr *line;
+
+	bench_sched_get(s);
+	if (csx_intr_attach_soft(sched_isr, s, &line) != 0)
+		return;
+	csx_intr_raise(line);
+	done_wait();
+	csx_intr_detach(line);
+}
+
+static void batch_row(const char *name, const struct bench_sched *prod,
+		      unsigned int reps)
+{
+	uint64_t batches = bench_iters(3000);
+	struct bench_sched self;
 	double c[32], b[32];
 	unsigned int r;
 
-	jobs_bind(batch_dpc, batch_item);
+	bench_sched_get(&self);
+	bench_sched_set(prod);
 	for (r = 0; r < reps; r++) {
 		c[r] = batch_rate(true, batches);
 		b[r] = batch_rate(false, batches);
 	}
-	bench_row("dpc_rate_batch", bench_median(c, reps),
-		  bench_median(b, reps), "runs/s", BENCH_RATE, "ratio>=2",
-		  "producer on CPU0 queues %d distinct DPCs / work items, "
-		  "waits for the batch, %llu batches x %u reps",
-		  BATCH, (unsigned long long)batches, reps);
+	bench_sched_set(&self);
+	bench_row(name, bench_median(c, reps), bench_median(b, reps),
+		  "runs/s", BENCH_RATE, "ratio>=2",
+		  "producer (%s prio %d) on CPU0 queues %d distinct DPCs / "
+		  "work items and waits for the batch, executor/consumer "
+		  "%s prio %d; %llu batches x %u reps",
+		  bench_sched_name(prod), prod->prio, BATCH,
+		  bench_sched_name(&csx_sink.sched), csx_sink.sched.prio,
+		  (unsigned long long)batches, reps);
+}
+
+static void rate_rows(unsigned int reps)
+{
+	uint64_t runs = bench_iters(3000000);
+	struct bench_sched self, isr;
+	double c[32], b[32];
+	unsigned int r;
+
+	jobs_bind(batch_dpc, batch_item);
+	bench_sched_get(&self);
+	batch_row("dpc_rate_batch", &self, reps);
+	isr_sched(&isr);
+	batch_row("dpc_rate_batch_isrprio", &isr, reps);
 	jobs_bind(requeue_dpc, requeue_item);
 	for (r = 0; r < reps; r++) {
 		c[r] = requeue_rate(true, runs);

@@ -29,15 +29,24 @@ struct lat_sink {
 void lat_sink_init(struct lat_sink *s, int cpu);
 void lat_sink_fini(struct lat_sink *s);
 
-/* Record a reception; call first thing in the receiver. */
-static inline void lat_sink_hit(struct lat_sink *s)
+/*
+ * Record a reception that started at @t1 and release the raiser. A
+ * receiver that must finish something first (acknowledge the device) takes
+ * t1 on entry and calls this when done, so the next fire cannot merge into
+ * the interrupt still being handled.
+ */
+static inline void lat_sink_hit_at(struct lat_sink *s, uint64_t t1)
 {
-	uint64_t now = bench_now_ns();
-
-	__atomic_store_n(&s->t1, now, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->t1, t1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&s->seq, 1, __ATOMIC_RELEASE);
 	if (__atomic_load_n(&s->post, __ATOMIC_RELAXED))
 		sem_post(&s->done);
+}
+
+/* Record a reception now; call first thing in the receiver. */
+static inline void lat_sink_hit(struct lat_sink *s)
+{
+	lat_sink_hit_at(s, bench_now_ns());
 }
 
 /* Re-pin the receiving thread if the harness asked (call after hit). */

@@ -3,7 +3,7 @@
 # by `make bench`, never by `make` or `make check`: timings are reported,
 # never asserted.
 
-bench_programs = bench/bench-intr bench/bench-dpc
+bench_programs = bench/bench-intr bench/bench-dpc bench/bench-edu
 # EXTRA_PROGRAMS: known to automake, built only when a rule asks for them.
 EXTRA_PROGRAMS = $(bench_programs)
 
@@ -19,6 +19,14 @@ bench_bench_dpc_SOURCES = bench/bench_dpc.c bench/bench_wq.h bench/bench_wq.c \
 	$(bench_common)
 bench_bench_dpc_LDADD = libcsx-user.la
 bench_bench_dpc_LDFLAGS = $(bench_ldflags)
+
+# The edu sample driver is compiled in unchanged (with its own object
+# names), and started through its CSX_MODULE descriptor as csx-run would.
+bench_bench_edu_SOURCES = bench/bench_edu.c samples/edu/csx_edu.c \
+	samples/edu/edu.h $(bench_common)
+bench_bench_edu_CFLAGS = $(AM_CFLAGS)
+bench_bench_edu_LDADD = libcsx-user.la
+bench_bench_edu_LDFLAGS = $(bench_ldflags)
 
 EXTRA_DIST += bench/README.md bench/run.sh bench/report.sh bench/targets.txt
 CLEANFILES += $(bench_programs) bench/rows.txt bench/results.json

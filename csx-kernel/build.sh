@@ -209,10 +209,14 @@ if grep -q 'warning:' "$out/build.log"; then
 fi
 
 # Flat list of modules in OUTDIR, newest build only.
+# modules.order names them absolute (6.1) or relative to the stage (older).
 rm -f "$out"/*.ko
 while IFS= read -r ko; do
-	cp "$stage/${ko%.o}.ko" "$out/"
-	echo "$out/$(basename "${ko%.o}.ko")"
-done < <(sed 's/\.ko$/.o/' "$stage/modules.order")
+	ko=${ko%.o}
+	ko=${ko%.ko}.ko
+	[[ $ko == /* ]] || ko=$stage/$ko
+	cp "$ko" "$out/"
+	echo "$out/$(basename "$ko")"
+done <"$stage/modules.order"
 log "built $(wc -l <"$stage/modules.order") module(s) in" \
 	"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }') s"

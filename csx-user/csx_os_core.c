@@ -23,7 +23,7 @@ _Static_assert(CSX_ENOMEM == ENOMEM && CSX_ETIMEDOUT == ETIMEDOUT &&
 __thread struct csx_user_tls csx__user_tls
 	__attribute__((tls_model("initial-exec")));
 
-/* ---- Status conversion: the one place pthread codes become CSX codes --- */
+/* ---- Status conversion: the one place pthread codes become CSX codes ----- */
 
 int csx__user_status(int err)
 {
@@ -49,7 +49,7 @@ void csx__user_check(int err, const char *what)
 	csx_os_bug(msg);
 }
 
-/* ---- Lifecycle --------------------------------------------------------- */
+/* ---- Lifecycle ----------------------------------------------------------- */
 
 int csx_os_init(void)
 {
@@ -103,7 +103,7 @@ void csx_user_fini(void)
 	pthread_mutex_unlock(&csx_user_init_lock);
 }
 
-/* ---- Context ----------------------------------------------------------- */
+/* ---- Context ------------------------------------------------------------- */
 
 unsigned int csx_os_context(void)
 {
@@ -120,7 +120,7 @@ uintptr_t csx_os_thread_id(void)
 	return (uintptr_t)&csx__user_tls;
 }
 
-/* ---- Time and CPUs ------------------------------------------------------ */
+/* ---- Time and CPUs ------------------------------------------------------- */
 
 uint64_t csx_os_time_ns(void)
 {
@@ -152,7 +152,7 @@ static struct {
 	pthread_once_t once;
 	unsigned int count;
 	uint16_t index_of[CPU_SETSIZE]; /* OS CPU -> CSX index */
-	uint16_t os_id[CPU_SETSIZE]; /* CSX index -> OS CPU */
+	uint16_t os_id[CPU_SETSIZE];	/* CSX index -> OS CPU */
 } csx_user_cpus = { .once = PTHREAD_ONCE_INIT };
 
 static void csx_user_cpus_setup(void)
@@ -169,25 +169,38 @@ static void csx_user_cpus_setup(void)
 			csx_user_cpus.os_id[n++] = (uint16_t)cpu;
 	if (!n)
 		csx_user_cpus.os_id[n++] = 0;
-	csx_user_cpus.count = n;
 	/* CPUs outside the mask (affinity changed later) still map somewhere. */
 	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
 		csx_user_cpus.index_of[cpu] = (uint16_t)(cpu % n);
 	for (cpu = 0; cpu < n; cpu++)
-		csx_user_cpus.index_of[csx_user_cpus.os_id[cpu]] = (uint16_t)cpu;
+		csx_user_cpus.index_of[csx_user_cpus.os_id[cpu]] =
+			(uint16_t)cpu;
+	/* Last: a non-zero count publishes the tables. */
+	__atomic_store_n(&csx_user_cpus.count, n, __ATOMIC_RELEASE);
+}
+
+/* The CPU tables, set up on first use; DPC queueing asks on every call. */
+static unsigned int csx_user_cpus_ready(void)
+{
+	unsigned int n =
+		__atomic_load_n(&csx_user_cpus.count, __ATOMIC_ACQUIRE);
+
+	if (csx_user_likely(n))
+		return n;
+	pthread_once(&csx_user_cpus.once, csx_user_cpus_setup);
+	return csx_user_cpus.count;
 }
 
 unsigned int csx_os_cpu_count(void)
 {
-	pthread_once(&csx_user_cpus.once, csx_user_cpus_setup);
-	return csx_user_cpus.count;
+	return csx_user_cpus_ready();
 }
 
 unsigned int csx_os_cpu_current(void)
 {
 	int cpu;
 
-	pthread_once(&csx_user_cpus.once, csx_user_cpus_setup);
+	csx_user_cpus_ready();
 	cpu = sched_getcpu();
 	if (csx_user_unlikely(cpu < 0 || cpu >= CPU_SETSIZE))
 		return 0;
@@ -197,8 +210,7 @@ unsigned int csx_os_cpu_current(void)
 /* The OS CPU a DPC executor of CSX CPU @cpu is pinned to. */
 int csx__user_cpu_os_id(unsigned int cpu)
 {
-	pthread_once(&csx_user_cpus.once, csx_user_cpus_setup);
-	return csx_user_cpus.os_id[cpu % csx_user_cpus.count];
+	return csx_user_cpus.os_id[cpu % csx_user_cpus_ready()];
 }
 
 /* Migration is harmless in user mode: the core's per-CPU queues are locked. */
@@ -211,7 +223,7 @@ void csx_os_cpu_release(void)
 {
 }
 
-/* ---- Logging, failure, tunables ---------------------------------------- */
+/* ---- Logging, failure, tunables ------------------------------------------ */
 
 static const char *csx_user_level_tag(int level)
 {

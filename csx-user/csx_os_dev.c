@@ -39,6 +39,8 @@ static void dev_probe_one(struct csx_os_dev *d, struct csx_driver *drv)
 	id = csx__pci_match(drv->ids, d->vendor, d->device);
 	if (!id)
 		return;
+	/* The driver allocates DMA buffers in probe(): know its width now. */
+	d->dma_bits = drv->dma_bits;
 	ret = d->src->enable(d);
 	if (ret) {
 		csx_warn("%s: cannot enable for %s: %s", d->name, drv->name,
@@ -62,6 +64,7 @@ static void dev_remove_one(struct csx_os_dev *d)
 	d->src->disable(d);
 	d->core = NULL;
 	d->drv = NULL;
+	d->dma_bits = 0;
 }
 
 static struct drv_node **drv_find(struct csx_driver *drv)
@@ -196,8 +199,8 @@ int csx_os_cfg_write(struct csx_os_dev *d, unsigned int off, unsigned int size,
 	return d->src->cfg_write(d, off, size, val);
 }
 
-int csx_os_dma_alloc(struct csx_os_dev *d, size_t size,
-		     struct csx_os_dma **out, void **cpu, uint64_t *bus)
+int csx_os_dma_alloc(struct csx_os_dev *d, size_t size, struct csx_os_dma **out,
+		     void **cpu, uint64_t *bus)
 {
 	return d->src->dma_alloc(d, size, out, cpu, bus);
 }

@@ -14,7 +14,7 @@
 /* Executor state word (a futex). */
 enum {
 	CSX_USER_EXEC_RUNNING = 0, /* awake, nothing new since it last looked */
-	CSX_USER_EXEC_KICKED = 1, /* awake or waking; must run the queue */
+	CSX_USER_EXEC_KICKED = 1,  /* awake or waking; must run the queue */
 	CSX_USER_EXEC_SLEEPING = 2, /* asleep in futex_wait: kickers wake it */
 };
 
@@ -100,8 +100,8 @@ int csx_os_dpc_start(void)
 	char name[32]; /* cut to 15 by csx__user_thread_spawn() */
 	int ret = 0;
 
-	csx_user_execs = aligned_alloc(CSX_USER_CACHELINE,
-				       n * sizeof(*csx_user_execs));
+	csx_user_execs =
+		aligned_alloc(CSX_USER_CACHELINE, n * sizeof(*csx_user_execs));
 	if (!csx_user_execs)
 		return -CSX_ENOMEM;
 	memset(csx_user_execs, 0, n * sizeof(*csx_user_execs));
@@ -110,11 +110,10 @@ int csx_os_dpc_start(void)
 	for (cpu = 0; cpu < n; cpu++) {
 		csx_user_execs[cpu].cpu = cpu;
 		snprintf(name, sizeof(name), "csx-dpc/%u", cpu);
-		ret = csx__user_thread_spawn(&csx_user_execs[cpu].tid, name,
-					     CSX_USER_DPC_PRIO,
-					     csx__user_cpu_os_id(cpu),
-					     csx_user_exec_main,
-					     &csx_user_execs[cpu]);
+		ret = csx__user_thread_spawn(
+			&csx_user_execs[cpu].tid, name, CSX_USER_DPC_PRIO,
+			csx__user_cpu_os_id(cpu), csx_user_exec_main,
+			&csx_user_execs[cpu]);
 		if (ret)
 			goto out_stop;
 	}

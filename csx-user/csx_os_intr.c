@@ -16,7 +16,7 @@
  * barrier on both sides. Who pays for the reader's barrier is the mode:
  *
  * - FENCE: the reader's depth store is a locked exchange (a full barrier);
- *   the writer's barrier is its locked flag store. ~2 ns per reader pair
+ *   the writer's barrier is its locked flag store. ~0.6 ns per reader pair
  *   more than MEMBARRIER, nothing extra per interrupt.
  * - MEMBARRIER: the reader has only a compiler barrier; the writer runs
  *   membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), which makes every running
@@ -30,13 +30,16 @@
  * then (only when it must sleep, which is rare). Without membarrier(2) at
  * all, FENCE mode's writer sleeps in short timed slices instead.
  *
- * Default: MEMBARRIER where the kernel has it. Measured on the development
- * machine (2 vCPUs): disable+restore 1.6 ns (membarrier) vs 3.4 ns (fence)
- * vs 7.5 ns for pthread_rwlock_rdlock+unlock uncontended, and 1.6 / 3.4 vs
- * 80+ ns with two threads; the writer pays ~0.5-3 us more per interrupt in
- * MEMBARRIER mode. Driver code takes the READLOCK far more often than
- * interrupts arrive, and FENCE mode misses the 3x target uncontended.
- * CSX_READLOCK=fence|membarrier overrides it.
+ * Default: FENCE. Measured on the development machine (KVM guest, 2 vCPUs,
+ * AMD EPYC), min of 300 trials: the hooks' disable+restore pair costs
+ * 8.0 ns (fence) vs 7.4 ns (membarrier), of which ~5.2 ns is the two
+ * library calls themselves; pthread_rwlock_rdlock+unlock costs 6.8 ns. The
+ * writer's membarrier() costs 0.4-0.6 us with no other thread of ours
+ * running and 13-20 us when one runs on the other CPU (an IPI in a guest),
+ * against <0.1 us for FENCE's whole WRITELOCK. MEMBARRIER would need some
+ * 20,000 disables per interrupt to pay off; drivers make a handful.
+ * CSX_READLOCK=membarrier selects it where readers vastly outnumber
+ * interrupts.
  */
 #include "csx_user_internal.h"
 #include "csx_user_dev.h"
@@ -67,7 +70,7 @@ struct csx_user_reader {
 /* struct csx_user_irq state word (a futex). */
 enum {
 	CSX_USER_IRQ_IDLE = 0,
-	CSX_USER_IRQ_PENDING = 1, /* fired, the wait thread has not taken it */
+	CSX_USER_IRQ_PENDING = 1,  /* fired, the wait thread has not taken it */
 	CSX_USER_IRQ_SLEEPING = 2, /* the wait thread sleeps: fire wakes it */
 };
 
@@ -104,13 +107,13 @@ struct csx_os_intr {
 
 static struct {
 	pthread_mutex_t lock; /* slots */
-	uint64_t used; /* slot bitmap */
+	uint64_t used;	      /* slot bitmap */
 	struct csx_os_intr *slot_intr[CSX_USER_INTR_SLOTS];
 	struct csx_user_reader *readers; /* registry head */
-	pthread_key_t key; /* runs csx_user_reader_exit() */
+	pthread_key_t key;		 /* runs csx_user_reader_exit() */
 	bool key_ok;
 	bool membarrier; /* private expedited registered */
-	int mode; /* for the next attach */
+	int mode;	 /* for the next attach */
 } csx_user_intrs = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.mode = CSX_USER_READLOCK_FENCE,
@@ -134,8 +137,8 @@ static void csx_user_intr_setup(void)
 	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
 
 	if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
-	    !syscall(SYS_membarrier,
-		     MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0))
+	    !syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+		     0, 0))
 		csx_user_intrs.membarrier = true;
 	csx_user_intrs.key_ok =
 		!pthread_key_create(&csx_user_intrs.key, csx_user_reader_exit);
@@ -161,25 +164,25 @@ int csx__user_readlock_mode(void)
 int csx__user_readlock_init(void)
 {
 	const char *v = getenv("CSX_READLOCK");
-	int mode = CSX_USER_READLOCK_MEMBARRIER;
+	int mode = CSX_USER_READLOCK_FENCE; /* see the top of this file */
 
 	pthread_once(&csx_user_intr_once, csx_user_intr_setup);
 	if (!csx_user_intrs.key_ok)
 		return -CSX_ENOMEM;
-	if (v && !strcmp(v, "fence"))
-		mode = CSX_USER_READLOCK_FENCE;
-	else if (v && strcmp(v, "membarrier"))
+	if (v && !strcmp(v, "membarrier"))
+		mode = CSX_USER_READLOCK_MEMBARRIER;
+	else if (v && strcmp(v, "fence"))
 		csx_warn("CSX_READLOCK=%s: expected fence or membarrier", v);
 	if (csx__user_readlock_set_mode(mode)) {
-		if (v && !strcmp(v, "membarrier"))
-			csx_warn("CSX_READLOCK=membarrier: not available, "
-				 "using fence");
+		csx_warn(
+			"CSX_READLOCK=membarrier: membarrier(2) not available, "
+			"using fence");
 		csx__user_readlock_set_mode(CSX_USER_READLOCK_FENCE);
 	}
 	return 0;
 }
 
-/* ---- Reader records --------------------------------------------------------- */
+/* ---- Reader records ------------------------------------------------------ */
 
 static struct csx_user_reader *csx_user_reader_new(void)
 {
@@ -222,7 +225,7 @@ static struct csx_user_reader *csx_user_reader_attach(struct csx_user_tls *tls)
 	return r;
 }
 
-/* ---- READLOCK ---------------------------------------------------------------- */
+/* ---- READLOCK ------------------------------------------------------------ */
 
 static unsigned long csx_user_key(uint32_t slot, uint32_t depth)
 {
@@ -230,7 +233,7 @@ static unsigned long csx_user_key(uint32_t slot, uint32_t depth)
 	       (depth & 0xffffu);
 }
 
-static void csx_user_wake_writer(struct csx_os_intr *oi)
+static CSX_USER_COLD void csx_user_wake_writer(struct csx_os_intr *oi)
 {
 	__atomic_fetch_add(&oi->wake_seq, 1, __ATOMIC_SEQ_CST);
 	csx_user_futex_wake(&oi->wake_seq, 1);
@@ -271,10 +274,9 @@ static void csx_user_read_wait_writer(struct csx_os_intr *oi)
 	}
 	while ((w = __atomic_load_n(&oi->writer, __ATOMIC_ACQUIRE))) {
 		if (w == CSX_USER_WRITER_HELD &&
-		    !__atomic_compare_exchange_n(&oi->writer, &w,
-						 CSX_USER_WRITER_HELD_WAITERS,
-						 false, __ATOMIC_RELAXED,
-						 __ATOMIC_RELAXED))
+		    !__atomic_compare_exchange_n(
+			    &oi->writer, &w, CSX_USER_WRITER_HELD_WAITERS,
+			    false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 			continue;
 		csx_user_futex_wait(&oi->writer, CSX_USER_WRITER_HELD_WAITERS,
 				    NULL);
@@ -286,7 +288,8 @@ static void csx_user_read_wait_writer(struct csx_os_intr *oi)
  * oi->blocked so the wait thread lets us in before it takes the WRITELOCK
  * again: an interrupt storm cannot starve a thread that disables.
  */
-static void csx_user_read_enter_slow(struct csx_os_intr *oi, uint32_t *depth)
+static CSX_USER_COLD void csx_user_read_enter_slow(struct csx_os_intr *oi,
+						   uint32_t *depth)
 {
 	__atomic_fetch_add(&oi->blocked, 1, __ATOMIC_RELAXED);
 	do {
@@ -297,58 +300,79 @@ static void csx_user_read_enter_slow(struct csx_os_intr *oi, uint32_t *depth)
 		csx_user_futex_wake(&oi->blocked, 1);
 }
 
+/* First disable of this thread, or from the interrupt's own ISR. */
+static CSX_USER_COLD unsigned long csx_user_disable_slow(struct csx_os_intr *oi)
+{
+	struct csx_user_tls *tls = &csx__user_tls;
+
+	if (tls->isr_of == oi)
+		return CSX_USER_KEY_ISR;
+	csx_user_reader_attach(tls);
+	return csx_os_intr_disable(oi);
+}
+
+/* Kept small: no register spills on the way to a hold. */
 unsigned long csx_os_intr_disable(struct csx_os_intr *oi)
 {
 	struct csx_user_tls *tls = &csx__user_tls;
 	struct csx_user_reader *r = tls->reader;
-	uint32_t *depth, d;
+	uint32_t slot = oi->slot, *depth, d;
 
-	if (csx_user_unlikely(tls->isr_of == oi))
-		return CSX_USER_KEY_ISR;
-	if (csx_user_unlikely(!r))
-		r = csx_user_reader_attach(tls);
-	depth = &r->depth[oi->slot];
+	if (csx_user_unlikely(!r || tls->isr_of == oi))
+		return csx_user_disable_slow(oi);
+	depth = &r->depth[slot];
 	d = __atomic_load_n(depth, __ATOMIC_RELAXED);
 	if (d) /* nested: the writer cannot be running */
 		__atomic_store_n(depth, d + 1, __ATOMIC_RELAXED);
 	else if (csx_user_unlikely(!csx_user_read_try(oi, depth)))
 		csx_user_read_enter_slow(oi, depth);
 	tls->atomic_depth++;
-	return csx_user_key(oi->slot, d + 1);
+	return csx_user_key(slot, d + 1);
 }
 
-static void csx_user_bad_restore(struct csx_os_intr *oi, unsigned long key,
-				 uint32_t depth)
+/* A key that does not match this thread's holds: report, then cope. */
+static CSX_USER_COLD void csx_user_restore_slow(struct csx_os_intr *oi,
+						unsigned long key)
 {
-	if (!depth)
+	struct csx_user_tls *tls = &csx__user_tls;
+	uint32_t *depth, d;
+
+	if (key == CSX_USER_KEY_ISR) {
+		if (tls->isr_of != oi)
+			csx_err("csx_intr_restore: ISR key outside the ISR");
+		return;
+	}
+	d = tls->reader ? tls->reader->depth[oi->slot] : 0;
+	if (!d) {
 		csx_err("csx_intr_restore: interrupt %u is not disabled by "
 			"this thread (key %#lx)",
 			oi->slot, key);
+		return;
+	}
+	csx_err("csx_intr_restore: mis-nested on interrupt %u: key %#lx, "
+		"expected %#lx",
+		oi->slot, key, csx_user_key(oi->slot, d));
+	/* Drop one hold anyway: a leaked one would block the ISR forever. */
+	depth = &tls->reader->depth[oi->slot];
+	if (d > 1)
+		__atomic_store_n(depth, d - 1, __ATOMIC_RELAXED);
 	else
-		csx_err("csx_intr_restore: mis-nested on interrupt %u: key "
-			"%#lx, expected %#lx",
-			oi->slot, key, csx_user_key(oi->slot, depth));
+		csx_user_read_leave(oi, depth);
+	tls->atomic_depth--;
 }
 
 void csx_os_intr_restore(struct csx_os_intr *oi, unsigned long key)
 {
 	struct csx_user_tls *tls = &csx__user_tls;
-	uint32_t *depth = NULL, d = 0;
+	struct csx_user_reader *r = tls->reader;
+	uint32_t slot = oi->slot, *depth, d;
 
-	if (csx_user_unlikely(key == CSX_USER_KEY_ISR)) {
-		if (tls->isr_of != oi)
-			csx_err("csx_intr_restore: ISR key outside the ISR");
-		return;
-	}
-	if (csx_user_likely(tls->reader)) {
-		depth = &tls->reader->depth[oi->slot];
-		d = __atomic_load_n(depth, __ATOMIC_RELAXED);
-	}
-	if (csx_user_unlikely(key != csx_user_key(oi->slot, d))) {
-		csx_user_bad_restore(oi, key, d);
-		if (!d)
-			return;
-	}
+	if (csx_user_unlikely(!r))
+		return csx_user_restore_slow(oi, key);
+	depth = &r->depth[slot];
+	d = __atomic_load_n(depth, __ATOMIC_RELAXED);
+	if (csx_user_unlikely(key != csx_user_key(slot, d)))
+		return csx_user_restore_slow(oi, key);
 	if (d > 1)
 		__atomic_store_n(depth, d - 1, __ATOMIC_RELAXED);
 	else
@@ -379,7 +403,7 @@ static void csx_user_reader_exit(void *p)
 	__atomic_store_n(&r->in_use, 0, __ATOMIC_RELEASE);
 }
 
-/* ---- WRITELOCK (the wait thread) -------------------------------------------- */
+/* ---- WRITELOCK (the wait thread) ----------------------------------------- */
 
 /* Let readers that blocked behind the last ISR in first. */
 static void csx_user_write_let_readers_in(struct csx_os_intr *oi)
@@ -448,7 +472,7 @@ static void csx_user_write_unlock(struct csx_os_intr *oi)
 		csx_user_futex_wake(&oi->writer, INT_MAX);
 }
 
-/* ---- Wait thread -------------------------------------------------------------- */
+/* ---- Wait thread --------------------------------------------------------- */
 
 void csx_user_irq_fire(struct csx_user_irq *irq)
 {
@@ -466,7 +490,10 @@ static bool csx_user_spin_on(uint64_t *end, uint64_t spin_ns, unsigned int *n)
 	return (++*n & 63) || csx_os_time_ns() < *end;
 }
 
-/* Take the next fire. false: detach asked the thread to stop. */
+/*
+ * Wait until the interrupt is pending; leave it pending (it is consumed
+ * under the WRITELOCK). false: detach asked the thread to stop.
+ */
 static bool csx_user_irq_wait(struct csx_os_intr *oi)
 {
 	struct csx_user_irq *irq = &oi->irq;
@@ -476,22 +503,18 @@ static bool csx_user_irq_wait(struct csx_os_intr *oi)
 	uint32_t idle;
 
 	for (;;) {
-		if (__atomic_load_n(&irq->state, __ATOMIC_RELAXED) ==
-		    CSX_USER_IRQ_PENDING) {
-			__atomic_exchange_n(&irq->state, CSX_USER_IRQ_IDLE,
-					    __ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&irq->state, __ATOMIC_ACQUIRE) ==
+		    CSX_USER_IRQ_PENDING)
 			return !__atomic_load_n(&oi->stop, __ATOMIC_ACQUIRE);
-		}
 		if (spin && csx_user_spin_on(&end, spin, &n)) {
 			csx_user_cpu_relax();
 			continue;
 		}
 		spin = 0; /* budget spent: sleep, burn nothing */
 		idle = CSX_USER_IRQ_IDLE;
-		if (__atomic_compare_exchange_n(&irq->state, &idle,
-						CSX_USER_IRQ_SLEEPING, false,
-						__ATOMIC_ACQ_REL,
-						__ATOMIC_RELAXED))
+		if (__atomic_compare_exchange_n(
+			    &irq->state, &idle, CSX_USER_IRQ_SLEEPING, false,
+			    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 			csx_user_futex_wait(&irq->state, CSX_USER_IRQ_SLEEPING,
 					    NULL);
 	}
@@ -511,6 +534,13 @@ static void *csx_user_wait_main(void *arg)
 	tls->isr_of = oi;
 	while (csx_user_irq_wait(oi)) {
 		csx_user_write_lock(oi);
+		/*
+		 * Like an interrupt controller, clear the pending state only
+		 * as the ISR starts: raises while a reader held the ISR off
+		 * merge into this run. Acquire: see what the raisers wrote.
+		 */
+		__atomic_exchange_n(&oi->irq.state, CSX_USER_IRQ_IDLE,
+				    __ATOMIC_ACQUIRE);
 		tls->ctx |= CSX_OS_CTX_ISR;
 		csx__intr_dispatch(oi->core);
 		tls->ctx &= ~CSX_OS_CTX_ISR;
@@ -521,7 +551,7 @@ static void *csx_user_wait_main(void *arg)
 	return NULL;
 }
 
-/* ---- Attach / detach ------------------------------------------------------- */
+/* ---- Attach / detach ----------------------------------------------------- */
 
 static int csx_user_intr_new(struct csx_intr *core, struct csx_os_dev *d,
 			     struct csx_os_intr **out)

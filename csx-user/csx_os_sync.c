@@ -10,7 +10,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
-/* ---- Mutex -------------------------------------------------------------- */
+/* ---- Mutex --------------------------------------------------------------- */
 
 struct csx_os_mutex {
 	pthread_mutex_t m;
@@ -53,7 +53,7 @@ void csx_os_mutex_unlock(struct csx_os_mutex *m)
 	csx__user_check(pthread_mutex_unlock(&m->m), "pthread_mutex_unlock");
 }
 
-/* ---- Spinlock ----------------------------------------------------------- */
+/* ---- Spinlock ------------------------------------------------------------ */
 
 /*
  * Spin, then sleep on a futex. Pure spinning is unsafe in user mode: the
@@ -114,13 +114,13 @@ void csx_os_spin_lock(struct csx_os_spinlock *s)
 
 void csx_os_spin_unlock(struct csx_os_spinlock *s)
 {
-	if (csx_user_unlikely(__atomic_exchange_n(&s->word, 0,
-						  __ATOMIC_RELEASE) == 2))
+	if (csx_user_unlikely(
+		    __atomic_exchange_n(&s->word, 0, __ATOMIC_RELEASE) == 2))
 		csx_user_futex_wake(&s->word, 1);
 	csx__user_tls.atomic_depth--;
 }
 
-/* ---- Reader/writer lock ------------------------------------------------- */
+/* ---- Reader/writer lock -------------------------------------------------- */
 
 struct csx_os_rwlock {
 	pthread_rwlock_t rw;
@@ -151,25 +151,29 @@ void csx_os_rwlock_destroy(struct csx_os_rwlock *rw)
 
 void csx_os_rwlock_read(struct csx_os_rwlock *rw)
 {
-	csx__user_check(pthread_rwlock_rdlock(&rw->rw), "pthread_rwlock_rdlock");
+	csx__user_check(pthread_rwlock_rdlock(&rw->rw),
+			"pthread_rwlock_rdlock");
 }
 
 void csx_os_rwlock_write(struct csx_os_rwlock *rw)
 {
-	csx__user_check(pthread_rwlock_wrlock(&rw->rw), "pthread_rwlock_wrlock");
+	csx__user_check(pthread_rwlock_wrlock(&rw->rw),
+			"pthread_rwlock_wrlock");
 }
 
 void csx_os_rwlock_read_unlock(struct csx_os_rwlock *rw)
 {
-	csx__user_check(pthread_rwlock_unlock(&rw->rw), "pthread_rwlock_unlock");
+	csx__user_check(pthread_rwlock_unlock(&rw->rw),
+			"pthread_rwlock_unlock");
 }
 
 void csx_os_rwlock_write_unlock(struct csx_os_rwlock *rw)
 {
-	csx__user_check(pthread_rwlock_unlock(&rw->rw), "pthread_rwlock_unlock");
+	csx__user_check(pthread_rwlock_unlock(&rw->rw),
+			"pthread_rwlock_unlock");
 }
 
-/* ---- Mutex + condition variable on CLOCK_MONOTONIC ---------------------- */
+/* ---- Mutex + condition variable on CLOCK_MONOTONIC ----------------------- */
 
 struct csx_user_monitor {
 	pthread_mutex_t lock;
@@ -200,7 +204,8 @@ static int csx_user_monitor_init(struct csx_user_monitor *mon)
 
 static void csx_user_monitor_destroy(struct csx_user_monitor *mon)
 {
-	csx__user_check(pthread_cond_destroy(&mon->cond), "pthread_cond_destroy");
+	csx__user_check(pthread_cond_destroy(&mon->cond),
+			"pthread_cond_destroy");
 	csx__user_check(pthread_mutex_destroy(&mon->lock),
 			"pthread_mutex_destroy");
 }
@@ -233,22 +238,29 @@ static bool csx_user_monitor_wait(struct csx_user_monitor *mon,
 	return false;
 }
 
-/* ---- Events ------------------------------------------------------------- */
+/* ---- Events -------------------------------------------------------------- */
 
 struct csx_os_event {
 	struct csx_user_monitor mon;
 	bool manual;
 	bool set;
 	/*
-	 * Bumped by every set: a manual event releases the threads waiting
-	 * at that moment even if it is reset before they get to run.
+	 * Manual: bumped by every set, so the threads waiting at that moment
+	 * are released even if the event is reset before they get to run.
 	 */
 	uint64_t sets;
+	/*
+	 * Auto: a set while threads wait hands the event to one of them
+	 * (grants) instead of setting it, so two sets release two waiters
+	 * even when the first has not run yet.
+	 */
+	unsigned int waiters;
+	unsigned int grants;
 };
 
 int csx_os_event_create(struct csx_os_event **out, bool manual, bool set)
 {
-	struct csx_os_event *ev = malloc(sizeof(*ev));
+	struct csx_os_event *ev = calloc(1, sizeof(*ev));
 	int ret;
 
 	if (!ev)
@@ -260,7 +272,6 @@ int csx_os_event_create(struct csx_os_event **out, bool manual, bool set)
 	}
 	ev->manual = manual;
 	ev->set = set;
-	ev->sets = 0;
 	*out = ev;
 	return 0;
 }
@@ -274,13 +285,16 @@ void csx_os_event_destroy(struct csx_os_event *ev)
 void csx_os_event_set(struct csx_os_event *ev)
 {
 	csx_user_monitor_lock(&ev->mon);
-	ev->set = true;
-	ev->sets++;
-	/* Auto: one waiter takes it, the rest would only go back to sleep. */
-	if (ev->manual)
+	if (ev->manual) {
+		ev->set = true;
+		ev->sets++;
 		pthread_cond_broadcast(&ev->mon.cond);
-	else
+	} else if (ev->waiters > ev->grants) {
+		ev->grants++;
 		pthread_cond_signal(&ev->mon.cond);
+	} else {
+		ev->set = true;
+	}
 	csx_user_monitor_unlock(&ev->mon);
 }
 
@@ -296,6 +310,10 @@ static bool csx_user_event_take(struct csx_os_event *ev, uint64_t sets0)
 {
 	if (ev->manual)
 		return ev->set || ev->sets != sets0;
+	if (ev->grants) {
+		ev->grants--;
+		return true;
+	}
 	if (!ev->set)
 		return false;
 	ev->set = false;
@@ -305,6 +323,7 @@ static bool csx_user_event_take(struct csx_os_event *ev, uint64_t sets0)
 int csx_os_event_wait(struct csx_os_event *ev, int64_t timeout_ns)
 {
 	struct timespec ts, *deadline = NULL;
+	bool timed_out = false;
 	uint64_t sets0;
 	int ret = 0;
 
@@ -314,18 +333,20 @@ int csx_os_event_wait(struct csx_os_event *ev, int64_t timeout_ns)
 	}
 	csx_user_monitor_lock(&ev->mon);
 	sets0 = ev->sets;
+	ev->waiters++;
 	while (!csx_user_event_take(ev, sets0)) {
-		if (!timeout_ns || csx_user_monitor_wait(&ev->mon, deadline)) {
-			if (!csx_user_event_take(ev, sets0))
-				ret = -CSX_ETIMEDOUT;
+		if (!timeout_ns || timed_out) {
+			ret = -CSX_ETIMEDOUT;
 			break;
 		}
+		timed_out = csx_user_monitor_wait(&ev->mon, deadline);
 	}
+	ev->waiters--;
 	csx_user_monitor_unlock(&ev->mon);
 	return ret;
 }
 
-/* ---- Semaphores --------------------------------------------------------- */
+/* ---- Semaphores ---------------------------------------------------------- */
 
 struct csx_os_sem {
 	struct csx_user_monitor mon;

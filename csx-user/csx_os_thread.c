@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,8 +24,7 @@ static void csx_user_set_name(pthread_t tid, const char *name)
 {
 	char buf[16];
 
-	strncpy(buf, name, sizeof(buf) - 1);
-	buf[sizeof(buf) - 1] = '\0';
+	snprintf(buf, sizeof(buf), "%s", name);
 	pthread_setname_np(tid, buf); /* cosmetic: ignore failure */
 }
 
@@ -50,7 +50,7 @@ int csx_os_thread_create(struct csx_os_thread **out, const char *name,
 		return -CSX_ENOMEM;
 	t->fn = fn;
 	t->arg = arg;
-	strncpy(t->name, name, sizeof(t->name) - 1);
+	snprintf(t->name, sizeof(t->name), "%s", name);
 	err = pthread_create(&t->tid, NULL, csx_user_thread_main, t);
 	if (err) {
 		free(t);
@@ -92,7 +92,7 @@ void csx_os_thread_yield(void)
 	sched_yield();
 }
 
-/* ---- Back-end threads --------------------------------------------------- */
+/* ---- Back-end threads ---------------------------------------------------- */
 
 static int csx_user_try_spawn(pthread_t *out, int rt_prio, int os_cpu,
 			      void *(*fn)(void *), void *arg)

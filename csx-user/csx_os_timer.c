@@ -20,16 +20,16 @@
 
 struct csx_os_timer {
 	struct csx_timer *core;
-	uint64_t due; /* CLOCK_MONOTONIC ns */
+	uint64_t due;	 /* CLOCK_MONOTONIC ns */
 	uint64_t period; /* 0: one-shot */
-	uint64_t seq; /* start order: breaks ties of due */
-	uint32_t idx; /* in the heap, or CSX_USER_TIMER_IDLE */
-	bool running; /* the callback runs now */
+	uint64_t seq;	 /* start order: breaks ties of due */
+	uint32_t idx;	 /* in the heap, or CSX_USER_TIMER_IDLE */
+	bool running;	 /* the callback runs now */
 };
 
 static struct {
 	pthread_mutex_t lock; /* everything below but the libevent objects */
-	pthread_cond_t done; /* a callback returned */
+	pthread_cond_t done;  /* a callback returned */
 	unsigned int done_waiters;
 	struct csx_os_timer **heap;
 	uint32_t n, cap; /* armed timers, heap slots */
@@ -38,7 +38,7 @@ static struct {
 	uint64_t armed_due; /* what expire_ev is armed for */
 	struct event_base *base;
 	struct event *expire_ev; /* the earliest due time came */
-	struct event *stop_ev; /* fini: leave the loop */
+	struct event *stop_ev;	 /* fini: leave the loop */
 	pthread_t loop;
 } csx_user_timers = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -58,7 +58,7 @@ static void csx_user_timers_unlock(void)
 			"pthread_mutex_unlock");
 }
 
-/* ---- The heap (lock held) ----------------------------------------------- */
+/* ---- The heap (lock held) ------------------------------------------------ */
 
 static bool csx_user_timer_before(const struct csx_os_timer *a,
 				  const struct csx_os_timer *b)
@@ -119,7 +119,7 @@ static void csx_user_heap_remove(struct csx_os_timer *t)
 		csx_user_heap_down(last, i);
 }
 
-/* ---- The libevent side -------------------------------------------------- */
+/* ---- The libevent side --------------------------------------------------- */
 
 /* Make expire_ev fire by @due, unless it already fires earlier. */
 static void csx_user_timers_arm(uint64_t due)
@@ -181,8 +181,7 @@ static void csx_user_timers_expire(evutil_socket_t fd, short what, void *arg)
 	csx_user_timers_unlock();
 }
 
-static void csx_user_timers_stop_cb(evutil_socket_t fd, short what,
-				    void *arg)
+static void csx_user_timers_stop_cb(evutil_socket_t fd, short what, void *arg)
 {
 	event_base_loopbreak(csx_user_timers.base);
 }
@@ -209,7 +208,8 @@ int csx_os_timer_create(struct csx_os_timer **out, struct csx_timer *core)
 	t->idx = CSX_USER_TIMER_IDLE;
 	csx_user_timers_lock();
 	if (csx_user_timers.timers == csx_user_timers.cap) {
-		uint32_t cap = csx_user_timers.cap ? 2 * csx_user_timers.cap : 16;
+		uint32_t cap =
+			csx_user_timers.cap ? 2 * csx_user_timers.cap : 16;
 
 		heap = realloc(csx_user_timers.heap, cap * sizeof(*heap));
 		if (!heap) {

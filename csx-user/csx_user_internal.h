@@ -22,6 +22,9 @@
 /* Back-end symbols the core and hosts never call. */
 #define CSX_USER_HIDDEN __attribute__((visibility("hidden")))
 
+/* Slow paths out of line, so fast paths need no register spills. */
+#define CSX_USER_COLD __attribute__((cold, noinline))
+
 #define csx_user_likely(x) __builtin_expect(!!(x), 1)
 #define csx_user_unlikely(x) __builtin_expect(!!(x), 0)
 
@@ -36,9 +39,9 @@
 #define CSX_USER_SPIN_LOOPS 512
 
 /* csx__user_tls.role bits: which back-end thread this is. */
-#define CSX_USER_ROLE_DPC 0x1u /* a DPC executor */
+#define CSX_USER_ROLE_DPC 0x1u	 /* a DPC executor */
 #define CSX_USER_ROLE_TIMER 0x2u /* the timer loop thread */
-#define CSX_USER_ROLE_WAIT 0x4u /* an interrupt's wait thread */
+#define CSX_USER_ROLE_WAIT 0x4u	 /* an interrupt's wait thread */
 
 struct csx_user_reader;
 
@@ -48,12 +51,12 @@ struct csx_user_reader;
  * with initial-exec TLS uses the static TLS surplus when dlopen()ed.
  */
 struct csx_user_tls {
-	unsigned int ctx; /* CSX_OS_CTX_ISR / CSX_OS_CTX_DPC */
+	unsigned int ctx;	   /* CSX_OS_CTX_ISR / CSX_OS_CTX_DPC */
 	unsigned int atomic_depth; /* spinlocks + interrupt disables held */
-	unsigned int role; /* CSX_USER_ROLE_* */
-	struct csx_user_reader *reader; /* READLOCK record, from first disable */
-	struct csx_os_intr *isr_of; /* set in a wait thread: its interrupt */
-	struct csx_os_thread *self; /* set in threads from csx_os_thread_create */
+	unsigned int role;	   /* CSX_USER_ROLE_* */
+	struct csx_user_reader *reader; /* READLOCK record, or NULL */
+	struct csx_os_intr *isr_of;	/* in a wait thread: its interrupt */
+	struct csx_os_thread *self;	/* from csx_os_thread_create() */
 };
 
 extern __thread struct csx_user_tls csx__user_tls
@@ -90,7 +93,8 @@ static inline void csx_user_futex_wake(uint32_t *word, int n)
 int csx__user_status(int err) CSX_USER_HIDDEN;
 void csx__user_check(int err, const char *what) CSX_USER_HIDDEN;
 int csx__user_cpu_os_id(unsigned int cpu) CSX_USER_HIDDEN;
-void csx__user_deadline(struct timespec *ts, int64_t timeout_ns) CSX_USER_HIDDEN;
+void csx__user_deadline(struct timespec *ts,
+			int64_t timeout_ns) CSX_USER_HIDDEN;
 
 /* csx_os_thread.c */
 int csx__user_thread_spawn(pthread_t *out, const char *name, int rt_prio,

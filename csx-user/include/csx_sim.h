@@ -23,7 +23,9 @@
  * stated otherwise, are called from thread context and may sleep.
  *
  * Bus addresses handed out for DMA buffers are not CPU pointers: they come
- * from a separate I/O virtual address range and are translated per device.
+ * from separate I/O virtual address windows (CSX_SIM_IOVA_BASE, or
+ * CSX_SIM_IOVA_LOW_BASE up to 2^dma_bits for a driver that declared a
+ * narrower struct csx_driver::dma_bits) and are translated per device.
  * A model that accesses an address the driver did not allocate for this
  * device gets -CSX_EFAULT and the fault is logged and counted, as with a
  * real IOMMU.
@@ -39,8 +41,16 @@ struct csx_sim_dev;
 /** Number of BARs a PCI function has. */
 #define CSX_SIM_BARS 6
 
-/** First bus address handed out for DMA buffers. */
+/**
+ * First bus address handed out for DMA buffers of drivers whose devices
+ * generate wide addresses (struct csx_driver::dma_bits 0 or above 47).
+ */
 #define CSX_SIM_IOVA_BASE 0x800000000000ULL
+/**
+ * First bus address for narrower devices (for example edu's 28 bits):
+ * buffers get addresses from here up to 2^dma_bits.
+ */
+#define CSX_SIM_IOVA_LOW_BASE 0x01000000ULL
 
 /**
  * Register read callback of a BAR.
@@ -206,8 +216,8 @@ uint64_t csx_sim_mmio_read(struct csx_sim_dev *dev, unsigned int bar,
  * @param width 1, 2, 4 or 8.
  * @param val Value; ignored where a read would give all ones.
  */
-void csx_sim_mmio_write(struct csx_sim_dev *dev, unsigned int bar,
-			uint64_t off, unsigned int width, uint64_t val);
+void csx_sim_mmio_write(struct csx_sim_dev *dev, unsigned int bar, uint64_t off,
+			unsigned int width, uint64_t val);
 /**
  * csx_sim_cfg_read() - Read configuration space.
  * @param dev The instance.
@@ -317,7 +327,9 @@ void csx_sim_fault_spurious(struct csx_sim_dev *dev);
 /**
  * csx_sim_fault_delay() - Make the model's asynchronous work finish late.
  * @param dev The instance.
- * @param ns Added to every completion; 0 restores normal speed.
+ * @param ns Added to every completion; 0 restores normal speed. The
+ *           built-in models re-read it while they wait, so lowering it
+ *           also speeds up work already in flight.
  */
 void csx_sim_fault_delay(struct csx_sim_dev *dev, uint64_t ns);
 /**
@@ -342,10 +354,10 @@ int csx_sim_fault_apply(struct csx_sim_dev *dev, const char *spec);
 /** Counters of one instance, see csx_sim_stats(). */
 struct csx_sim_stats {
 	uint64_t irqs_delivered; /**< Interrupts handed to the ISR path. */
-	uint64_t irqs_dropped; /**< Deliveries lost to csx_sim_fault_drop_irqs(). */
-	uint64_t irqs_spurious; /**< Spurious interrupts delivered. */
-	uint64_t dma_bytes; /**< Bytes moved by successful DMA. */
-	uint64_t dma_faults; /**< DMA accesses refused (-CSX_EFAULT). */
+	uint64_t irqs_dropped;	 /**< Deliveries lost to a drop fault. */
+	uint64_t irqs_spurious;	 /**< Spurious interrupts delivered. */
+	uint64_t dma_bytes;	 /**< Bytes moved by successful DMA. */
+	uint64_t dma_faults;	 /**< DMA accesses refused (-CSX_EFAULT). */
 };
 
 /**

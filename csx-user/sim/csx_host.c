@@ -146,7 +146,8 @@ int csx_host_parse(struct csx_host_opts *o, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+d:f:1l:hV", longopts, NULL)) !=
 	       -1) {
 		if (c == '?')
-			return bad_usage(o, "unknown option or missing argument",
+			return bad_usage(o,
+					 "unknown option or missing argument",
 					 argv[optind - 1]);
 		ret = parse_one(o, c, optarg);
 		if (ret >= 0)
@@ -216,7 +217,8 @@ static int fault_one(const struct csx_host_opts *o, struct csx_sim_dev *dev,
 	int ret = csx_sim_fault_apply(dev, fault);
 
 	if (ret)
-		fprintf(stderr, "%s: --fault %s: unknown fault '%s' (see --help)\n",
+		fprintf(stderr,
+			"%s: --fault %s: unknown fault '%s' (see --help)\n",
 			o->prog, spec, fault);
 	return ret;
 }
@@ -234,7 +236,8 @@ static int inject_fault(const struct csx_host_opts *o,
 
 	if (!slash) {
 		if (!n)
-			fprintf(stderr, "%s: --fault %s: no device (use --device)\n",
+			fprintf(stderr,
+				"%s: --fault %s: no device (use --device)\n",
 				o->prog, spec);
 		for (i = 0; i < n && !ret; i++)
 			ret = fault_one(o, devs[i], spec, spec);
@@ -311,14 +314,12 @@ static void stop_modules(const struct csx_host_opts *o,
 			 unsigned int started)
 {
 	while (started--) {
-		csx_dbg("%s: stopping module %s", o->prog,
-			mods[started]->name);
+		csx_dbg("%s: stopping module %s", o->prog, mods[started]->name);
 		mods[started]->fini();
 	}
 }
 
-static void wait_for_signal(const struct csx_host_opts *o,
-			    const sigset_t *set)
+static void wait_for_signal(const struct csx_host_opts *o, const sigset_t *set)
 {
 	int sig = 0;
 
@@ -345,8 +346,13 @@ int csx_host_run(const struct csx_host_opts *o,
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	if (!o->once)
+	if (!o->once) {
+		/* A shell starts background jobs with SIGINT ignored; an
+		 * ignored signal never becomes pending for sigwait(). */
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
 		pthread_sigmask(SIG_BLOCK, &set, NULL);
+	}
 
 	ret = csx_user_init();
 	if (ret) {

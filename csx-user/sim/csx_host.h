@@ -16,7 +16,7 @@
 #define CSX_HOST_MAX 64
 
 struct csx_host_opts {
-	const char *prog; /* for messages */
+	const char *prog;  /* for messages */
 	bool want_modules; /* csx-run: positional MODULE.so arguments */
 	bool once;
 	bool log_level_set;

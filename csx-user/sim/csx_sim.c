@@ -59,9 +59,11 @@
 
 /* One DMA buffer: CPU memory plus its bus address in the device's domain. */
 struct csx_os_dma {
-	struct csx_os_dma *next;
+	struct csx_os_dma *next;  /* the device's domain, under dma_lock */
+	struct csx_os_dma *gnext; /* all buffers by bus address, iova_lock */
 	uint64_t bus;
 	size_t size; /* what the driver asked for: the mapped length */
+	size_t span; /* whole pages */
 	void *cpu;
 };
 
@@ -71,8 +73,8 @@ struct csx_sim_dev {
 	struct csx_sim_dev *next;
 	unsigned int index;
 	bool has_msi;
-	bool gone; /* __atomic */
-	uint64_t delay_ns; /* __atomic */
+	bool gone;		    /* __atomic */
+	uint64_t delay_ns;	    /* __atomic */
 	unsigned int fire_inflight; /* __atomic */
 	void *priv;
 
@@ -81,12 +83,12 @@ struct csx_sim_dev {
 	uint8_t wmask[CFG_SIZE];
 	struct csx_user_irq *irq; /* connected delivery channel */
 	bool irq_msi;
-	bool line; /* INTx as the model drives it */
-	bool edge_used; /* this assertion was delivered or dropped */
-	bool in_service; /* delivered INTx awaiting intr_eoi */
+	bool line;	   /* INTx as the model drives it */
+	bool edge_used;	   /* this assertion was delivered or dropped */
+	bool in_service;   /* delivered INTx awaiting intr_eoi */
 	unsigned int drop; /* deliveries still to lose */
 	unsigned int spurious_pending; /* injected before any connect */
-	struct csx_sim_stats stats; /* the irqs_* counters */
+	struct csx_sim_stats stats;    /* the irqs_* counters */
 
 	pthread_mutex_t dma_lock; /* maps and the dma_* counters */
 	struct csx_os_dma *maps;
@@ -98,7 +100,8 @@ static pthread_mutex_t sims_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct csx_sim_dev *sims_head;
 static const struct csx_sim_model *models[MAX_MODELS];
 static unsigned int nr_models;
-static uint64_t iova_next = CSX_SIM_IOVA_BASE;
+static pthread_mutex_t iova_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct csx_os_dma *iova_head;
 static unsigned int bar_slot_next;
 
 extern const struct csx_sim_model csx_sim_edu_model;
@@ -121,7 +124,7 @@ static bool sim_gone(struct csx_sim_dev *sd)
 	return __atomic_load_n(&sd->gone, __ATOMIC_ACQUIRE);
 }
 
-/* ---- Configuration space ------------------------------------------------ */
+/* ---- Configuration space ------------------------------------------------- */
 
 static uint32_t cfg_get(const uint8_t *cfg, unsigned int off, unsigned int n)
 {
@@ -133,8 +136,7 @@ static uint32_t cfg_get(const uint8_t *cfg, unsigned int off, unsigned int n)
 	return v;
 }
 
-static void cfg_put(uint8_t *cfg, unsigned int off, unsigned int n,
-		    uint32_t v)
+static void cfg_put(uint8_t *cfg, unsigned int off, unsigned int n, uint32_t v)
 {
 	unsigned int i;
 
@@ -190,7 +192,7 @@ static void cfg_init(struct csx_sim_dev *sd, unsigned int slot)
 	cfg_put(sd->wmask, CFG_MSI + 2, 2, MSI_CTL_ENABLE | 0x0070);
 	cfg_put(sd->wmask, CFG_MSI + 4, 4, 0xfffffffc); /* address low */
 	cfg_put(sd->wmask, CFG_MSI + 8, 4, 0xffffffff); /* address high */
-	cfg_put(sd->wmask, CFG_MSI + 12, 2, 0xffff); /* data */
+	cfg_put(sd->wmask, CFG_MSI + 12, 2, 0xffff);	/* data */
 }
 
 static uint16_t cfg_command(struct csx_sim_dev *sd)
@@ -213,7 +215,7 @@ static void cfg_set_bits(struct csx_sim_dev *sd, unsigned int off,
 	cfg_put(sd->cfg, off, 2, v);
 }
 
-/* ---- Interrupt delivery ------------------------------------------------- */
+/* ---- Interrupt delivery -------------------------------------------------- */
 
 /*
  * Decide under sd->lock whether one interrupt goes out; the caller fires
@@ -417,7 +419,7 @@ static const struct csx_user_dev_ops sim_irq_ops = {
 	.intr_eoi = sim_intr_eoi,
 };
 
-/* ---- Device source: BARs, config, DMA ----------------------------------- */
+/* ---- Device source: BARs, config, DMA ------------------------------------ */
 
 static bool bar_access_ok(struct csx_sim_dev *sd, unsigned int bar,
 			  uint64_t off, unsigned int width)
@@ -519,6 +521,72 @@ static int sim_cfg_write(struct csx_os_dev *d, unsigned int off,
 	return 0;
 }
 
+/*
+ * The bus address window for a driver whose device generates @bits-bit
+ * DMA addresses: the high window for wide devices, a low one (still far
+ * from any CPU pointer of this process) for narrow ones like edu (28).
+ */
+static void iova_window(unsigned int bits, uint64_t *lo, uint64_t *hi)
+{
+	uint64_t top = bits && bits < 64 ? 1ULL << bits : ~0ULL;
+
+	*lo = top > CSX_SIM_IOVA_BASE	      ? CSX_SIM_IOVA_BASE :
+	      top > 2 * CSX_SIM_IOVA_LOW_BASE ? CSX_SIM_IOVA_LOW_BASE :
+						PAGE_SIZE;
+	*hi = top;
+}
+
+/* First fit in the window, keeping an unmapped guard page after each
+ * buffer so that overruns fault; the list is sorted by bus address. */
+static int iova_alloc(struct csx_os_dma *m, unsigned int bits)
+{
+	struct csx_os_dma **pp;
+	uint64_t lo, hi, at;
+
+	iova_window(bits, &lo, &hi);
+	at = lo;
+	pthread_mutex_lock(&iova_lock);
+	for (pp = &iova_head; *pp; pp = &(*pp)->gnext) {
+		struct csx_os_dma *e = *pp;
+
+		if (e->bus + e->span + PAGE_SIZE <= at)
+			continue;
+		if (at + m->span + PAGE_SIZE <= e->bus)
+			break;
+		at = e->bus + e->span + PAGE_SIZE;
+	}
+	if (at < lo || at > hi || m->span > hi - at) {
+		pthread_mutex_unlock(&iova_lock);
+		return -CSX_ENOMEM;
+	}
+	m->bus = at;
+	m->gnext = *pp;
+	*pp = m;
+	pthread_mutex_unlock(&iova_lock);
+	return 0;
+}
+
+static void iova_free(struct csx_os_dma *m)
+{
+	struct csx_os_dma **pp;
+
+	pthread_mutex_lock(&iova_lock);
+	for (pp = &iova_head; *pp; pp = &(*pp)->gnext) {
+		if (*pp == m) {
+			*pp = m->gnext;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&iova_lock);
+}
+
+static void dma_buf_free(struct csx_os_dma *m)
+{
+	iova_free(m);
+	free(m->cpu);
+	free(m);
+}
+
 static int sim_dma_alloc(struct csx_os_dev *d, size_t size,
 			 struct csx_os_dma **out, void **cpu, uint64_t *bus)
 {
@@ -537,10 +605,12 @@ static int sim_dma_alloc(struct csx_os_dev *d, size_t size,
 	}
 	memset(m->cpu, 0, span);
 	m->size = size;
-	/* One unmapped guard page between buffers catches overruns. */
-	m->bus = __atomic_fetch_add(&iova_next, span + PAGE_SIZE,
-				    __ATOMIC_RELAXED);
-
+	m->span = span;
+	if (iova_alloc(m, d->dma_bits)) {
+		free(m->cpu);
+		free(m);
+		return -CSX_ENOMEM;
+	}
 	pthread_mutex_lock(&sd->dma_lock);
 	m->next = sd->maps;
 	sd->maps = m;
@@ -565,8 +635,7 @@ static void sim_dma_free(struct csx_os_dev *d, struct csx_os_dma *dma)
 		}
 	}
 	pthread_mutex_unlock(&sd->dma_lock);
-	free(dma->cpu);
-	free(dma);
+	dma_buf_free(dma);
 }
 
 static int sim_enable(struct csx_os_dev *d)
@@ -601,7 +670,7 @@ static const struct csx_user_devsrc_ops sim_src_ops = {
 	.disable = sim_disable,
 };
 
-/* ---- DMA as the device sees it ------------------------------------------ */
+/* ---- DMA as the device sees it ------------------------------------------- */
 
 static struct csx_os_dma *dma_lookup(struct csx_sim_dev *sd, uint64_t bus,
 				     size_t len)
@@ -669,7 +738,7 @@ int csx_sim_dma_write(struct csx_sim_dev *sd, uint64_t bus, const void *buf,
 	return dma_access(sd, bus, (void *)buf, len, true);
 }
 
-/* ---- Faults ------------------------------------------------------------- */
+/* ---- Faults -------------------------------------------------------------- */
 
 uint64_t csx_sim_completion_delay(struct csx_sim_dev *sd)
 {
@@ -781,7 +850,7 @@ int csx_sim_stats(struct csx_sim_dev *sd, struct csx_sim_stats *out)
 	return 0;
 }
 
-/* ---- Access as the CPU would -------------------------------------------- */
+/* ---- Access as the CPU would --------------------------------------------- */
 
 uint64_t csx_sim_mmio_read(struct csx_sim_dev *sd, unsigned int bar,
 			   uint64_t off, unsigned int width)
@@ -791,8 +860,8 @@ uint64_t csx_sim_mmio_read(struct csx_sim_dev *sd, unsigned int bar,
 	return sim_reg_read(&sd->os, bar, off, width);
 }
 
-void csx_sim_mmio_write(struct csx_sim_dev *sd, unsigned int bar,
-			uint64_t off, unsigned int width, uint64_t val)
+void csx_sim_mmio_write(struct csx_sim_dev *sd, unsigned int bar, uint64_t off,
+			unsigned int width, uint64_t val)
 {
 	if (bar_access_ok(sd, bar, off, width))
 		sim_reg_write(&sd->os, bar, off, width, val);
@@ -814,7 +883,7 @@ int csx_sim_cfg_write(struct csx_sim_dev *sd, unsigned int off,
 	return sim_cfg_write(&sd->os, off, size, val);
 }
 
-/* ---- Models and instances ----------------------------------------------- */
+/* ---- Models and instances ------------------------------------------------ */
 
 static bool model_valid(const struct csx_sim_model *m)
 {
@@ -996,8 +1065,7 @@ static void instance_free(struct csx_sim_dev *sd)
 		next = m->next;
 		csx_warn("%s: DMA buffer at bus 0x%llx (%zu bytes) never freed",
 			 sd->os.name, (unsigned long long)m->bus, m->size);
-		free(m->cpu);
-		free(m);
+		dma_buf_free(m);
 	}
 	pthread_mutex_destroy(&sd->lock);
 	pthread_mutex_destroy(&sd->dma_lock);

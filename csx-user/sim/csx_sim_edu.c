@@ -10,8 +10,9 @@
  *   so drivers must wait for the busy bits or the interrupt.
  * - The interrupt status register drives INTx (level) or, with MSI
  *   enabled, each raise sends one message.
- * Unlike QEMU the model does not clamp DMA addresses to a 28-bit mask:
- * simulated bus addresses live above CSX_SIM_IOVA_BASE.
+ * - Like QEMU's default, the device drives only 28 address bits: a bus
+ *   address above 256 MiB is cut to 28 bits (and logged), so a driver
+ *   that does not declare dma_bits = 28 fails here as it would in QEMU.
  */
 #include <pthread.h>
 #include <string.h>
@@ -44,15 +45,17 @@
 #define EDU_DMA_IRQ 0x4u
 #define EDU_DMA_BASE 0x40000u
 #define EDU_DMA_SIZE 4096u
+#define EDU_DMA_MASK ((1ULL << 28) - 1)
+#define EDU_DELAY_SLICE_NS (10 * CSX_NSEC_PER_MSEC)
 
 struct edu {
 	struct csx_sim_dev *dev;
 	pthread_t worker;
 	pthread_mutex_t lock; /* every field below */
-	pthread_cond_t kick; /* work arrived or stopping */
+	pthread_cond_t kick;  /* work arrived or stopping */
 	bool stopping;
 	uint32_t liveness; /* already inverted */
-	uint32_t fact; /* argument, then result */
+	uint32_t fact;	   /* argument, then result */
 	uint32_t status;
 	uint32_t irq_status;
 	uint64_t dma_src;
@@ -186,8 +189,8 @@ static void edu_write_locked(struct edu *e, uint64_t off, uint64_t val)
 	}
 }
 
-static void edu_write(struct csx_sim_dev *dev, uint64_t off,
-		      unsigned int width, uint64_t val)
+static void edu_write(struct csx_sim_dev *dev, uint64_t off, unsigned int width,
+		      uint64_t val)
 {
 	struct edu *e = to_edu(dev);
 
@@ -198,25 +201,36 @@ static void edu_write(struct csx_sim_dev *dev, uint64_t off,
 	pthread_mutex_unlock(&e->lock);
 }
 
-/* Lock held. Sleep the injected completion delay; false if stopping. */
-static bool edu_delay(struct edu *e)
+static uint64_t edu_now_ns(void)
 {
-	uint64_t ns = csx_sim_completion_delay(e->dev);
 	struct timespec ts;
 
-	if (!ns)
-		return !e->stopping;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(ns / CSX_NSEC_PER_SEC);
-	ts.tv_nsec += (long)(ns % CSX_NSEC_PER_SEC);
-	if (ts.tv_nsec >= (long)CSX_NSEC_PER_SEC) {
-		ts.tv_sec++;
-		ts.tv_nsec -= (long)CSX_NSEC_PER_SEC;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * CSX_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Lock held. Sleep the injected completion delay; false if stopping. The
+ * delay is read again every slice, so lifting it finishes the work soon.
+ */
+static bool edu_delay(struct edu *e)
+{
+	uint64_t start = edu_now_ns(), delay, now, left;
+	struct timespec ts;
+
+	for (;;) {
+		delay = csx_sim_completion_delay(e->dev);
+		now = edu_now_ns();
+		if (e->stopping || now - start >= delay)
+			return !e->stopping;
+		left = delay - (now - start);
+		if (left > EDU_DELAY_SLICE_NS)
+			left = EDU_DELAY_SLICE_NS;
+		now += left;
+		ts.tv_sec = (time_t)(now / CSX_NSEC_PER_SEC);
+		ts.tv_nsec = (long)(now % CSX_NSEC_PER_SEC);
+		pthread_cond_timedwait(&e->kick, &e->lock, &ts);
 	}
-	while (!e->stopping &&
-	       pthread_cond_timedwait(&e->kick, &e->lock, &ts) == 0)
-		;
-	return !e->stopping;
 }
 
 static void edu_do_fact(struct edu *e)
@@ -258,6 +272,13 @@ static void edu_dma_transfer(struct edu *e)
 			 EDU_DMA_BASE + EDU_DMA_SIZE - 1);
 		return;
 	}
+	if (bus & ~EDU_DMA_MASK) {
+		csx_warn("%s: DMA address 0x%llx has more than 28 bits: "
+			 "clamped to 0x%llx",
+			 csx_sim_name(e->dev), (unsigned long long)bus,
+			 (unsigned long long)(bus & EDU_DMA_MASK));
+		bus &= EDU_DMA_MASK;
+	}
 	p = e->buf + (dev_addr - EDU_DMA_BASE);
 	/* A refused access is logged and counted by the IOMMU layer. */
 	if (to_ram)
@@ -296,10 +317,14 @@ static void *edu_worker(void *arg)
 static int edu_create(struct csx_sim_dev *dev)
 {
 	struct edu *e = to_edu(dev);
+	pthread_condattr_t attr;
 
 	e->dev = dev;
 	pthread_mutex_init(&e->lock, NULL);
-	pthread_cond_init(&e->kick, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&e->kick, &attr);
+	pthread_condattr_destroy(&attr);
 	if (pthread_create(&e->worker, NULL, edu_worker, e)) {
 		pthread_cond_destroy(&e->kick);
 		pthread_mutex_destroy(&e->lock);

@@ -55,9 +55,12 @@ struct csx_os_dev {
 	uint16_t device;
 	/* --- owned by csx_os_dev.c, under its bus lock --- */
 	struct csx_os_dev *next;
-	struct csx_driver *drv; /* bound driver or NULL */
+	struct csx_driver *drv;	 /* bound driver or NULL */
 	struct csx_device *core; /* core device while bound */
 	bool listed;
+	/* DMA address width of the driver probing or bound (0: 64 bits);
+	 * dma_alloc hands out bus addresses below 2^dma_bits. */
+	unsigned int dma_bits;
 };
 
 /*

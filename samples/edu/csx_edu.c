@@ -16,10 +16,11 @@
  * Locking:
  * - ed->lock (mutex) serializes requests to one device.
  * - ed->isr_bits and the ISR's counters are written by the ISR: others
- *   touch them with the interrupt disabled (csx_intr_disable()).
- * - ed->wait_bits/done_bits are shared by the requesting thread and the
- *   DPC: ed->slock. (csx_intr_disable() alone does not exclude threads
- *   from each other in user mode, see csx_intr.h.)
+ *   touch them with the interrupt disabled (csx_intr_disable()), and with
+ *   ed->slock held as well, since csx_intr_disable() alone does not
+ *   exclude threads from each other in user mode (see csx_intr.h).
+ * - ed->wait_bits/done_bits/stale are shared by the requesting thread and
+ *   the DPC: ed->slock.
  */
 #include <csx/csx.h>
 
@@ -175,8 +176,7 @@ static bool edu_is_done(struct edu_dev *ed, uint32_t bits)
 
 static bool edu_present(struct edu_dev *ed)
 {
-	return (edu_rd(ed, EDU_REG_ID) & EDU_ID_MASK) ==
-	       (EDU_ID & EDU_ID_MASK);
+	return (edu_rd(ed, EDU_REG_ID) & EDU_ID_MASK) == (EDU_ID & EDU_ID_MASK);
 }
 
 static int edu_gone(struct edu_dev *ed)
@@ -202,10 +202,11 @@ static int edu_wait(struct edu_dev *ed, uint32_t bits)
 	}
 	if (edu_disarm(ed, bits))
 		return 0;
+	/* The work may still finish: quiesce before the next request. */
+	ed->needs_reset = true;
 	if (!edu_present(ed))
 		return edu_gone(ed);
 	ed->timeouts++;
-	ed->needs_reset = true;
 	csx_warn("csx_edu: %s: no completion interrupt within %u ms",
 		 csx_dev_name(ed->dev), ed->timeout_ms);
 	return -CSX_ETIMEDOUT;
@@ -232,11 +233,14 @@ static int edu_reset(struct edu_dev *ed)
 		csx_thread_sleep(EDU_IDLE_POLL_NS);
 	}
 	edu_wr(ed, EDU_REG_IRQ_ACK, EDU_ALL_ONES);
+	/* slock too: the DPC also clears isr_bits (see the top). */
+	csx_spin_lock(ed->slock);
 	key = csx_intr_disable(ed->intr);
 	ed->isr_bits = 0;
 	csx_intr_restore(ed->intr, key);
+	csx_spin_unlock(ed->slock);
 	ed->needs_reset = false;
-	csx_info("csx_edu: %s: reset after a lost interrupt",
+	csx_info("csx_edu: %s: device quiesced after a failed request",
 		 csx_dev_name(ed->dev));
 	return 0;
 }
@@ -268,8 +272,8 @@ static int edu_factorial(struct edu_dev *ed, uint32_t n, uint32_t *result)
 }
 
 /* One DMA transfer of @len bytes; the interrupt says it is done. */
-static int edu_dma(struct edu_dev *ed, uint64_t src, uint64_t dst,
-		   uint32_t len, uint32_t dir)
+static int edu_dma(struct edu_dev *ed, uint64_t src, uint64_t dst, uint32_t len,
+		   uint32_t dir)
 {
 	int ret;
 
@@ -307,7 +311,7 @@ static int edu_roundtrip(struct edu_dev *ed, const void *in, uint32_t len,
 	return 0;
 }
 
-/* ---- The service ---------------------------------------------------------- */
+/* ---- The service --------------------------------------------------------- */
 
 static int edu_op_factorial(struct edu_dev *ed, const void *in, size_t in_len,
 			    void *out, size_t out_cap, size_t *out_len)
@@ -383,8 +387,7 @@ static int edu_op_info(struct edu_dev *ed, void *out, size_t out_cap,
 	return 0;
 }
 
-static int edu_op_set_timeout(struct edu_dev *ed, const void *in,
-			      size_t in_len)
+static int edu_op_set_timeout(struct edu_dev *ed, const void *in, size_t in_len)
 {
 	struct edu_timeout_req req;
 
@@ -427,7 +430,7 @@ static int edu_serve(void *ctx, uint32_t op, const void *in, size_t in_len,
 	return ret;
 }
 
-/* ---- Probe and remove ----------------------------------------------------- */
+/* ---- Probe and remove ---------------------------------------------------- */
 
 static int edu_check_device(struct edu_dev *ed)
 {
@@ -611,6 +614,7 @@ static struct csx_driver edu_driver = {
 	.ids = edu_ids,
 	.probe = edu_probe,
 	.remove = edu_remove,
+	.dma_bits = 28, /* edu drives 28 address bits (QEMU's default) */
 };
 
 static int edu_init(void)

@@ -59,17 +59,17 @@ struct edu_timeout_req {
 
 /** EDU_OP_INFO response. */
 struct edu_info {
-	uint32_t id; /**< Identification register read at probe. */
+	uint32_t id;	      /**< Identification register read at probe. */
 	uint32_t liveness_ok; /**< 1: the liveness check at probe passed. */
-	uint32_t msi; /**< 1: MSI, 0: INTx. */
-	uint32_t timeout_ms; /**< Current request timeout. */
-	uint64_t irqs; /**< Interrupts handled. */
-	uint64_t spurious; /**< Interrupts with nothing pending (ignored). */
-	uint64_t stale; /**< Completions that no request waited for. */
-	uint64_t timeouts; /**< Requests that timed out. */
-	uint64_t factorials; /**< Factorials completed. */
+	uint32_t msi;	      /**< 1: MSI, 0: INTx. */
+	uint32_t timeout_ms;  /**< Current request timeout. */
+	uint64_t irqs;	      /**< Interrupts handled. */
+	uint64_t spurious;    /**< Interrupts with nothing pending (ignored). */
+	uint64_t stale;	      /**< Completions that no request waited for. */
+	uint64_t timeouts;    /**< Requests that timed out. */
+	uint64_t factorials;  /**< Factorials completed. */
 	uint64_t dma_transfers; /**< DMA transfers completed. */
-	char dev_name[32]; /**< The device's name, e.g. "sim-edu0". */
+	char dev_name[32];	/**< The device's name, e.g. "sim-edu0". */
 };
 
 /**

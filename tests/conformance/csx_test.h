@@ -253,6 +253,31 @@ static inline void csx_test_spin_ns(uint64_t ns)
 		__asm__ __volatile__("" ::: "memory");
 }
 
+/*
+ * csx_test_linger() - Keep a callback (DPC, timer, ISR) running while the
+ * case calls the function that must wait for it.
+ * @param started Set to 1 at once, so the case knows the callback runs.
+ * @param go_on The case sets it to 1 just before that call.
+ * @param finished Set to 1 when the callback returns.
+ *
+ * The callback spins until @p go_on, plus 2 ms for the call to be well
+ * under way. The spin is capped at 50 ms: in kernel mode the callback may
+ * run on the case thread's own CPU, preempting it, so it must not wait
+ * for the case. Then the case sees it finished, which is correct as well.
+ */
+static inline void csx_test_linger(long *started, const long *go_on,
+				   long *finished)
+{
+	uint64_t end = csx_time_ns() + 50 * CSX_NSEC_PER_MSEC;
+
+	__atomic_store_n(started, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(go_on, __ATOMIC_SEQ_CST) &&
+	       csx_time_ns() < end)
+		csx_test_spin_ns(10 * CSX_NSEC_PER_USEC);
+	csx_test_spin_ns(2 * CSX_NSEC_PER_MSEC);
+	__atomic_store_n(finished, 1, __ATOMIC_SEQ_CST);
+}
+
 /* ---- Shared counters -----------------------------------------------------
  * CSX has no atomics API, and the suite may not use <stdatomic.h> or the
  * kernel's: the compiler's builtins work in both modes and ThreadSanitizer

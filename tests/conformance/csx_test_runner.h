@@ -46,8 +46,8 @@ bool csx_test_selected(const char *filter, const struct csx_test_suite *s,
  * csx_test_port_vformat() - vsnprintf() of the mode: always terminates
  * @p buf, truncating.
  */
-void csx_test_port_vformat(char *buf, size_t size, const char *fmt,
-			   va_list ap);
+void csx_test_port_vformat(char *buf, size_t size, const char *fmt, va_list ap)
+	CSX_PRINTF(3, 0);
 
 /** csx_test_port_diag() - Emit one diagnostic line (no newline in @p line). */
 void csx_test_port_diag(const char *line);

@@ -9,7 +9,10 @@
 
 #include "csx_test.h"
 
-/* Cheap and self-contained areas first: a broken basic fails early. */
+/*
+ * Cheap and self-contained areas first, so a broken basic fails early;
+ * stale (handles used after destroy) last, see test_stale.c.
+ */
 #define CSX_TEST_SUITE_LIST(X)                                                 \
 	X(status)                                                              \
 	X(log)                                                                 \

@@ -35,5 +35,6 @@ tests_conformance_csx_conformance_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_conformance_csx_conformance_LDADD = libcsx-user.la $(CMOCKA_LIBS)
 
 EXTRA_DIST += \
+	tests/conformance/README.md \
 	tests/conformance/kernel/Kbuild \
 	tests/conformance/kernel/csx_test_ktap.c

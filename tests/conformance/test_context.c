@@ -59,8 +59,8 @@ static long probe_alloc(void)
 
 static long probe_thread_create(void)
 {
-	return csx_thread_create(&wrongly_started, "csx-test-bad",
-				 idle_thread, NULL);
+	return csx_thread_create(&wrongly_started, "csx-test-bad", idle_thread,
+				 NULL);
 }
 
 /* The non-sleeping forms: allowed everywhere, never counted. */

@@ -30,8 +30,8 @@ static void reset_counts(void)
 	csx_test_store(&b_runs, 0);
 }
 
-static void check_stats(struct csx_dpc *dpc, uint64_t queued,
-			uint64_t merged, uint64_t runs, uint64_t canceled)
+static void check_stats(struct csx_dpc *dpc, uint64_t queued, uint64_t merged,
+			uint64_t runs, uint64_t canceled)
 {
 	struct csx_dpc_stats st;
 
@@ -263,13 +263,7 @@ static long slow_started, slow_finished, flush_called;
 /* Keeps running until the case is inside flush, then a little longer. */
 static void slow_dpc(struct csx_dpc *dpc, void *ctx)
 {
-	uint64_t end = csx_time_ns() + CSX_TEST_PATIENCE_NS;
-
-	csx_test_store(&slow_started, 1);
-	while (!csx_test_load(&flush_called) && csx_time_ns() < end)
-		csx_test_spin_ns(10 * CSX_NSEC_PER_USEC);
-	csx_test_spin_ns(2 * CSX_NSEC_PER_MSEC);
-	csx_test_store(&slow_finished, 1);
+	csx_test_linger(&slow_started, &flush_called, &slow_finished);
 }
 
 CSX_TEST(dpc_flush_waits_for_running)

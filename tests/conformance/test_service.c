@@ -10,11 +10,11 @@
 #include "csx_test_suites.h"
 
 enum calc_op {
-	OP_ECHO = 1, /* response = request */
-	OP_ADD = 2, /* two uint32_t in, their sum out */
-	OP_FAIL = 3, /* returns -CSX_EIO */
+	OP_ECHO = 1,  /* response = request */
+	OP_ADD = 2,   /* two uint32_t in, their sum out */
+	OP_FAIL = 3,  /* returns -CSX_EIO */
 	OP_BLOCK = 4, /* waits until the case releases it */
-	OP_LEN = 5, /* response: the request length as uint64_t */
+	OP_LEN = 5,   /* response: the request length as uint64_t */
 	OP_SLEEP = 6, /* sleeps a millisecond: handlers may sleep */
 	OP_UNKNOWN = 99,
 };
@@ -93,8 +93,7 @@ static int calc(void *ctx, uint32_t op, const void *in, size_t in_len,
 	}
 }
 
-static uint32_t call_add(struct csx_chan *chan, uint32_t a, uint32_t b,
-			 int *rc)
+static uint32_t call_add(struct csx_chan *chan, uint32_t a, uint32_t b, int *rc)
 {
 	uint32_t in[2] = { a, b }, sum = 0;
 	size_t len = 0;
@@ -116,8 +115,8 @@ CSX_TEST(svc_export_open_call_close)
 	int rc;
 
 	csx_test_store(&handler_calls, 0);
-	CSX_CHECK_OK(csx_service_export("conformance/basic", 3, calc, NULL,
-					&svc));
+	CSX_CHECK_OK(
+		csx_service_export("conformance/basic", 3, calc, NULL, &svc));
 	CSX_CHECK_OK(csx_open("conformance/basic", 1, &chan));
 	CSX_CHECK_EQ(csx_chan_version(chan), 3);
 	CSX_CHECK_OK(csx_call(chan, OP_ECHO, hello, sizeof(hello), reply,
@@ -147,8 +146,8 @@ CSX_TEST(svc_handler_may_sleep)
 	struct csx_service *svc;
 	struct csx_chan *chan;
 
-	CSX_CHECK_OK(csx_service_export("conformance/sleepy", 1, calc, NULL,
-					&svc));
+	CSX_CHECK_OK(
+		csx_service_export("conformance/sleepy", 1, calc, NULL, &svc));
 	CSX_CHECK_OK(csx_open("conformance/sleepy", 1, &chan));
 	CSX_CHECK_OK(csx_call(chan, OP_SLEEP, NULL, 0, NULL, 0, NULL,
 			      CSX_TEST_PATIENCE_NS));
@@ -161,10 +160,9 @@ CSX_TEST(svc_version_check)
 	struct csx_service *svc;
 	struct csx_chan *chan = NULL;
 
-	CSX_CHECK_OK(csx_service_export("conformance/versioned", 2, calc,
-					NULL, &svc));
-	CSX_CHECK_RC(csx_open("conformance/versioned", 3, &chan),
-		     -CSX_EPROTO);
+	CSX_CHECK_OK(csx_service_export("conformance/versioned", 2, calc, NULL,
+					&svc));
+	CSX_CHECK_RC(csx_open("conformance/versioned", 3, &chan), -CSX_EPROTO);
 	CSX_CHECK_OK(csx_open("conformance/versioned", 2, &chan));
 	CSX_CHECK_EQ(csx_chan_version(chan), 2);
 	csx_close(chan);
@@ -185,15 +183,14 @@ CSX_TEST(svc_duplicate_name)
 {
 	struct csx_service *svc, *dup;
 
-	CSX_CHECK_OK(csx_service_export("conformance/dup", 1, calc, NULL,
-					&svc));
-	CSX_CHECK_RC(csx_service_export("conformance/dup", 2, calc, NULL,
-					&dup),
+	CSX_CHECK_OK(
+		csx_service_export("conformance/dup", 1, calc, NULL, &svc));
+	CSX_CHECK_RC(csx_service_export("conformance/dup", 2, calc, NULL, &dup),
 		     -CSX_EEXIST);
 	CSX_CHECK_OK(csx_service_unexport(svc));
 	/* Withdrawn names are free again. */
-	CSX_CHECK_OK(csx_service_export("conformance/dup", 2, calc, NULL,
-					&dup));
+	CSX_CHECK_OK(
+		csx_service_export("conformance/dup", 2, calc, NULL, &dup));
 	CSX_CHECK_OK(csx_service_unexport(dup));
 }
 
@@ -233,13 +230,10 @@ CSX_TEST(svc_bad_arguments)
 
 	CSX_CHECK_RC(csx_service_export(NULL, 1, calc, NULL, &svc),
 		     -CSX_EINVAL);
-	CSX_CHECK_RC(csx_service_export("", 1, calc, NULL, &svc),
+	CSX_CHECK_RC(csx_service_export("", 1, calc, NULL, &svc), -CSX_EINVAL);
+	CSX_CHECK_RC(csx_service_export("conformance/bad", 1, NULL, NULL, &svc),
 		     -CSX_EINVAL);
-	CSX_CHECK_RC(csx_service_export("conformance/bad", 1, NULL, NULL,
-					&svc),
-		     -CSX_EINVAL);
-	CSX_CHECK_RC(csx_service_export("conformance/bad", 1, calc, NULL,
-					NULL),
+	CSX_CHECK_RC(csx_service_export("conformance/bad", 1, calc, NULL, NULL),
 		     -CSX_EINVAL);
 	CSX_CHECK_RC(csx_open(NULL, 0, &chan), -CSX_EINVAL);
 	CSX_CHECK_RC(csx_open("conformance/bad", 0, NULL), -CSX_EINVAL);
@@ -249,8 +243,8 @@ CSX_TEST(svc_bad_arguments)
 	CSX_CHECK_OK(csx_service_unexport(NULL));
 	csx_close(NULL);
 
-	CSX_CHECK_OK(csx_service_export("conformance/bad", 1, calc, NULL,
-					&svc));
+	CSX_CHECK_OK(
+		csx_service_export("conformance/bad", 1, calc, NULL, &svc));
 	CSX_CHECK_OK(csx_open("conformance/bad", 0, &chan));
 	CSX_CHECK_RC(csx_call(chan, OP_ECHO, NULL, 4, buf, sizeof(buf), NULL,
 			      CSX_WAIT_FOREVER),
@@ -258,9 +252,9 @@ CSX_TEST(svc_bad_arguments)
 	CSX_CHECK_RC(csx_call(chan, OP_ECHO, buf, 4, NULL, 4, NULL,
 			      CSX_WAIT_FOREVER),
 		     -CSX_EINVAL);
-	CSX_CHECK_RC(csx_call(chan, OP_ECHO, buf, 4, buf, sizeof(buf), NULL,
-			      -1),
-		     -CSX_EINVAL);
+	CSX_CHECK_RC(
+		csx_call(chan, OP_ECHO, buf, 4, buf, sizeof(buf), NULL, -1),
+		-CSX_EINVAL);
 	csx_close(chan);
 	CSX_CHECK_OK(csx_service_unexport(svc));
 }
@@ -270,8 +264,8 @@ static void check_payload_limit(struct csx_chan *chan, unsigned char *big)
 	uint64_t len = 0;
 	size_t out_len = 0;
 
-	CSX_CHECK_RC(csx_call(chan, OP_LEN, big, CSX_CALL_MAX_PAYLOAD + 1,
-			      &len, sizeof(len), &out_len, CSX_WAIT_FOREVER),
+	CSX_CHECK_RC(csx_call(chan, OP_LEN, big, CSX_CALL_MAX_PAYLOAD + 1, &len,
+			      sizeof(len), &out_len, CSX_WAIT_FOREVER),
 		     -CSX_EMSGSIZE);
 	/* The limit itself is allowed. */
 	CSX_CHECK_OK(csx_call(chan, OP_LEN, big, CSX_CALL_MAX_PAYLOAD, &len,
@@ -288,8 +282,8 @@ CSX_TEST(svc_payload_too_large)
 
 	big = csx_alloc(CSX_CALL_MAX_PAYLOAD + 1, CSX_MEM_ZERO);
 	CSX_CHECK_NOT_NULL(big);
-	CSX_CHECK_OK(csx_service_export("conformance/big", 1, calc, NULL,
-					&svc));
+	CSX_CHECK_OK(
+		csx_service_export("conformance/big", 1, calc, NULL, &svc));
 	CSX_CHECK_OK(csx_open("conformance/big", 1, &chan));
 	check_payload_limit(chan, big);
 	csx_close(chan);
@@ -305,8 +299,8 @@ CSX_TEST(svc_calls_after_unexport_fail)
 	int rc;
 
 	csx_test_store(&handler_calls, 0);
-	CSX_CHECK_OK(csx_service_export("conformance/gone", 1, calc, NULL,
-					&svc));
+	CSX_CHECK_OK(
+		csx_service_export("conformance/gone", 1, calc, NULL, &svc));
 	CSX_CHECK_OK(csx_open("conformance/gone", 1, &chan));
 	call_add(chan, 1, 2, &rc);
 	CSX_CHECK_OK(rc);
@@ -359,8 +353,8 @@ CSX_TEST(svc_unexport_waits_for_calls)
 	csx_test_store(&handler_done, 0);
 	csx_test_store(&unexport_returned, 0);
 	csx_test_store(&done_when_unexported, 0);
-	CSX_CHECK_OK(csx_event_create(&release_handler, CSX_EVENT_MANUAL,
-				      false));
+	CSX_CHECK_OK(
+		csx_event_create(&release_handler, CSX_EVENT_MANUAL, false));
 	CSX_CHECK_OK(csx_service_export("conformance/block", 1, calc, NULL,
 					&blocking_svc));
 	CSX_CHECK_OK(csx_open("conformance/block", 1, &blocking_chan));
@@ -421,8 +415,8 @@ CSX_TEST(svc_concurrent_callers)
 		args[i].wrong = 0;
 		args[i].failed = 0;
 	}
-	CSX_CHECK_OK(csx_service_export("conformance/shared", 1, calc, NULL,
-					&svc));
+	CSX_CHECK_OK(
+		csx_service_export("conformance/shared", 1, calc, NULL, &svc));
 	CSX_CHECK_OK(csx_open("conformance/shared", 1, &shared_chan));
 	rc = csx_test_workers_start(&w, N_CALLERS, add_caller, args,
 				    sizeof(args[0]));

@@ -363,8 +363,8 @@ CSX_TEST(rwlock_writer_waits_for_reader)
 	csx_test_store(&writer_got_it, 0);
 	CSX_CHECK_OK(csx_rwlock_create(&rwlock));
 	CSX_CHECK_OK(csx_rwlock_read(rwlock));
-	CSX_CHECK_OK(csx_thread_create(&t, "csx-test-writer", late_writer,
-				       NULL));
+	CSX_CHECK_OK(
+		csx_thread_create(&t, "csx-test-writer", late_writer, NULL));
 	csx_test_settle();
 	early = csx_test_load(&writer_got_it);
 	CSX_CHECK_OK(csx_rwlock_unlock(rwlock));
@@ -474,8 +474,7 @@ static int event_waiter(void *unused)
 	return rc;
 }
 
-static void start_waiters(struct csx_test_workers *w, csx_thread_fn fn,
-			  int *rc)
+static void start_waiters(struct csx_test_workers *w, csx_thread_fn fn, int *rc)
 {
 	csx_test_store(&arrived, 0);
 	csx_test_store(&released, 0);
@@ -711,8 +710,7 @@ CSX_TEST(sem_bad_arguments)
 	CSX_CHECK_RC(csx_sem_destroy(FOREIGN(csx_sem)), -CSX_EINVAL);
 	CSX_CHECK_OK(csx_sem_create(&s, 1));
 	CSX_CHECK_RC(csx_sem_down(s, -1), -CSX_EINVAL);
-	CSX_CHECK_RC(csx_sem_down(s, -(int64_t)CSX_NSEC_PER_MSEC),
-		     -CSX_EINVAL);
+	CSX_CHECK_RC(csx_sem_down(s, -(int64_t)CSX_NSEC_PER_MSEC), -CSX_EINVAL);
 	/* The refused calls took nothing. */
 	CSX_CHECK_OK(csx_sem_down(s, 0));
 	CSX_CHECK_OK(csx_sem_destroy(s));

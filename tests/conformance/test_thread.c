@@ -46,8 +46,8 @@ CSX_TEST(thread_join_null_exit_code)
 	static struct exit_arg arg = { .value = -CSX_EIO };
 	struct csx_thread *t = NULL;
 
-	CSX_CHECK_OK(csx_thread_create(&t, "csx-test-null", return_value,
-				       &arg));
+	CSX_CHECK_OK(
+		csx_thread_create(&t, "csx-test-null", return_value, &arg));
 	CSX_CHECK_NOT_NULL(t);
 	CSX_CHECK_OK(csx_thread_join(t, NULL));
 	CSX_CHECK_EQ(arg.ran, 1);
@@ -104,10 +104,10 @@ CSX_TEST(thread_join_self_deadlk)
 {
 	int code = 0;
 
-	CSX_CHECK_OK(csx_event_create(&self_published, CSX_EVENT_MANUAL,
-				      false));
-	CSX_CHECK_OK(csx_thread_create(&self_handle, "csx-test-self",
-				       join_self, NULL));
+	CSX_CHECK_OK(
+		csx_event_create(&self_published, CSX_EVENT_MANUAL, false));
+	CSX_CHECK_OK(csx_thread_create(&self_handle, "csx-test-self", join_self,
+				       NULL));
 	CSX_CHECK_OK(csx_event_set(self_published));
 	CSX_CHECK_OK(csx_thread_join(self_handle, &code));
 	CSX_CHECK_OK(csx_event_destroy(self_published));

@@ -168,13 +168,7 @@ static long slow_started, slow_finished, stop_called;
 
 static void slow_callback(struct csx_timer *timer, void *ctx)
 {
-	uint64_t end = csx_time_ns() + CSX_TEST_PATIENCE_NS;
-
-	csx_test_store(&slow_started, 1);
-	while (!csx_test_load(&stop_called) && csx_time_ns() < end)
-		csx_test_spin_ns(10 * CSX_NSEC_PER_USEC);
-	csx_test_spin_ns(2 * CSX_NSEC_PER_MSEC);
-	csx_test_store(&slow_finished, 1);
+	csx_test_linger(&slow_started, &stop_called, &slow_finished);
 }
 
 CSX_TEST(timer_stop_waits_for_callback)

@@ -183,7 +183,7 @@ verify_config() {
 		*)
 			name=${line%%=*}
 			if ! grep -qxF "$line" "$cfg"; then
-				have=$(grep -E "^(# )?$name[= ]" "$cfg" || true)
+				have=$(grep -E "^(# )?${name}[= ]" "$cfg" || true)
 				log "  WANTED: $line, have: ${have:-absent (unmet dependency?)}"
 				bad=1
 			fi

@@ -28,7 +28,7 @@ csx_kver() {
 		return 0
 	fi
 	# sort -V orders 6.1.0-9 before 6.1.0-10, which plain sort does not.
-	for v in $(ls -1 /lib/modules 2>/dev/null | sort -V); do
+	for v in $(find /lib/modules -mindepth 1 -maxdepth 1 -printf "%f\n" 2>/dev/null | sort -V); do
 		csx_kver_usable "$v" && best=$v
 	done
 	if [[ -z $best ]]; then

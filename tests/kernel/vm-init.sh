@@ -34,7 +34,7 @@ fi
 
 echo "CSX-VM-START kernel=$(uname -r) uptime=$(cut -d' ' -f1 /proc/uptime)"
 
-cd /payload
+cd /payload || echo "CSX: no /payload directory"
 sh /payload/run.sh
 rc=$?
 cd /

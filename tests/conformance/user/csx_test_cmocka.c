@@ -21,8 +21,7 @@
 
 #include "csx_test_runner.h"
 
-void csx_test_port_vformat(char *buf, size_t size, const char *fmt,
-			   va_list ap)
+void csx_test_port_vformat(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	vsnprintf(buf, size, fmt, ap);
 }

@@ -72,8 +72,11 @@ static int bench_sample(void (*kick)(void), u32 *samples, unsigned int n)
 		end = bench_t0 + BENCH_PATIENCE_NS;
 		kick();
 		while (!smp_load_acquire(&bench_hit)) {
-			if (ktime_get_ns() > end)
+			if (ktime_get_ns() > end) {
+				pr_info("# %ps: sample %u never arrived\n",
+					kick, i);
 				return -ETIMEDOUT;
+			}
 			cpu_relax();
 		}
 		samples[i] = (u32)min_t(u64, READ_ONCE(bench_hit_ns) -
@@ -321,16 +324,6 @@ static int bench_bind_plain(void)
 	return ret;
 }
 
-/* Only one side is bound at a time: each sample binds in turn. */
-static int bench_intr_side;
-static void bench_intr_kick(void)
-{
-	if (bench_intr_side)
-		bench_plain_raise();
-	else
-		bench_csx_raise();
-}
-
 static bool bench_intr(void)
 {
 	struct bench_stat sc = { 0 }, sb = { 0 };
@@ -349,7 +342,7 @@ static bool bench_intr(void)
 		bench_irq_type = csx_intr_is_msi(bench_cintr) ? PCI_IRQ_MSI :
 								PCI_IRQ_LEGACY;
 		bench_intr_side = 0;
-		ret = bench_sample(bench_intr_kick, s, iters);
+		ret = bench_sample(bench_csx_raise, s, iters);
 		csx_driver_unregister(&bench_csx_driver);
 		if (ret)
 			goto out;
@@ -358,8 +351,7 @@ static bool bench_intr(void)
 		ret = bench_bind_plain();
 		if (ret)
 			goto out;
-		bench_intr_side = 1;
-		ret = bench_sample(bench_intr_kick, s, iters);
+		ret = bench_sample(bench_plain_raise, s, iters);
 		pci_unregister_driver(&bench_plain_driver);
 		if (ret)
 			goto out;

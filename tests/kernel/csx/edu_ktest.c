@@ -17,6 +17,12 @@
 
 #define KT_THREADS 4
 #define KT_ROUNDS 40
+/*
+ * QEMU's edu device starts a DMA transfer 100 ms (virtual time) after it
+ * is asked to, and serves one transfer at a time: a round trip every
+ * KT_DMA_EVERY rounds keeps the test to seconds.
+ */
+#define KT_DMA_EVERY 8
 #define KT_MAX_DEVICES 4
 #define KT_CALL_TIMEOUT_NS (10 * CSX_NSEC_PER_SEC)
 #define EDU_ID 0x010000edu
@@ -28,7 +34,7 @@ struct kt_worker {
 	int rc; /* first failing call's status, or 0 */
 	unsigned int fact_wrong;
 	unsigned int dma_wrong;
-	unsigned int calls;
+	unsigned int calls; /* calls made, for the diagnostics */
 };
 
 static uint32_t kt_factorial(uint32_t n)
@@ -53,6 +59,7 @@ static int kt_call_factorial(struct csx_chan *chan, struct kt_worker *w,
 	size_t len = 0;
 	int ret;
 
+	w->calls++;
 	ret = csx_call(chan, EDU_OP_FACTORIAL, &req, sizeof(req), &resp,
 		       sizeof(resp), &len, KT_CALL_TIMEOUT_NS);
 	if (ret)
@@ -65,10 +72,17 @@ static int kt_call_factorial(struct csx_chan *chan, struct kt_worker *w,
 static int kt_call_dma(struct csx_chan *chan, struct kt_worker *w,
 		       unsigned int round, uint8_t *out, uint8_t *back)
 {
-	size_t n = 1 + (w->idx * 977u + round * 131u) % EDU_DMA_MAX;
+	/*
+	 * QEMU before 8.2.1 (Debian 12 has 7.2) rejects a DMA that ends
+	 * exactly at the end of the device's buffer with a hardware error
+	 * that stops the VM (fixed upstream as "edu: fix DMA range upper
+	 * bound check"): stay one byte short of EDU_DMA_MAX.
+	 */
+	size_t n = 1 + (w->idx * 977u + round * 131u) % (EDU_DMA_MAX - 1);
 	size_t len = 0, i;
 	int ret;
 
+	w->calls++;
 	for (i = 0; i < n; i++)
 		out[i] = kt_pattern(w->idx, round, i);
 	__builtin_memset(back, 0, n);
@@ -93,10 +107,9 @@ static int kt_worker_main(void *arg)
 				-CSX_ENOMEM;
 	for (round = 0; !w->rc && round < KT_ROUNDS; round++) {
 		w->rc = kt_call_factorial(chan, w, round);
-		if (!w->rc)
+		/* Threads take turns so DMAs spread over the run. */
+		if (!w->rc && round % KT_DMA_EVERY == w->idx % KT_DMA_EVERY)
 			w->rc = kt_call_dma(chan, w, round, out, back);
-		if (!w->rc)
-			w->calls += 2;
 	}
 	csx_close(chan);
 	csx_free(back);
@@ -169,7 +182,7 @@ static bool kt_counters_ok(const char *svc, const struct edu_info *a,
 		  (unsigned long long)(b->timeouts - a->timeouts),
 		  (unsigned long long)(b->spurious - a->spurious));
 	return fact == KT_THREADS * KT_ROUNDS &&
-	       dma == 2ull * KT_THREADS * KT_ROUNDS &&
+	       dma == 2ull * KT_THREADS * (KT_ROUNDS / KT_DMA_EVERY) &&
 	       b->timeouts == a->timeouts && irqs >= fact + dma;
 }
 

@@ -1,0 +1,188 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only
+#
+# The kernel stage of the CSX tests: build csx.ko, the edu sample, the
+# conformance suite and the VM test modules, then boot them under QEMU on
+# the stock Debian kernel and on the debug kernel (lockdep, KASAN,
+# kmemleak), each with MSI and with INTx, and judge every console.
+#
+# usage: check-kernel.sh [options]
+#   --out DIR        logs, modules and payloads (default:
+#                    ${CSX_KTEST_OUT:-/tmp/csx-kernel-tests}/check-kernel)
+#   --kernels LIST   comma-separated stock,debug (default: both)
+#   --modes LIST     comma-separated msi,intx (default: both)
+#   --edu N          edu devices per VM (default 2)
+#   --cycles N       csx_edu load/unload cycles per boot (default 20)
+#   --bench-iters N  samples per benchmark side and round; 0 = no benchmark
+#                    (default 2000)
+#   --jobs N         make -j (default 2)
+#   --verbose        stream the consoles
+#
+# Writes per run <out>/<kernel>-<mode>.log (console) and .verdict, the last
+# console also to tests/kernel/last-console.log, benchmark lines to
+# <out>/bench.txt ("BENCH <name> csx=<ns> base=<ns> ratio=<r>", stock
+# kernel), and <out>/summary.txt with the wall time of every step.
+#
+# Exit 0 only if every run passed. Anything that stops the tests from
+# running (no QEMU, no kernel headers, a build error) is a failure (exit 1),
+# never a silent pass.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+
+out=${CSX_KTEST_OUT:-/tmp/csx-kernel-tests}/check-kernel
+kernels=stock,debug
+modes=msi,intx
+edu=2
+cycles=20
+bench_iters=2000
+jobs=2
+verbose=()
+
+usage() {
+	sed -n 's/^# \{0,1\}//; /^usage:/,/^#   --verbose/p' "$0" >&2
+	exit 2
+}
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--out) out=${2:?}; shift 2 ;;
+	--kernels) kernels=${2:?}; shift 2 ;;
+	--modes) modes=${2:?}; shift 2 ;;
+	--edu) edu=${2:?}; shift 2 ;;
+	--cycles) cycles=${2:?}; shift 2 ;;
+	--bench-iters) bench_iters=${2:?}; shift 2 ;;
+	--jobs) jobs=${2:?}; shift 2 ;;
+	--verbose) verbose=(--verbose); shift ;;
+	-h | --help) usage ;;
+	*) echo "check-kernel: unknown argument: $1" >&2; usage ;;
+	esac
+done
+
+say() { echo "check-kernel: $*" >&2; }
+die() {
+	say "FAIL: $*"
+	exit 1
+}
+
+mkdir -p "$out"
+summary=$out/summary.txt
+: >"$summary"
+t_all=$(date +%s%N)
+# Wall time of a step, appended to the summary.
+stamp() { # stamp T0 WHAT
+	local s
+	s=$(awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
+	printf '%-44s %7s s\n' "$2" "$s" | tee -a "$summary" >&2
+}
+
+# --- Prerequisites: installed or this fails ----------------------------------
+t=$(date +%s%N)
+want_debug=()
+[[ ,$kernels, == *,debug,* ]] && want_debug=(--debug-kernel)
+kver=$("$here/deps.sh" "${want_debug[@]}") ||
+	die "tests/kernel/deps.sh could not provide QEMU/kernel/headers"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing"
+[[ -f /lib/modules/$kver/build/Makefile ]] ||
+	die "kernel headers not found for $kver (install linux-headers-amd64)"
+stamp "$t" "prerequisites (kernel $kver)"
+
+# --- Builds --------------------------------------------------------------------
+build() { # build KERNEL DIR: modules for that kernel into DIR
+	local kind=$1 dir=$2 args=(--jobs "$jobs" --quiet)
+	if [[ $kind == debug ]]; then
+		# Strict context checks and interrupt-hold tracking: the debug
+		# kernel run is where mistakes must be loud.
+		args+=(--debug-kernel --debug)
+	else
+		args+=(--kver "$kver")
+	fi
+	"$top/csx-kernel/build.sh" "${args[@]}" "$dir" >/dev/null ||
+		die "building the $kind kernel modules failed"
+	for ko in csx.ko csx_edu.ko edu_demo.ko csx_edu_ktest.ko bench_ktest.ko; do
+		[[ -f $dir/$ko ]] || die "$kind build did not produce $ko"
+	done
+	[[ -f $dir/csx_conformance.ko ]] ||
+		say "note: no csx_conformance.ko yet (tests/conformance/kernel/Kbuild): conformance skipped"
+}
+
+IFS=, read -r -a kernel_list <<<"$kernels"
+IFS=, read -r -a mode_list <<<"$modes"
+for k in "${kernel_list[@]}"; do
+	case $k in
+	stock) ;;
+	debug)
+		t=$(date +%s%N)
+		"$here/debug-kernel.sh" >/dev/null || die "debug-kernel.sh failed"
+		stamp "$t" "debug kernel (built or cached)"
+		;;
+	*) die "unknown kernel '$k' (want stock or debug)" ;;
+	esac
+	t=$(date +%s%N)
+	build "$k" "$out/build-$k"
+	stamp "$t" "build modules ($k kernel)"
+done
+
+# --- Boots ---------------------------------------------------------------------
+payload() { # payload KERNEL DIR
+	local dir=$2
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	cp "$out/build-$1"/*.ko "$dir/"
+	# run-vm.sh strips the copy it boots; strip here too so the payload
+	# directory is what really ran.
+	strip --strip-debug "$dir"/*.ko
+	install -m 755 "$here/csx/payload.sh" "$dir/run.sh"
+	cat >"$dir/csx-test.env" <<-EOF2
+		CSX_CYCLES=$cycles
+		CSX_BENCH_ITERS=$bench_iters
+	EOF2
+}
+
+: >"$out/bench.txt"
+failed=()
+for k in "${kernel_list[@]}"; do
+	for m in "${mode_list[@]}"; do
+		[[ $m == msi || $m == intx ]] || die "unknown mode '$m'"
+		run=$k-$m
+		log=$out/$run.log
+		payload "$k" "$out/payload-$run"
+		vm=(--payload "$out/payload-$run" --log "$log" --edu "$edu"
+			"--$m" --timeout 600 "${verbose[@]}")
+		if [[ $k == debug ]]; then
+			vm+=(--debug-kernel)
+		else
+			vm+=(--kver "$kver" --no-kmemleak)
+		fi
+		t=$(date +%s%N)
+		rc=0
+		"$here/run-vm.sh" "${vm[@]}" || rc=$?
+		cp "$log" "$here/last-console.log" 2>/dev/null || true
+		if "$here/parse-console.sh" "$log" >"$out/$run.verdict" 2>&1 &&
+			[[ $rc -eq 0 ]]; then
+			stamp "$t" "boot + tests: $run PASS"
+		else
+			stamp "$t" "boot + tests: $run FAIL (run-vm exit $rc)"
+			sed 's/^/    /' "$out/$run.verdict" >&2
+			failed+=("$run")
+		fi
+		# Stock kernel figures only (the debug kernel's checkers
+		# dominate its timings); the first run wins per benchmark name.
+		if [[ $k == stock ]]; then
+			grep -a -o 'BENCH [a-z0-9_]* csx=[0-9]* base=[0-9]* ratio=[0-9.]*' \
+				"$log" >>"$out/bench.txt" || true
+			awk '!seen[$2]++' "$out/bench.txt" >"$out/bench.tmp"
+			mv "$out/bench.tmp" "$out/bench.txt"
+		fi
+	done
+done
+
+stamp "$t_all" "kernel stage total"
+if [[ -s $out/bench.txt ]]; then
+	say "benchmarks (stock kernel, guest ns):"
+	sed 's/^/    /' "$out/bench.txt" >&2
+fi
+if [[ ${#failed[@]} -gt 0 ]]; then
+	die "${failed[*]} (logs in $out)"
+fi
+say "PASS: ${kernel_list[*]} x ${mode_list[*]} (logs in $out)"
