@@ -3,6 +3,7 @@
 TESTS += tests/checks/no-mode-conditionals.sh \
 	tests/checks/selftest-mode-check.sh \
 	tests/checks/port-contract.sh
-EXTRA_DIST += $(TESTS)
+EXTRA_DIST += tests/checks/no-mode-conditionals.sh \
+	tests/checks/selftest-mode-check.sh tests/checks/port-contract.sh
 AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
 	top_builddir='$(abs_top_builddir)'; export top_builddir;

@@ -13,8 +13,9 @@
  *   dpc_isr_queue_to_run  the same, queued from a hard interrupt (irq_work)
  *       as an ISR does, run on interrupt exit.
  *
- * Prints "BENCH <name> csx=<ns> base=<ns> ratio=<csx/base>" (averages;
- * <name>_p50 lines carry medians) and one KTAP result per benchmark
+ * Prints "BENCH <name> csx=<ns> base=<ns> ratio=<csx/base>" with medians
+ * (emulation stalls a vCPU now and then; a median shrugs that off) and
+ * "BENCH <name>_avg ..." with means, plus one KTAP result per benchmark
  * (ok: it ran; nothing here asserts speed). Load with csx_edu unloaded.
  */
 #include <linux/delay.h>
@@ -35,8 +36,11 @@
 #define EDU_REG_RAISE 0x60
 #define EDU_REG_ACK 0x64
 #define BENCH_ROUNDS 2
-/* No sample waits longer than this for its interrupt or DPC. */
-#define BENCH_PATIENCE_NS (200 * NSEC_PER_MSEC)
+/*
+ * No sample waits longer than this for its interrupt or DPC. Generous: on
+ * a loaded host a vCPU can stall for a good fraction of a second.
+ */
+#define BENCH_PATIENCE_NS (5 * NSEC_PER_SEC)
 
 static unsigned int iters = 2000;
 module_param(iters, uint, 0444);
@@ -132,16 +136,44 @@ static void bench_print(const char *name, u64 csx, u64 base)
 		base, r100 / 100, r100 % 100);
 }
 
+static void bench_print_all(const char *name, struct bench_stat *sc,
+			    struct bench_stat *sb)
+{
+	char avg[64];
+
+	bench_print(name, bench_p50(sc), bench_p50(sb));
+	snprintf(avg, sizeof(avg), "%s_avg", name);
+	bench_print(avg, bench_avg(sc), bench_avg(sb));
+}
+
+/* One side of a comparison; @bind/@unbind (may be NULL) wrap each round. */
+struct bench_side {
+	void (*kick)(void);
+	int (*bind)(void);
+	void (*unbind)(void);
+};
+
+static int bench_round(const struct bench_side *side, u32 *s)
+{
+	int ret = side->bind ? side->bind() : 0;
+
+	if (ret)
+		return ret;
+	ret = bench_sample(side->kick, s, iters);
+	if (side->unbind)
+		side->unbind();
+	return ret;
+}
+
 /*
  * Alternate @csx and @base rounds (so drift hits both alike), print the
- * result lines and a KTAP result.
+ * result lines and return whether all samples arrived.
  */
-static bool bench_compare(const char *name, void (*csx)(void),
-			  void (*base)(void))
+static bool bench_compare(const char *name, const struct bench_side *csx,
+			  const struct bench_side *base)
 {
 	struct bench_stat sc = { 0 }, sb = { 0 };
 	u32 *s = kvmalloc_array(iters, sizeof(u32), GFP_KERNEL);
-	char p50[64];
 	int round, ret = -ENOMEM;
 
 	sc.all = kvmalloc_array(iters * BENCH_ROUNDS, sizeof(u32), GFP_KERNEL);
@@ -149,18 +181,16 @@ static bool bench_compare(const char *name, void (*csx)(void),
 	if (!s || !sc.all || !sb.all)
 		goto out;
 	for (round = 0; round < BENCH_ROUNDS; round++) {
-		ret = bench_sample(csx, s, iters);
+		ret = bench_round(csx, s);
 		if (ret)
 			goto out;
 		bench_add(&sc, s, iters);
-		ret = bench_sample(base, s, iters);
+		ret = bench_round(base, s);
 		if (ret)
 			goto out;
 		bench_add(&sb, s, iters);
 	}
-	bench_print(name, bench_avg(&sc), bench_avg(&sb));
-	snprintf(p50, sizeof(p50), "%s_p50", name);
-	bench_print(p50, bench_p50(&sc), bench_p50(&sb));
+	bench_print_all(name, &sc, &sb);
 out:
 	if (ret)
 		pr_info("# %s: %d\n", name, ret);
@@ -324,51 +354,36 @@ static int bench_bind_plain(void)
 	return ret;
 }
 
+static void bench_unbind_csx(void)
+{
+	csx_driver_unregister(&bench_csx_driver);
+}
+
+static void bench_unbind_plain(void)
+{
+	pci_unregister_driver(&bench_plain_driver);
+}
+
 static bool bench_intr(void)
 {
-	struct bench_stat sc = { 0 }, sb = { 0 };
-	char name[48], p50[56];
-	int round, ret = -ENOMEM;
-	u32 *s = kvmalloc_array(iters, sizeof(u32), GFP_KERNEL);
+	static const struct bench_side csx = { bench_csx_raise, bench_bind_csx,
+					       bench_unbind_csx };
+	static const struct bench_side base = { bench_plain_raise,
+						bench_bind_plain,
+						bench_unbind_plain };
+	char name[48];
 
-	sc.all = kvmalloc_array(iters * BENCH_ROUNDS, sizeof(u32), GFP_KERNEL);
-	sb.all = kvmalloc_array(iters * BENCH_ROUNDS, sizeof(u32), GFP_KERNEL);
-	if (!s || !sc.all || !sb.all)
-		goto out;
-	for (round = 0; round < BENCH_ROUNDS; round++) {
-		ret = bench_bind_csx();
-		if (ret)
-			goto out;
-		bench_irq_type = csx_intr_is_msi(bench_cintr) ? PCI_IRQ_MSI :
-								PCI_IRQ_LEGACY;
-		bench_intr_side = 0;
-		ret = bench_sample(bench_csx_raise, s, iters);
-		csx_driver_unregister(&bench_csx_driver);
-		if (ret)
-			goto out;
-		bench_add(&sc, s, iters);
-
-		ret = bench_bind_plain();
-		if (ret)
-			goto out;
-		ret = bench_sample(bench_plain_raise, s, iters);
-		pci_unregister_driver(&bench_plain_driver);
-		if (ret)
-			goto out;
-		bench_add(&sb, s, iters);
+	/* The baseline uses the kind of interrupt CSX chose. */
+	if (bench_bind_csx()) {
+		pr_info("# intr_raise_to_isr: no edu device for the CSX driver\n");
+		return false;
 	}
+	bench_irq_type = csx_intr_is_msi(bench_cintr) ? PCI_IRQ_MSI :
+							PCI_IRQ_LEGACY;
+	bench_unbind_csx();
 	snprintf(name, sizeof(name), "intr_raise_to_isr_%s",
 		 bench_irq_type == PCI_IRQ_MSI ? "msi" : "intx");
-	bench_print(name, bench_avg(&sc), bench_avg(&sb));
-	snprintf(p50, sizeof(p50), "%s_p50", name);
-	bench_print(p50, bench_p50(&sc), bench_p50(&sb));
-out:
-	if (ret)
-		pr_info("# intr_raise_to_isr: %d\n", ret);
-	kvfree(sb.all);
-	kvfree(sc.all);
-	kvfree(s);
-	return ret == 0;
+	return bench_compare(name, &csx, &base);
 }
 
 /* ---- DPC benchmark ----------------------------------------------------------- */
@@ -439,14 +454,17 @@ static void bench_base_isr_queue(void)
 
 static void bench_dpcs(bool *bh_ok, bool *isr_ok)
 {
+	static const struct bench_side csx_bh = { bench_csx_bh };
+	static const struct bench_side base_bh = { bench_base_bh };
+	static const struct bench_side csx_isr = { bench_csx_isr_queue };
+	static const struct bench_side base_isr = { bench_base_isr_queue };
+
 	*bh_ok = *isr_ok = false;
 	if (csx_dpc_create(&bench_dpc, bench_dpc_fn, NULL))
 		return;
 	tasklet_setup(&bench_tasklet, bench_tasklet_fn);
-	*bh_ok = bench_compare("dpc_bh_queue_to_run", bench_csx_bh,
-			       bench_base_bh);
-	*isr_ok = bench_compare("dpc_isr_queue_to_run", bench_csx_isr_queue,
-				bench_base_isr_queue);
+	*bh_ok = bench_compare("dpc_bh_queue_to_run", &csx_bh, &base_bh);
+	*isr_ok = bench_compare("dpc_isr_queue_to_run", &csx_isr, &base_isr);
 	irq_work_sync(&bench_csx_work);
 	irq_work_sync(&bench_base_work);
 	tasklet_kill(&bench_tasklet);
