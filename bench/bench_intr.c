@@ -398,8 +398,12 @@ static void spin_rows(void)
 		csx_intr_set_spin(line, SPIN_BUDGET_NS);
 		c[r] = lat_measure(&cs, 100, n, LAT_WAIT_SPIN, 0, &cp[r]);
 		csx_intr_set_spin(line, 0);
-		/* The poller owns CPU1 while it lives: start it per rep. */
-		lat_poll_start(&poll, BENCH_CPU_B);
+		/*
+		 * The poller owns CPU1 while it lives: start it per rep, at
+		 * the wait thread's policy (like it, it must not be preempted
+		 * by other jobs while it spins).
+		 */
+		lat_poll_start(&poll, BENCH_CPU_B, &sink.sched);
 		b[r] = lat_measure(&bs, 100, n, LAT_WAIT_SPIN, 0, &bp[r]);
 		if (r == 0)
 			base_idle = idle_cpu_ms_per_s(200000000ull);
@@ -409,8 +413,9 @@ static void spin_rows(void)
 	bench_row(name, bench_median_u64(c, reps), bench_median_u64(b, reps),
 		  "ns", BENCH_TIME, "ratio<=2",
 		  "spin budget %llu us, raiser CPU0 busy-waits for the ISR, "
-		  "wait thread CPU1 vs a busy-poll hand-off; p99 %llu vs %llu ns",
-		  SPIN_BUDGET_NS / 1000,
+		  "wait thread CPU1 vs a busy-poll hand-off (poller %s like "
+		  "the wait thread); p99 %llu vs %llu ns",
+		  SPIN_BUDGET_NS / 1000, bench_sched_name(&sink.sched),
 		  (unsigned long long)bench_median_u64(cp, reps),
 		  (unsigned long long)bench_median_u64(bp, reps));
 

@@ -151,7 +151,11 @@ void lat_efd_stop(struct lat_efd *e)
 static void *lat_poll_body(void *p)
 {
 	struct lat_poll *lp = p;
-	uint64_t seen = __atomic_load_n(&lp->req, __ATOMIC_ACQUIRE);
+	uint64_t seen;
+
+	if (lp->sched)
+		bench_sched_set(lp->sched);
+	seen = __atomic_load_n(&lp->req, __ATOMIC_ACQUIRE);
 
 	/* A fire before this point would go unseen: the starter waits. */
 	__atomic_store_n(&lp->ready, true, __ATOMIC_RELEASE);
@@ -168,9 +172,11 @@ static void *lat_poll_body(void *p)
 	return NULL;
 }
 
-void lat_poll_start(struct lat_poll *p, int cpu)
+void lat_poll_start(struct lat_poll *p, int cpu,
+		    const struct bench_sched *sched)
 {
 	lat_sink_init(&p->sink, cpu);
+	p->sched = sched;
 	p->req = 0;
 	p->stop = false;
 	p->ready = false;

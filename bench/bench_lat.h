@@ -93,12 +93,15 @@ void lat_efd_fire(void *obj);
 struct lat_poll {
 	uint64_t req;
 	struct lat_sink sink;
+	const struct bench_sched *sched;
 	bool ready;
 	bool stop;
 	pthread_t thr;
 };
 
-void lat_poll_start(struct lat_poll *p, int cpu);
+/* Start the poller on @cpu with the policy @sched (NULL: default). */
+void lat_poll_start(struct lat_poll *p, int cpu,
+		    const struct bench_sched *sched);
 void lat_poll_stop(struct lat_poll *p);
 void lat_poll_fire(void *obj);
 

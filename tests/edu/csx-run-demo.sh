@@ -12,8 +12,8 @@ run_status ./csx-run --device edu --device edu --once samples/edu/.libs/csx_edu.
 [ $rc = 0 ] || fail "demo exited with $rc"
 expect "$out" "edu: sim-edu0: id 0x010000ed, liveness ok, MSI interrupt" \
 	"edu: sim-edu0: factorial(10) = 3628800 via interrupt" \
-	"edu: sim-edu0: DMA round trip of 4096 bytes verified" \
-	"edu: sim-edu1: DMA round trip of 4096 bytes verified" \
+	"edu: sim-edu0: DMA round trip of 4095 bytes verified" \
+	"edu: sim-edu1: DMA round trip of 4095 bytes verified" \
 	"edu: demo done: 2 device(s) OK" \
 	"csx_edu: sim-edu1: removed"
 
