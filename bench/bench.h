@@ -45,6 +45,12 @@ static inline void bench_relax(void)
 
 /* Pin the calling thread to @cpu; 0 or -errno. */
 int bench_pin_self(int cpu);
+/*
+ * Pin every thread of this process whose name starts with @prefix (threads
+ * CSX or a device model created, found in /proc/self/task); returns how
+ * many were pinned.
+ */
+int bench_pin_threads_named(const char *prefix, int cpu);
 /* Let the calling thread run on every online CPU again. */
 void bench_unpin_self(void);
 /* The CPU the calling thread is pinned to alone, or -1. */
@@ -64,9 +70,15 @@ const char *bench_sched_name(const struct bench_sched *s);
 /* Start a pinned thread; the body sees @arg. Aborts on failure. */
 pthread_t bench_thread_start(int cpu, void *(*fn)(void *), void *arg);
 
+/*
+ * Kill the process after @seconds whatever happens: some benchmarks spin at
+ * real-time priority, and a hung one would starve the machine.
+ */
+void bench_watchdog(unsigned int seconds);
+
 /* Iteration scaling: BENCH_SCALE (default 1.0) multiplies every count. */
 uint64_t bench_iters(uint64_t n);
-/* Repetitions per figure: BENCH_REPS (default 5). */
+/* Repetitions per figure: BENCH_REPS (default 7). */
 unsigned int bench_reps(void);
 
 /* Median of @n values (sorts @v in place). */
@@ -92,7 +104,7 @@ uint64_t bench_lat_median(struct bench_lat *l, uint64_t *p99);
 /* Row kinds: what "ratio" (always csx/base) means for the row. */
 #define BENCH_TIME "time" /* csx/base of a time: lower is better */
 #define BENCH_RATE "rate" /* csx/base of a throughput: higher is better */
-#define BENCH_ABS "abs" /* an absolute figure; target is on csx */
+#define BENCH_ABS "abs"	  /* an absolute figure; target is on csx */
 
 /*
  * Print one result row. @target is "ratio<=X", "ratio>=X", "csx<=X",

@@ -204,8 +204,8 @@ static void batch_row(const char *name, const struct bench_sched *prod,
 		b[r] = batch_rate(false, batches);
 	}
 	bench_sched_set(&self);
-	bench_row(name, bench_median(c, reps), bench_median(b, reps),
-		  "runs/s", BENCH_RATE, "ratio>=2",
+	bench_row(name, bench_median(c, reps), bench_median(b, reps), "runs/s",
+		  BENCH_RATE, "ratio>=2",
 		  "producer (%s prio %d) on CPU0 queues %d distinct DPCs / "
 		  "work items and waits for the batch, executor/consumer "
 		  "%s prio %d; %llu batches x %u reps",
@@ -234,13 +234,15 @@ static void rate_rows(unsigned int reps)
 	bench_row("dpc_rate_requeue", bench_median(c, reps),
 		  bench_median(b, reps), "runs/s", BENCH_RATE, "ratio>=2",
 		  "one DPC / work item requeues itself %llu times (CPU0), "
-		  "%u reps", (unsigned long long)runs, reps);
+		  "%u reps",
+		  (unsigned long long)runs, reps);
 }
 
 int main(void)
 {
 	unsigned int reps = bench_reps();
 
+	bench_watchdog(120);
 	if (reps > 32)
 		reps = 32;
 	if (csx_user_init() != 0)

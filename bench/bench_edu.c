@@ -13,7 +13,10 @@
  *                   (csx_open("edu/0"), csx_call), end to end, vs the same
  *                   round trip built from raw threads: client -> device
  *                   thread (mutex+condvar, as the model) -> eventfd ->
- *                   interrupt thread -> semaphore -> client.
+ *                   interrupt thread -> semaphore -> client; the
+ *                   model's worker and the wait thread (found by name)
+ *                   and their baseline twins are pinned alike, on the
+ *                   client's CPU and on the other one.
  *
  * The sample driver (samples/edu/csx_edu.c) is compiled into this program
  * unchanged; its CSX_MODULE descriptor is started as csx-run would.
@@ -27,6 +30,7 @@
 #include "bench_lat.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -113,8 +117,9 @@ static void irq_row(const char *name, const char *options, int wait_cpu,
 	/* A new instance has a new wait thread: make the ISR pin it. */
 	irq_sink.cur_cpu = -1;
 	if (csx_sim_create("edu", options, &sd) != 0 || !irq_dev) {
-		bench_log("%s: no simulated edu device bound to the bench driver",
-			  name);
+		bench_log(
+			"%s: no simulated edu device bound to the bench driver",
+			name);
 		return;
 	}
 	msi = csx_intr_is_msi(irq_line);
@@ -223,7 +228,8 @@ static void *raw_irq_body(void *p)
 	return NULL;
 }
 
-static void raw_start(struct raw *rw, const struct bench_sched *irq_sched)
+static void raw_start(struct raw *rw, const struct bench_sched *irq_sched,
+		      int cpu)
 {
 	struct raw_irq_arg *a = malloc(sizeof(*a));
 
@@ -236,9 +242,9 @@ static void raw_start(struct raw *rw, const struct bench_sched *irq_sched)
 	rw->irq_fd = eventfd(0, EFD_CLOEXEC);
 	a->rw = rw;
 	a->sched = *irq_sched;
-	/* Unpinned, like the model's worker and CSX's wait thread here. */
-	rw->dev_thr = bench_thread_start(-1, raw_dev_body, rw);
-	rw->irq_thr = bench_thread_start(-1, raw_irq_body, a);
+	/* Where the model's worker and CSX's wait thread are pinned. */
+	rw->dev_thr = bench_thread_start(cpu, raw_dev_body, rw);
+	rw->irq_thr = bench_thread_start(cpu, raw_irq_body, a);
 }
 
 static void raw_stop(struct raw *rw)
@@ -318,20 +324,37 @@ static double fact_run(const struct fact_side *s, uint64_t n, uint64_t *med,
 	return (double)n * 1e9 / (double)t;
 }
 
-static void fact_measure(struct csx_chan *chan)
+/*
+ * Pin the model's worker and the edu driver's wait thread (created by the
+ * simulation and by CSX, found by name) to @cpu; the client is on CPU A.
+ */
+static bool fact_place(int cpu)
+{
+	int dev = bench_pin_threads_named("csx-sim-edu", cpu);
+	int isr = bench_pin_threads_named("csx-isr/", cpu);
+
+	if (dev != 1 || isr != 1)
+		bench_log("placement: pinned %d model and %d wait thread(s)",
+			  dev, isr);
+	return dev == 1 && isr == 1;
+}
+
+static void fact_measure(struct csx_chan *chan, int cpu, const char *pl)
 {
 	double cr[32], br[32];
 	uint64_t cl[32], bl[32], bad = 0, n = bench_iters(2000);
 	struct fact_side cs = { chan, NULL }, bs;
 	unsigned int r, reps = bench_reps();
+	char name[64];
+	bool placed;
 	struct raw rw;
 
 	if (reps > 32)
 		reps = 32;
+	placed = fact_place(cpu);
 	/* Same policy for the baseline's interrupt thread as a wait thread. */
-	raw_start(&rw, &irq_sink.sched);
+	raw_start(&rw, &irq_sink.sched, cpu);
 	bs = (struct fact_side){ NULL, &rw };
-	bench_pin_self(BENCH_CPU_A);
 	fact_run(&cs, 100, &cl[0], &bad);
 	fact_run(&bs, 100, &bl[0], &bad);
 	for (r = 0; r < reps; r++) {
@@ -339,16 +362,20 @@ static void fact_measure(struct csx_chan *chan)
 		br[r] = fact_run(&bs, n, &bl[r], &bad);
 	}
 	raw_stop(&rw);
-	bench_row("edu_fact_rate", bench_median(cr, reps),
-		  bench_median(br, reps), "req/s", BENCH_RATE, "-",
+	snprintf(name, sizeof(name), "edu_fact_rate_%s", pl);
+	bench_row(name, bench_median(cr, reps), bench_median(br, reps), "req/s",
+		  BENCH_RATE, "-",
 		  "%u! via csx_call(\"edu/0\") through the simulated device vs "
-		  "raw threads doing the same hand-offs; client on CPU0, "
-		  "others unpinned; %llu wrong results",
-		  FACT_N, (unsigned long long)bad);
-	bench_row("edu_fact_lat", bench_median_u64(cl, reps),
-		  bench_median_u64(bl, reps), "ns", BENCH_TIME, "-",
-		  "end-to-end latency of one request, same runs as "
-		  "edu_fact_rate");
+		  "raw threads doing the same hand-offs; client CPU0, device "
+		  "and interrupt threads CPU%d%s; %llu wrong results",
+		  FACT_N, cpu, placed ? "" : " (CSX side NOT placed)",
+		  (unsigned long long)bad);
+	snprintf(name, sizeof(name), "edu_fact_lat_%s", pl);
+	bench_row(name, bench_median_u64(cl, reps), bench_median_u64(bl, reps),
+		  "ns", BENCH_TIME, "-",
+		  "end-to-end latency of one request (median), same runs as "
+		  "edu_fact_rate_%s",
+		  pl);
 }
 
 static void fact_rows(void)
@@ -368,7 +395,9 @@ static void fact_rows(void)
 		bench_log("cannot open %s", name);
 		goto out;
 	}
-	fact_measure(chan);
+	bench_pin_self(BENCH_CPU_A);
+	fact_measure(chan, BENCH_CPU_A, "samecpu");
+	fact_measure(chan, BENCH_CPU_B, "xcpu");
 	csx_close(chan);
 out:
 	csx_sim_destroy(sd);
@@ -377,6 +406,7 @@ out:
 
 int main(void)
 {
+	bench_watchdog(120);
 	if (csx_user_init() != 0)
 		return 1;
 	/* First: it learns the wait threads' policy for fact_rows(). */

@@ -181,8 +181,8 @@ struct crew {
 };
 
 /* Start @n workers on CPUs A, B, ... all released at the same moment. */
-static void crew_start(struct crew *c, unsigned int n, bool rt,
-		       op_loop_fn loop, void *obj)
+static void crew_start(struct crew *c, unsigned int n, bool rt, op_loop_fn loop,
+		       void *obj)
 {
 	unsigned int i;
 
@@ -194,8 +194,15 @@ static void crew_start(struct crew *c, unsigned int n, bool rt,
 		c->thr[i] = bench_thread_start(BENCH_CPU_A + (int)i,
 					       worker_body, &c->w[i]);
 	}
-	while (__atomic_load_n(&c->cfg.ready, __ATOMIC_ACQUIRE) < n)
+	/* Bounded: a worker that cannot start would leave the others
+	 * spinning at real-time priority. */
+	for (i = 0; __atomic_load_n(&c->cfg.ready, __ATOMIC_ACQUIRE) < n; i++) {
+		if (i == 10000) {
+			bench_log("load threads did not start; giving up");
+			abort();
+		}
 		bench_sleep_ns(100000);
+	}
 	__atomic_store_n(&c->cfg.go, true, __ATOMIC_RELEASE);
 }
 
@@ -258,9 +265,8 @@ static void rlock_cost_row(unsigned int threads, pthread_rwlock_t *rw)
 	}
 	name_row(name, sizeof(name),
 		 threads == 1 ? "intr_disable_1t" : "intr_disable_2t");
-	bench_row(name, bench_median(cs, reps), bench_median(bs, reps),
-		  "ns/op", BENCH_TIME,
-		  threads == 1 ? "ratio<=0.3333" : "ratio<=0.1",
+	bench_row(name, bench_median(cs, reps), bench_median(bs, reps), "ns/op",
+		  BENCH_TIME, threads == 1 ? "ratio<=0.3333" : "ratio<=0.1",
 		  "%u SCHED_FIFO thread(s) on CPU%s, ns per disable+restore "
 		  "vs rdlock+unlock per thread (thread CPU time), 100 ms x %u "
 		  "reps; threads on CPU %.0f%% / %.0f%% of the window",
@@ -308,8 +314,7 @@ static void wlock_rows(void)
 		  (unsigned long long)bench_median_u64(p99[0], reps));
 	name_row(name, sizeof(name), "intr_wlock_lat_readers_vs_load");
 	bench_row(name, bench_median_u64(rd, reps),
-		  bench_median_u64(plain, reps), "ns", BENCH_TIME,
-		  "ratio<=1.5",
+		  bench_median_u64(plain, reps), "ns", BENCH_TIME, "ratio<=1.5",
 		  "as above, vs the same 2 threads looping without disabling "
 		  "(same CPU load, no READLOCK); p99 %llu vs %llu ns",
 		  (unsigned long long)bench_median_u64(p99[1], reps),
@@ -466,6 +471,7 @@ static int setup(void)
 
 int main(int argc, char **argv)
 {
+	bench_watchdog(120);
 	mode = getenv("CSX_READLOCK");
 	if (!mode || !*mode)
 		mode = "default";

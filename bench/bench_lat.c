@@ -73,9 +73,9 @@ uint64_t lat_measure(const struct lat_source *src, uint64_t warm, uint64_t n,
 		src->fire(src->obj);
 		lat_wait_for(s, seq, wait, gap_ns);
 		if (i >= warm)
-			bench_lat_add(&lat, __atomic_load_n(&s->t1,
-							    __ATOMIC_RELAXED) -
-						    t0);
+			bench_lat_add(
+				&lat,
+				__atomic_load_n(&s->t1, __ATOMIC_RELAXED) - t0);
 	}
 	med = bench_lat_median(&lat, p99);
 	bench_lat_free(&lat);

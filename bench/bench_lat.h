@@ -15,9 +15,9 @@
 
 /* Where a receiver reports; one per receiving side. */
 struct lat_sink {
-	uint64_t t1; /* when the receiver started running */
+	uint64_t t1;  /* when the receiver started running */
 	uint32_t seq; /* receptions so far */
-	bool post; /* also sem_post(&done) (blocking completion) */
+	bool post;    /* also sem_post(&done) (blocking completion) */
 	sem_t done;
 	/* Pinning request honoured by receivers that pin themselves. */
 	int want_cpu;
@@ -54,8 +54,8 @@ void lat_sink_repin(struct lat_sink *s);
 
 /* How the raiser waits for the receiver before the next fire. */
 enum lat_wait {
-	LAT_WAIT_SEM, /* block on the sink's semaphore */
-	LAT_WAIT_SPIN, /* busy-poll the sequence number */
+	LAT_WAIT_SEM,	/* block on the sink's semaphore */
+	LAT_WAIT_SPIN,	/* busy-poll the sequence number */
 	LAT_WAIT_SLEEP, /* sleep a gap, then poll (receiver idles) */
 };
 

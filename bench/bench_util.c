@@ -5,8 +5,10 @@
  */
 #include "bench.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +58,44 @@ int bench_pin_self(int cpu)
 	if (sched_setaffinity(0, sizeof(set), &set) != 0)
 		return -errno;
 	return 0;
+}
+
+static bool bench_task_named(const char *tid, const char *prefix)
+{
+	char path[300], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%s/comm", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	return strncmp(comm, prefix, strlen(prefix)) == 0;
+}
+
+int bench_pin_threads_named(const char *prefix, int cpu)
+{
+	struct dirent *de;
+	cpu_set_t set;
+	int n = 0;
+	DIR *d;
+
+	d = opendir("/proc/self/task");
+	if (!d)
+		return 0;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' ||
+		    !bench_task_named(de->d_name, prefix))
+			continue;
+		if (sched_setaffinity(atoi(de->d_name), sizeof(set), &set) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
 }
 
 void bench_unpin_self(void)
@@ -155,6 +195,18 @@ pthread_t bench_thread_start(int cpu, void *(*fn)(void *), void *arg)
 	return t;
 }
 
+void bench_watchdog(unsigned int seconds)
+{
+	/* Longer runs asked for by BENCH_SCALE / BENCH_REPS get longer. */
+	double f = (double)bench_iters(1000000) / 1e6 * bench_reps() / 7;
+
+	if (f > 1)
+		seconds = (unsigned int)(seconds * f);
+	/* SIGALRM's default action ends the process. */
+	signal(SIGALRM, SIG_DFL);
+	alarm(seconds);
+}
+
 uint64_t bench_iters(uint64_t n)
 {
 	const char *s = getenv("BENCH_SCALE");
@@ -170,9 +222,9 @@ uint64_t bench_iters(uint64_t n)
 unsigned int bench_reps(void)
 {
 	const char *s = getenv("BENCH_REPS");
-	int n = s ? atoi(s) : 5;
+	int n = s ? atoi(s) : 7;
 
-	return n > 0 ? (unsigned int)n : 5;
+	return n > 0 ? (unsigned int)n : 7;
 }
 
 static int bench_cmp_double(const void *a, const void *b)

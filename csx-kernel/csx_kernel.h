@@ -7,10 +7,10 @@
 #define CSX_KERNEL_H
 
 #include <linux/atomic.h>
-#include <linux/llist.h>
 #include <linux/lockdep.h>
 #include <linux/percpu.h>
 #include <linux/preempt.h>
+#include <linux/workqueue.h>
 #include <linux/irqflags.h>
 
 /* csx.h first: csx_os.h does not declare struct csx_timer itself. */
@@ -47,37 +47,32 @@ DECLARE_PER_CPU(struct csx_os_intr *, csx_k_cur_intr);
 /* May the caller sleep? (csx_os_context() without ATOMIC.) */
 bool csx_k_may_sleep(void);
 
-/*
- * Deferred release (csx_os_mem.c): work that must sleep (vfree, lockdep key
- * removal) but is asked for from atomic context runs later from a work
- * item; csx_os_fini() waits for all of it.
- */
-struct csx_k_deferred {
-	struct llist_node node;
-	void (*fn)(struct csx_k_deferred *d);
-};
-
-void csx_k_defer(struct csx_k_deferred *d,
-		 void (*fn)(struct csx_k_deferred *d));
-void csx_k_defer_flush(void);
+/* Wait for vmalloc'ed blocks freed from atomic context (csx_os_mem.c). */
+void csx_k_mem_fini(void);
 
 /*
  * Lockdep classes per object. The core creates every lock through one call
- * site, so the kernel's per-call-site classes would put all CSX locks in
- * one class and call any nesting of two of them recursive locking. A key
- * per object gives lockdep the truth instead. Without CONFIG_LOCKDEP these
- * compile to nothing.
+ * site, so the kernel's per-call-site classes would put all CSX locks of a
+ * kind in one class and call any nesting of two of them recursive locking.
+ * A key per object gives lockdep the truth instead.
+ *
+ * Removing a key waits for an RCU grace period, which would make every
+ * destroy slow (seconds per driver reload on a debug kernel) and is not
+ * allowed in atomic context; so the object is released from a work item,
+ * many in parallel, and csx_os_fini() waits for them. Without
+ * CONFIG_LOCKDEP the key is empty and release is kfree().
  */
-static inline void csx_k_key_init(struct lock_class_key *key)
-{
-	lockdep_register_key(key);
-}
+struct csx_k_keyed {
+	struct lock_class_key key;
+	struct work_struct release;
+	void *obj; /* what to kfree() once the key is gone */
+};
 
-/* Sleeps (RCU grace period) when lockdep is on. */
-static inline void csx_k_key_fini(struct lock_class_key *key)
-{
-	lockdep_unregister_key(key);
-}
+void csx_k_keyed_init(struct csx_k_keyed *k, void *obj);
+/* Free @k's object (any context); its lock must be idle and unused. */
+void csx_k_keyed_free(struct csx_k_keyed *k);
+int csx_k_keyed_start(void);
+void csx_k_keyed_stop(void);
 
 /*
  * A bound PCI device (csx_os_dev.c); csx_os_intr.c allocates its vectors.

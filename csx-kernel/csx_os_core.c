@@ -33,13 +33,18 @@ MODULE_PARM_DESC(env, "Boolean tunables as NAME=VALUE[,NAME=VALUE...], e.g. CSX_
 
 int csx_os_init(void)
 {
-	return csx_k_intr_init();
+	int ret = csx_k_intr_init();
+
+	if (ret)
+		return ret;
+	return csx_k_keyed_start();
 }
 
 void csx_os_fini(void)
 {
-	/* Everything released from atomic context must be gone first. */
-	csx_k_defer_flush();
+	/* Everything released in the background must be gone first. */
+	csx_k_keyed_stop();
+	csx_k_mem_fini();
 }
 
 const char *csx_os_name(void)

@@ -44,7 +44,7 @@ struct csx_os_intr {
 	bool msi;
 	bool dead; /* software line being detached: raise is ignored */
 	struct irq_work work;
-	struct lock_class_key key;
+	struct csx_k_keyed keyed;
 	char name[32];
 };
 
@@ -70,19 +70,17 @@ static struct csx_os_intr *csx_k_intr_new(struct csx_intr *core)
 
 	if (!oi)
 		return NULL;
-	csx_k_key_init(&oi->key);
+	csx_k_keyed_init(&oi->keyed, oi);
 	spin_lock_init(&oi->lock);
-	lockdep_set_class_and_name(&oi->lock, &oi->key, "csx_intr");
+	lockdep_set_class_and_name(&oi->lock, &oi->keyed.key, "csx_intr");
 	oi->owner_cpu = -1;
 	oi->core = core;
 	return oi;
 }
 
-/* Detach is thread context: the lockdep class can go at once. */
 static void csx_k_intr_free(struct csx_os_intr *oi)
 {
-	csx_k_key_fini(&oi->key);
-	kfree(oi);
+	csx_k_keyed_free(&oi->keyed);
 }
 
 /* Both kinds of line end here, in hard interrupt context. */

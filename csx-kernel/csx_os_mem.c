@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only
 /*
- * Kernel back end: memory, and the deferred release of things that must
- * sleep to be released but are released from atomic context.
+ * Kernel back end: memory. Small blocks come from kmalloc; large ones may
+ * come from vmalloc, whose free may sleep and is therefore deferred when
+ * the caller is atomic.
  */
+#include <linux/llist.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
@@ -21,10 +23,22 @@ void *csx_os_alloc(size_t size, bool atomic)
 	return kvmalloc(size, GFP_KERNEL);
 }
 
-static void csx_k_vfree_deferred(struct csx_k_deferred *d)
+/* vmalloc'ed blocks freed from atomic context; each holds its own node. */
+static LLIST_HEAD(csx_k_vfree_list);
+
+static void csx_k_vfree_work(struct work_struct *work)
 {
-	vfree(d);
+	struct llist_node *node = llist_del_all(&csx_k_vfree_list);
+
+	while (node) {
+		struct llist_node *next = node->next;
+
+		vfree(node);
+		node = next;
+	}
 }
+
+static DECLARE_WORK(csx_k_vfree_wk, csx_k_vfree_work);
 
 void csx_os_free(void *ptr)
 {
@@ -32,44 +46,18 @@ void csx_os_free(void *ptr)
 		kfree(ptr);
 		return;
 	}
-	/*
-	 * vfree() may sleep outside interrupts. A vmalloc'ed block is at
-	 * least a page, so it has room for its own deferral record.
-	 */
-	if (csx_k_may_sleep())
+	if (csx_k_may_sleep()) {
 		vfree(ptr);
-	else
-		csx_k_defer(ptr, csx_k_vfree_deferred);
+		return;
+	}
+	/* A vmalloc'ed block is at least a page: room for the list node. */
+	if (llist_add(ptr, &csx_k_vfree_list))
+		schedule_work(&csx_k_vfree_wk);
 }
 
-/* ---- Deferred release ---------------------------------------------------- */
-
-static LLIST_HEAD(csx_k_deferred_list);
-
-static void csx_k_deferred_work(struct work_struct *work)
+void csx_k_mem_fini(void)
 {
-	struct llist_node *list = llist_del_all(&csx_k_deferred_list);
-	struct csx_k_deferred *d, *next;
-
-	llist_for_each_entry_safe(d, next, list, node)
-		d->fn(d);
-}
-
-static DECLARE_WORK(csx_k_deferred_wk, csx_k_deferred_work);
-
-void csx_k_defer(struct csx_k_deferred *d,
-		 void (*fn)(struct csx_k_deferred *d))
-{
-	d->fn = fn;
-	/* Only the first entry of an empty list needs to schedule the work. */
-	if (llist_add(&d->node, &csx_k_deferred_list))
-		schedule_work(&csx_k_deferred_wk);
-}
-
-void csx_k_defer_flush(void)
-{
-	flush_work(&csx_k_deferred_wk);
-	/* An entry added while the work ran may have rescheduled it. */
-	flush_work(&csx_k_deferred_wk);
-	csx_k_deferred_work(NULL);
+	flush_work(&csx_k_vfree_wk);
+	/* Whatever was added while the work ran. */
+	csx_k_vfree_work(NULL);
 }

@@ -13,38 +13,56 @@
 
 #include "csx_kernel.h"
 
-/*
- * Freeing an object with its own lockdep class must unregister the class,
- * which sleeps; from atomic context (a spinlock destroyed in a DPC) that is
- * deferred. Without lockdep it is just kfree().
- */
-#define csx_k_lock_release(obj, deferred_fn)                                   \
-	do {                                                                   \
-		if (!IS_ENABLED(CONFIG_LOCKDEP)) {                             \
-			kfree(obj);                                            \
-		} else if (csx_k_may_sleep()) {                                \
-			csx_k_key_fini(&(obj)->key);                           \
-			kfree(obj);                                            \
-		} else {                                                       \
-			csx_k_defer(&(obj)->deferred, deferred_fn);            \
-		}                                                              \
-	} while (0)
+/* ---- Objects with their own lockdep class ------------------------------- */
+
+/* Unbound: releases wait for grace periods side by side, not in a queue. */
+static struct workqueue_struct *csx_k_keyed_wq;
+
+int csx_k_keyed_start(void)
+{
+	if (!IS_ENABLED(CONFIG_LOCKDEP))
+		return 0;
+	csx_k_keyed_wq = alloc_workqueue("csx_lockdep", WQ_UNBOUND, 0);
+	return csx_k_keyed_wq ? 0 : -CSX_ENOMEM;
+}
+
+void csx_k_keyed_stop(void)
+{
+	/* Drains: every object is freed, no work runs our code afterwards. */
+	if (csx_k_keyed_wq)
+		destroy_workqueue(csx_k_keyed_wq);
+	csx_k_keyed_wq = NULL;
+}
+
+static void csx_k_keyed_release(struct work_struct *work)
+{
+	struct csx_k_keyed *k = container_of(work, struct csx_k_keyed, release);
+
+	lockdep_unregister_key(&k->key);
+	kfree(k->obj);
+}
+
+void csx_k_keyed_init(struct csx_k_keyed *k, void *obj)
+{
+	k->obj = obj;
+	INIT_WORK(&k->release, csx_k_keyed_release);
+	lockdep_register_key(&k->key);
+}
+
+void csx_k_keyed_free(struct csx_k_keyed *k)
+{
+	if (IS_ENABLED(CONFIG_LOCKDEP))
+		queue_work(csx_k_keyed_wq, &k->release);
+	else
+		kfree(k->obj);
+}
 
 /* ---- Mutex ---------------------------------------------------------------- */
 
 struct csx_os_mutex {
 	struct mutex lock;
-	struct lock_class_key key;
-	struct csx_k_deferred deferred;
+	struct csx_k_keyed keyed;
 };
-
-static void csx_k_mutex_free(struct csx_k_deferred *d)
-{
-	struct csx_os_mutex *m = container_of(d, struct csx_os_mutex, deferred);
-
-	csx_k_key_fini(&m->key);
-	kfree(m);
-}
 
 int csx_os_mutex_create(struct csx_os_mutex **out)
 {
@@ -52,8 +70,8 @@ int csx_os_mutex_create(struct csx_os_mutex **out)
 
 	if (!m)
 		return -CSX_ENOMEM;
-	csx_k_key_init(&m->key);
-	__mutex_init(&m->lock, "csx_mutex", &m->key);
+	csx_k_keyed_init(&m->keyed, m);
+	__mutex_init(&m->lock, "csx_mutex", &m->keyed.key);
 	*out = m;
 	return 0;
 }
@@ -61,7 +79,7 @@ int csx_os_mutex_create(struct csx_os_mutex **out)
 void csx_os_mutex_destroy(struct csx_os_mutex *m)
 {
 	mutex_destroy(&m->lock);
-	csx_k_lock_release(m, csx_k_mutex_free);
+	csx_k_keyed_free(&m->keyed);
 }
 
 void csx_os_mutex_lock(struct csx_os_mutex *m)
@@ -85,18 +103,8 @@ struct csx_os_spinlock {
 	spinlock_t lock;
 	/* How the holder took it; written and read by the holder only. */
 	bool bh;
-	struct lock_class_key key;
-	struct csx_k_deferred deferred;
+	struct csx_k_keyed keyed;
 };
-
-static void csx_k_spin_free(struct csx_k_deferred *d)
-{
-	struct csx_os_spinlock *s =
-		container_of(d, struct csx_os_spinlock, deferred);
-
-	csx_k_key_fini(&s->key);
-	kfree(s);
-}
 
 int csx_os_spin_create(struct csx_os_spinlock **out)
 {
@@ -104,16 +112,16 @@ int csx_os_spin_create(struct csx_os_spinlock **out)
 
 	if (!s)
 		return -CSX_ENOMEM;
-	csx_k_key_init(&s->key);
+	csx_k_keyed_init(&s->keyed, s);
 	spin_lock_init(&s->lock);
-	lockdep_set_class_and_name(&s->lock, &s->key, "csx_spinlock");
+	lockdep_set_class_and_name(&s->lock, &s->keyed.key, "csx_spinlock");
 	*out = s;
 	return 0;
 }
 
 void csx_os_spin_destroy(struct csx_os_spinlock *s)
 {
-	csx_k_lock_release(s, csx_k_spin_free);
+	csx_k_keyed_free(&s->keyed);
 }
 
 void csx_os_spin_lock(struct csx_os_spinlock *s)
@@ -147,18 +155,8 @@ void csx_os_spin_unlock(struct csx_os_spinlock *s)
 
 struct csx_os_rwlock {
 	struct rw_semaphore sem;
-	struct lock_class_key key;
-	struct csx_k_deferred deferred;
+	struct csx_k_keyed keyed;
 };
-
-static void csx_k_rwlock_free(struct csx_k_deferred *d)
-{
-	struct csx_os_rwlock *rw =
-		container_of(d, struct csx_os_rwlock, deferred);
-
-	csx_k_key_fini(&rw->key);
-	kfree(rw);
-}
 
 int csx_os_rwlock_create(struct csx_os_rwlock **out)
 {
@@ -166,15 +164,15 @@ int csx_os_rwlock_create(struct csx_os_rwlock **out)
 
 	if (!rw)
 		return -CSX_ENOMEM;
-	csx_k_key_init(&rw->key);
-	__init_rwsem(&rw->sem, "csx_rwlock", &rw->key);
+	csx_k_keyed_init(&rw->keyed, rw);
+	__init_rwsem(&rw->sem, "csx_rwlock", &rw->keyed.key);
 	*out = rw;
 	return 0;
 }
 
 void csx_os_rwlock_destroy(struct csx_os_rwlock *rw)
 {
-	csx_k_lock_release(rw, csx_k_rwlock_free);
+	csx_k_keyed_free(&rw->keyed);
 }
 
 void csx_os_rwlock_read(struct csx_os_rwlock *rw)

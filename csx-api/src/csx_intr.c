@@ -4,20 +4,20 @@
  * disable/restore pair that drivers call on hot paths, so it costs one
  * compare before the back end's hook.
  *
- * "Detach while the caller holds it disabled" would wait for itself. The
- * core cannot see which thread holds which interrupt (user mode shares the
- * READLOCK between threads), so it counts outstanding disables per
- * interrupt (one relaxed atomic add on disable and restore) and refuses
- * detach with -CSX_EBUSY when the count is non-zero and the caller is
- * atomic, i.e. holds an interrupt disabled. A non-atomic caller while
- * another thread holds it disabled simply waits in the back end.
+ * "Detach while the caller holds it disabled" would wait for itself. Holding
+ * an interrupt disabled makes the caller atomic, so the sleeping-call check
+ * refuses it with -CSX_EDEADLK. The core deliberately keeps no shared
+ * per-interrupt count of disables: the user back end's READLOCK is built so
+ * that readers never write a cache line another thread reads, and one
+ * shared atomic add here would cost more than the whole READLOCK. A
+ * non-atomic caller while another thread holds it disabled simply waits in
+ * the back end.
  */
 #include "csx_core.h"
 
 struct csx_intr {
 	uint32_t magic;
 	bool soft;
-	uint32_t depth; /* outstanding csx_intr_disable() calls */
 	csx_isr_fn isr;
 	void *ctx;
 	struct csx_device *dev; /* NULL for a software line */
@@ -166,12 +166,6 @@ static void csx__intr_release(struct csx_intr *intr)
 
 static int csx__intr_detach_ok(struct csx_intr *intr)
 {
-	if (__atomic_load_n(&intr->depth, __ATOMIC_RELAXED) &&
-	    (csx_os_context() & CSX_OS_CTX_ATOMIC)) {
-		csx_err("csx_intr_detach(): interrupt %p is held disabled",
-			(void *)intr);
-		return -CSX_EBUSY;
-	}
 	if (__atomic_load_n(&intr->runner, __ATOMIC_RELAXED) ==
 	    csx_os_thread_id()) {
 		csx_err("csx_intr_detach(): called from the interrupt's own "
@@ -210,7 +204,6 @@ unsigned long csx_intr_disable(struct csx_intr *intr)
 {
 	if (csx__unlikely(!csx__magic_ok(intr, CSX__MAGIC_INTR)))
 		return csx__intr_bad_disable(intr);
-	__atomic_add_fetch(&intr->depth, 1, __ATOMIC_RELAXED);
 	return csx_os_intr_disable(intr->os);
 }
 
@@ -225,7 +218,6 @@ void csx_intr_restore(struct csx_intr *intr, unsigned long key)
 		return;
 	}
 	csx_os_intr_restore(intr->os, key);
-	__atomic_sub_fetch(&intr->depth, 1, __ATOMIC_RELAXED);
 }
 
 int csx_intr_set_spin(struct csx_intr *intr, uint64_t spin_ns)

@@ -13,8 +13,11 @@
 #   --modes LIST     comma-separated msi,intx (default: both)
 #   --edu N          edu devices per VM (default 2)
 #   --cycles N       csx_edu load/unload cycles per boot (default 20)
-#   --bench-iters N  samples per benchmark side and round; 0 = no benchmark
-#                    (default 2000)
+#   --bench-iters N  samples per benchmark side and round on the stock
+#                    kernel; 0 = no benchmark (default 2000)
+#   --debug-bench-iters N  the same on the debug kernel, where the figures
+#                    mean nothing but the code runs under the checkers
+#                    (default 200)
 #   --jobs N         make -j (default 2)
 #   --verbose        stream the consoles
 #
@@ -37,6 +40,7 @@ modes=msi,intx
 edu=2
 cycles=20
 bench_iters=2000
+debug_bench_iters=200
 jobs=2
 verbose=()
 
@@ -52,6 +56,7 @@ while [[ $# -gt 0 ]]; do
 	--edu) edu=${2:?}; shift 2 ;;
 	--cycles) cycles=${2:?}; shift 2 ;;
 	--bench-iters) bench_iters=${2:?}; shift 2 ;;
+	--debug-bench-iters) debug_bench_iters=${2:?}; shift 2 ;;
 	--jobs) jobs=${2:?}; shift 2 ;;
 	--verbose) verbose=(--verbose); shift ;;
 	-h | --help) usage ;;
@@ -125,7 +130,8 @@ done
 
 # --- Boots ---------------------------------------------------------------------
 payload() { # payload KERNEL DIR
-	local dir=$2
+	local dir=$2 iters=$bench_iters
+	[[ $1 == debug ]] && iters=$debug_bench_iters
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	cp "$out/build-$1"/*.ko "$dir/"
@@ -135,7 +141,7 @@ payload() { # payload KERNEL DIR
 	install -m 755 "$here/csx/payload.sh" "$dir/run.sh"
 	cat >"$dir/csx-test.env" <<-EOF2
 		CSX_CYCLES=$cycles
-		CSX_BENCH_ITERS=$bench_iters
+		CSX_BENCH_ITERS=$iters
 	EOF2
 }
 

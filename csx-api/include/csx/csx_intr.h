@@ -64,6 +64,8 @@ typedef enum csx_irqreturn (*csx_isr_fn)(struct csx_intr *intr, void *ctx);
  * @retval -CSX_EEXIST The device already has an attached interrupt.
  * @retval -CSX_ENOSYS The requested kind (MSI/INTx) is not available.
  * @retval -CSX_ENOMEM Out of memory.
+ * @retval -CSX_ENOSPC The back end's table of interrupts is full (user
+ *                     mode: 64 per process).
  * @retval -CSX_EDEADLK Called from atomic context.
  *
  * Thread context; may sleep. The ISR may run before this returns.
@@ -76,7 +78,8 @@ int csx_intr_attach(struct csx_device *dev, unsigned int flags, csx_isr_fn isr,
  * @param isr The ISR.
  * @param ctx Passed to @p isr.
  * @param out Receives the handle.
- * @return 0, -CSX_EINVAL, -CSX_ENOMEM or -CSX_EDEADLK.
+ * @return 0, -CSX_EINVAL, -CSX_ENOMEM, -CSX_ENOSPC (see csx_intr_attach())
+ *         or -CSX_EDEADLK.
  *
  * A software line behaves like an edge-triggered interrupt raised with
  * csx_intr_raise(): raises while the ISR is pending merge; the ISR runs in
@@ -97,10 +100,9 @@ int csx_intr_raise(struct csx_intr *intr);
 /**
  * csx_intr_detach() - Detach an ISR.
  * @param intr The handle; freed on success.
- * @return 0, -CSX_EINVAL (NULL or already detached), -CSX_EBUSY (the
- *         interrupt has outstanding csx_intr_disable() sections and the
- *         caller is atomic, e.g. holds it disabled itself), -CSX_EDEADLK
- *         (atomic context or its own ISR).
+ * @return 0, -CSX_EINVAL (NULL or already detached), -CSX_EDEADLK (atomic
+ *         context, which includes holding this or any interrupt disabled,
+ *         or called from its own ISR).
  *
  * Thread context; waits for a running ISR to finish. After it returns the
  * ISR never runs again. DPCs the ISR queued are not canceled.

@@ -25,6 +25,7 @@
 #include <csx/csx_types.h>
 #include <csx/csx_device.h>
 #include <csx/csx_intr.h>
+#include <csx/csx_timer.h>
 
 /** Version of this contract; a back end reports the one it implements. */
 #define CSX_OS_CONTRACT_VERSION 1
@@ -335,13 +336,15 @@ struct csx_os_intr;
  * @p core), run in ISR context with the interrupt's WRITELOCK (user) or
  * spinlock (kernel) held.
  * @param d Device. @param flags CSX_INTR_*. @param core Core handle.
- * @param out Handle. @return 0, -CSX_ENOSYS, -CSX_ENOMEM, -CSX_EIO.
+ * @param out Handle. @return 0, -CSX_ENOSYS, -CSX_ENOMEM, -CSX_ENOSPC,
+ * -CSX_EIO.
  */
 int csx_os_intr_attach(struct csx_os_dev *d, unsigned int flags,
 		       struct csx_intr *core, struct csx_os_intr **out);
 /**
  * csx_os_intr_attach_soft() - A software line; see csx_intr_attach_soft().
- * @param core Core handle. @param out Handle. @return 0 or -CSX_ENOMEM.
+ * @param core Core handle. @param out Handle. @return 0, -CSX_ENOMEM or
+ * -CSX_ENOSPC.
  */
 int csx_os_intr_attach_soft(struct csx_intr *core, struct csx_os_intr **out);
 /** Raise a software line; any context. @param oi Handle. */
