@@ -16,7 +16,7 @@
 # else unit=ns, kind=time, no target.
 #
 # If CSX_BENCH_EXTRA names a readable file, its rows are added under the
-# label $CSX_BENCH_EXTRA_LABEL (default "extra").
+# label $CSX_BENCH_EXTRA_LABEL (default "kernel").
 #
 # ratio is always csx/base. kind says how to read it: "time" (lower is
 # better), "rate" (throughput, higher is better), "abs" (no baseline; the
@@ -38,7 +38,7 @@ shift $((OPTIND - 1))
 
 if [ -n "${CSX_BENCH_EXTRA:-}" ]; then
 	if [ -r "$CSX_BENCH_EXTRA" ]; then
-		set -- "$@" "${CSX_BENCH_EXTRA_LABEL:-extra}=$CSX_BENCH_EXTRA"
+		set -- "$@" "${CSX_BENCH_EXTRA_LABEL:-kernel}=$CSX_BENCH_EXTRA"
 	else
 		echo "report.sh: CSX_BENCH_EXTRA=$CSX_BENCH_EXTRA is not readable; ignored" >&2
 	fi

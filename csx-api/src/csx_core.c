@@ -148,6 +148,7 @@ void csx__core_fini(void)
 	csx__dpc_fini();
 	csx_os_mutex_destroy(csx__registry_lock);
 	csx__registry_lock = NULL;
+	csx__retire_drain();
 	csx__live_report();
 	csx_os_fini();
 }

@@ -88,6 +88,10 @@ unsigned long csx__live_report(void);
 /* Zeroed memory for core objects (thread context). */
 void *csx__zalloc(size_t size);
 void csx__free(void *ptr);
+/* Free a destroyed handle later, keeping its poisoned magic readable. */
+void csx__retire(void *obj);
+/* Free every retired handle (core fini). */
+void csx__retire_drain(void);
 
 /* ---- Core state ------------------------------------------------------- */
 

@@ -467,7 +467,7 @@ void csx_dma_free(struct csx_dma_buf *buf)
 	dev = buf->dev;
 	csx__magic_set(buf, CSX__MAGIC_DEAD);
 	csx_os_dma_free(dev->od, buf->os);
-	csx__free(buf);
+	csx__retire(buf);
 	__atomic_sub_fetch(&dev->dma_live, 1, __ATOMIC_RELAXED);
 	csx__dev_put(dev);
 	csx__live_dec(CSX__T_DMA);

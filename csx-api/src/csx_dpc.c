@@ -342,7 +342,7 @@ int csx_dpc_destroy(struct csx_dpc *dpc)
 	csx__magic_set(dpc, CSX__MAGIC_DEAD);
 	csx__dpc_clear_pending(dpc);
 	csx__dpc_wait_idle(dpc, CSX__DPC_IN_LIST | CSX__DPC_RUNNING);
-	csx__free(dpc);
+	csx__retire(dpc);
 	csx__live_dec(CSX__T_DPC);
 	return 0;
 }

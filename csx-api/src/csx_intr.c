@@ -160,7 +160,7 @@ static void csx__intr_release(struct csx_intr *intr)
 		__atomic_store_n(&dev->intr, NULL, __ATOMIC_RELEASE);
 		csx__dev_put(dev);
 	}
-	csx__free(intr);
+	csx__retire(intr);
 	csx__live_dec(CSX__T_INTR);
 }
 

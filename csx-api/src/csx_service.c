@@ -316,6 +316,6 @@ void csx_close(struct csx_chan *chan)
 		return;
 	csx__magic_set(chan, CSX__MAGIC_DEAD);
 	csx__service_put(chan->svc);
-	csx__free(chan);
+	csx__retire(chan);
 	csx__live_dec(CSX__T_CHAN);
 }

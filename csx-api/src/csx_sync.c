@@ -113,7 +113,7 @@ int csx_mutex_destroy(struct csx_mutex *m)
 	}
 	csx__magic_set(m, CSX__MAGIC_DEAD);
 	csx_os_mutex_destroy(m->os);
-	csx__free(m);
+	csx__retire(m);
 	csx__live_dec(CSX__T_MUTEX);
 	return 0;
 }
@@ -200,7 +200,7 @@ int csx_spin_destroy(struct csx_spinlock *s)
 	}
 	csx__magic_set(s, CSX__MAGIC_DEAD);
 	csx_os_spin_destroy(s->os);
-	csx__free(s);
+	csx__retire(s);
 	csx__live_dec(CSX__T_SPIN);
 	return 0;
 }
@@ -283,7 +283,7 @@ int csx_rwlock_destroy(struct csx_rwlock *rw)
 	}
 	csx__magic_set(rw, CSX__MAGIC_DEAD);
 	csx_os_rwlock_destroy(rw->os);
-	csx__free(rw);
+	csx__retire(rw);
 	csx__live_dec(CSX__T_RWLOCK);
 	return 0;
 }
@@ -405,7 +405,7 @@ int csx_event_destroy(struct csx_event *ev)
 	}
 	csx__magic_set(ev, CSX__MAGIC_DEAD);
 	csx_os_event_destroy(ev->os);
-	csx__free(ev);
+	csx__retire(ev);
 	csx__live_dec(CSX__T_EVENT);
 	return 0;
 }
@@ -484,7 +484,7 @@ int csx_sem_destroy(struct csx_sem *sem)
 	}
 	csx__magic_set(sem, CSX__MAGIC_DEAD);
 	csx_os_sem_destroy(sem->os);
-	csx__free(sem);
+	csx__retire(sem);
 	csx__live_dec(CSX__T_SEM);
 	return 0;
 }

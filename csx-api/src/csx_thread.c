@@ -58,7 +58,7 @@ int csx_thread_join(struct csx_thread *thread, int *exit_code)
 		return ret;
 	code = csx_os_thread_join(thread->os);
 	csx__magic_set(thread, CSX__MAGIC_DEAD);
-	csx__free(thread);
+	csx__retire(thread);
 	csx__live_dec(CSX__T_THREAD);
 	if (exit_code)
 		*exit_code = code;

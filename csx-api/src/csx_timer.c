@@ -101,7 +101,7 @@ int csx_timer_destroy(struct csx_timer *timer)
 	csx__magic_set(timer, CSX__MAGIC_DEAD);
 	csx_os_timer_stop(timer->os, true);
 	csx_os_timer_destroy(timer->os);
-	csx__free(timer);
+	csx__retire(timer);
 	csx__live_dec(CSX__T_TIMER);
 	return 0;
 }

@@ -70,6 +70,44 @@ void csx__free(void *ptr)
 		csx_os_free(ptr);
 }
 
+/*
+ * Destroyed handles are not freed at once: the last CSX__RETIRED objects
+ * stay allocated with their magic poisoned, so a call on a recently
+ * destroyed handle (double destroy, queue after destroy) reads poisoned
+ * memory and fails with -CSX_EINVAL instead of reading freed memory. Older
+ * stale handles are the caller's bug and undefined, as documented.
+ */
+#define CSX__RETIRED 64
+static void *csx__retired[CSX__RETIRED];
+static unsigned int csx__retired_next;
+
+void csx__retire(void *obj)
+{
+	unsigned int slot;
+	void *old;
+
+	if (!obj)
+		return;
+	/* After core fini nothing drains the ring any more. */
+	if (!csx__core_ready()) {
+		csx__free(obj);
+		return;
+	}
+	slot = __atomic_fetch_add(&csx__retired_next, 1, __ATOMIC_RELAXED) %
+	       CSX__RETIRED;
+	old = __atomic_exchange_n(&csx__retired[slot], obj, __ATOMIC_ACQ_REL);
+	csx__free(old);
+}
+
+void csx__retire_drain(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < CSX__RETIRED; i++)
+		csx__free(__atomic_exchange_n(&csx__retired[i], NULL,
+					      __ATOMIC_ACQ_REL));
+}
+
 int csx__bad_handle(const char *func, const void *obj)
 {
 	if (!obj)
