@@ -52,14 +52,9 @@ static void csx_fire(void *obj)
 	csx_intr_raise(obj);
 }
 
-static const struct lat_source csx_src = { csx_fire, NULL, &sink };
-
 static struct lat_source csx_source(void)
 {
-	struct lat_source s = csx_src;
-
-	s.obj = line;
-	return s;
+	return (struct lat_source){ csx_fire, line, &sink };
 }
 
 /* Move the wait thread to @cpu: the ISR re-pins itself on the next runs. */
