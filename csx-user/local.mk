@@ -15,7 +15,9 @@ libcsx_user_la_SOURCES = $(csx_core_sources) \
 	csx-user/csx_os_dev.c
 libcsx_user_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) -fvisibility=default
 libcsx_user_la_LIBADD = $(LIBEVENT_LIBS)
-libcsx_user_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0
+# Calls inside the library (core -> hooks) bind directly, not through the
+# PLT: csx_intr_disable() is on every driver's hot path.
+libcsx_user_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 -Wl,-Bsymbolic-functions
 
 csxosincdir = $(includedir)/csx-$(PACKAGE_VERSION)
 csxosinc_HEADERS = \
