@@ -13,7 +13,7 @@
 #include <linux/workqueue.h>
 #include <linux/irqflags.h>
 
-/* csx.h first: csx_os.h does not declare struct csx_timer itself. */
+/* The status codes the hooks return come with csx.h. */
 #include <csx/csx.h>
 #include <csx/csx_os.h>
 
@@ -90,7 +90,7 @@ struct csx_os_dev {
 	atomic_t refs;
 };
 
-/* Interrupt mode forced by the intr_mode module parameter (csx_os_intr.c). */
+/* Check the intr_mode module parameter (csx_os_intr.c). */
 int csx_k_intr_init(void);
 
 #endif /* CSX_KERNEL_H */

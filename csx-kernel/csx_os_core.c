@@ -59,35 +59,38 @@ uint32_t csx_os_contract_version(void)
 
 /* ---- Logging and failure ------------------------------------------------ */
 
-/* The core prefixes its own lines with "csx: "; do not say it twice. */
-static bool csx_k_has_prefix(const char *fmt)
+/* Level words as the user back end writes them: one vocabulary in logs. */
+static const char *csx_k_level_tag(int level)
 {
-	return strncmp(fmt, "csx", 3) == 0 &&
-	       (fmt[3] == ':' || fmt[3] == '[' || fmt[3] == ' ');
+	if (level <= LOGLEVEL_ERR)
+		return "error";
+	if (level == LOGLEVEL_WARNING)
+		return "warning";
+	if (level <= LOGLEVEL_INFO)
+		return "info";
+	return "debug";
 }
 
 void csx_os_vlog(int level, const char *fmt, va_list ap)
 {
-	struct va_format vaf;
-	const char *prefix = csx_k_has_prefix(fmt) ? "" : "csx: ";
+	const char *tag = csx_k_level_tag(level);
 	size_t len = strlen(fmt);
 	/* Callers may or may not end the line; printk wants exactly one. */
 	const char *nl = (len && fmt[len - 1] == '\n') ? "" : "\n";
+	struct va_format vaf;
 	va_list copy;
 
 	va_copy(copy, ap);
 	vaf.fmt = fmt;
 	vaf.va = &copy;
 	if (level <= LOGLEVEL_ERR)
-		printk(KERN_ERR "%s%pV%s", prefix, &vaf, nl);
+		printk(KERN_ERR "csx: %s: %pV%s", tag, &vaf, nl);
 	else if (level == LOGLEVEL_WARNING)
-		printk(KERN_WARNING "%s%pV%s", prefix, &vaf, nl);
-	else if (level == LOGLEVEL_NOTICE)
-		printk(KERN_NOTICE "%s%pV%s", prefix, &vaf, nl);
-	else if (level == LOGLEVEL_INFO)
-		printk(KERN_INFO "%s%pV%s", prefix, &vaf, nl);
+		printk(KERN_WARNING "csx: %s: %pV%s", tag, &vaf, nl);
+	else if (level <= LOGLEVEL_INFO)
+		printk(KERN_INFO "csx: %s: %pV%s", tag, &vaf, nl);
 	else
-		printk(KERN_DEBUG "%s%pV%s", prefix, &vaf, nl);
+		printk(KERN_DEBUG "csx: %s: %pV%s", tag, &vaf, nl);
 	va_end(copy);
 }
 

@@ -8,7 +8,6 @@
 #include <linux/io.h>
 #include <linux/io-64-nonatomic-lo-hi.h>
 #include <linux/list.h>
-#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
@@ -27,47 +26,17 @@ struct csx_k_driver {
 static LIST_HEAD(csx_k_drivers);
 static DEFINE_MUTEX(csx_k_drivers_lock);
 
-/*
- * The API has no way yet for a driver to state how many address bits its
- * device decodes, so devices known to decode fewer than 64 are listed here.
- * QEMU's edu device clamps DMA addresses to 28 bits.
- */
-static const struct {
-	u16 vendor, device;
-	u8 bits;
-} csx_k_dma_quirks[] = {
-	{ 0x1234, 0x11e8, 28 },
-};
-
-static unsigned int csx_k_dma_bits;
-module_param_named(dma_bits, csx_k_dma_bits, uint, 0444);
-MODULE_PARM_DESC(dma_bits, "DMA address bits for every CSX device (default: per device, else 64)");
-
 /* ---- Probe and remove ----------------------------------------------------- */
 
-static unsigned int csx_k_dev_dma_bits(struct pci_dev *pdev)
+/* The driver states its device's DMA address width (0: 64 bits). */
+static int csx_k_dev_set_dma(struct pci_dev *pdev, unsigned int bits)
 {
-	size_t i;
+	int ret;
 
-	if (csx_k_dma_bits)
-		return csx_k_dma_bits;
-	for (i = 0; i < ARRAY_SIZE(csx_k_dma_quirks); i++) {
-		if (csx_k_dma_quirks[i].vendor == pdev->vendor &&
-		    csx_k_dma_quirks[i].device == pdev->device)
-			return csx_k_dma_quirks[i].bits;
-	}
-	return 64;
-}
-
-static int csx_k_dev_set_dma(struct pci_dev *pdev)
-{
-	unsigned int bits = min(csx_k_dev_dma_bits(pdev), 64u);
-	int ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(bits));
-
-	if (ret && bits > 32)
-		ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(32));
+	bits = bits ? min(bits, 64u) : 64;
+	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(bits));
 	if (ret)
-		dev_err(&pdev->dev, "csx: no usable DMA mask (%u bits)\n", bits);
+		dev_err(&pdev->dev, "csx: no usable %u-bit DMA mask\n", bits);
 	return ret;
 }
 
@@ -105,7 +74,8 @@ static int csx_k_dev_map(struct csx_os_dev *od)
 }
 
 /* Enable, claim and map: everything the API promises before probe(). */
-static int csx_k_dev_enable(struct csx_os_dev *od, const char *name)
+static int csx_k_dev_enable(struct csx_os_dev *od, const char *name,
+			    unsigned int dma_bits)
 {
 	struct pci_dev *pdev = od->pdev;
 	int ret;
@@ -120,7 +90,7 @@ static int csx_k_dev_enable(struct csx_os_dev *od, const char *name)
 	if (ret)
 		goto out_release;
 	pci_set_master(pdev);
-	ret = csx_k_dev_set_dma(pdev);
+	ret = csx_k_dev_set_dma(pdev, dma_bits);
 	if (ret)
 		goto out_master;
 	return 0;
@@ -167,7 +137,7 @@ static int csx_k_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	od->pdev = pci_dev_get(pdev);
 	od->kd = kd;
 	atomic_set(&od->refs, 1);
-	ret = csx_k_dev_enable(od, kd->name);
+	ret = csx_k_dev_enable(od, kd->name, kd->drv->dma_bits);
 	if (ret)
 		goto out_put;
 	pci_set_drvdata(pdev, od);

@@ -218,7 +218,7 @@ static int csx_k_wait(wait_queue_head_t *wq, bool (*take)(void *obj),
 		goto out_unlock;
 	}
 	if (timeout_ns != CSX_WAIT_FOREVER) {
-		end = ktime_add_ns(ktime_get(), timeout_ns);
+		end = ktime_add_safe(ktime_get(), ns_to_ktime(timeout_ns));
 		endp = &end;
 	}
 	/* default_wake_function leaves us queued: a lost race re-waits. */

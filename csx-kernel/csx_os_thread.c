@@ -78,7 +78,9 @@ bool csx_os_thread_is_current(struct csx_os_thread *t)
 
 void csx_os_thread_sleep(uint64_t ns)
 {
-	ktime_t end = ktime_add_ns(ktime_get(), ns);
+	/* Saturating: an absurdly long sleep must not wrap into the past. */
+	ktime_t end = ktime_add_safe(ktime_get(),
+				     ns_to_ktime(min_t(u64, ns, KTIME_MAX)));
 
 	/*
 	 * TASK_IDLE: no signal ends it, and a long sleep is not mistaken for

@@ -13,8 +13,8 @@
 #   --modes LIST     comma-separated msi,intx (default: both)
 #   --edu N          edu devices per VM (default 2)
 #   --cycles N       csx_edu load/unload cycles per boot (default 20)
-#   --bench-iters N  samples per benchmark side and round on the stock
-#                    kernel; 0 = no benchmark (default 2000)
+#   --bench-iters N  samples per benchmark side and round (4 rounds) on
+#                    the stock kernel; 0 = no benchmark (default 1000)
 #   --debug-bench-iters N  the same on the debug kernel, where the figures
 #                    mean nothing but the code runs under the checkers
 #                    (default 200)
@@ -39,7 +39,7 @@ kernels=stock,debug
 modes=msi,intx
 edu=2
 cycles=20
-bench_iters=2000
+bench_iters=1000
 debug_bench_iters=200
 jobs=2
 verbose=()

@@ -16,7 +16,7 @@
 
 [ -f ./csx-test.env ] && . ./csx-test.env
 CSX_CYCLES=${CSX_CYCLES:-20}
-CSX_BENCH_ITERS=${CSX_BENCH_ITERS:-2000}
+CSX_BENCH_ITERS=${CSX_BENCH_ITERS:-1000}
 mode=${CSX_IRQ:-any}
 n=0
 failed=0
