@@ -58,14 +58,16 @@ static const char *base_name(const char *path)
 
 void csx_test_fail(const char *file, int line, const char *fmt, ...)
 {
-	char msg[CSX_TEST_MSG_MAX];
+	/* One buffer: this runs deep in kernel stacks (KASAN frame limit). */
 	char full[CSX_TEST_MSG_MAX];
+	size_t used;
 	va_list ap;
 
+	formatf(full, sizeof(full), "%s:%d: ", base_name(file), line);
+	used = __builtin_strlen(full);
 	va_start(ap, fmt);
-	csx_test_port_vformat(msg, sizeof(msg), fmt, ap);
+	csx_test_port_vformat(full + used, sizeof(full) - used, fmt, ap);
 	va_end(ap);
-	formatf(full, sizeof(full), "%s:%d: %s", base_name(file), line, msg);
 	csx_test_port_diag(full);
 	if (claim(CSX_TEST_FAILED))
 		copy_str(reason, sizeof(reason), full);
