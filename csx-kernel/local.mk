@@ -20,6 +20,9 @@ kernel:
 check-kernel:
 	$(top_srcdir)/tests/kernel/check-kernel.sh \
 		--out "$(abs_top_builddir)/kernel-tests" $(CSX_CHECK_KERNEL_FLAGS)
+	@echo "check-kernel: proving the debug kernel run would catch a bug"
+	$(top_srcdir)/tests/kernel/smoke.sh --prove-detection \
+		--log "$(abs_top_builddir)/kernel-tests/prove-detection.log"
 else
 kernel:
 	@echo "kernel headers not found: skipping kernel modules (install linux-headers-amd64)"
