@@ -49,6 +49,14 @@ if [ -x "$build/bench-edu" ]; then
 	run edu "$build/bench-edu"
 fi
 
+# The kernel rows come from the last make check-kernel in this build
+# directory (measured in the VM, in the same boot as their baselines).
+if [ -z "${CSX_BENCH_EXTRA:-}" ] && [ -r "$build/../kernel-tests/bench.txt" ]; then
+	CSX_BENCH_EXTRA=$build/../kernel-tests/bench.txt
+	export CSX_BENCH_EXTRA
+	echo "bench: adding kernel rows from $CSX_BENCH_EXTRA" >&2
+fi
+
 echo
 sh "$src/report.sh" -o "$json" -t "$src/targets.txt" "user=$rows"
 echo
