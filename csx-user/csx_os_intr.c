@@ -4,9 +4,11 @@
  *
  * Every attached interrupt (device or software line) has a WAIT THREAD that
  * sleeps until the interrupt fires, takes the interrupt's WRITELOCK, runs
- * the driver's ISR in ISR context, releases the lock and signals end of
- * interrupt to the device. csx_intr_disable() takes the READLOCK, so the
- * ISR never runs while any thread holds the interrupt disabled.
+ * the driver's ISR in ISR context, releases the lock, signals end of
+ * interrupt to the device, then runs the DPCs queued on its CPU in DPC
+ * context (those the ISR queued need no hand-off to the executor).
+ * csx_intr_disable() takes the READLOCK, so the ISR never runs while any
+ * thread holds the interrupt disabled.
  *
  * READLOCK/WRITELOCK is built for a reader that never writes a shared cache
  * line: each thread has a record with one nesting depth per interrupt slot,
@@ -530,6 +532,8 @@ static void *csx_user_wait_main(void *arg)
 	struct csx_os_intr *oi = arg;
 	struct csx_user_tls *tls = &csx__user_tls;
 
+	unsigned int cpu;
+
 	tls->role |= CSX_USER_ROLE_WAIT;
 	tls->isr_of = oi;
 	while (csx_user_irq_wait(oi)) {
@@ -541,12 +545,25 @@ static void *csx_user_wait_main(void *arg)
 		 */
 		__atomic_exchange_n(&oi->irq.state, CSX_USER_IRQ_IDLE,
 				    __ATOMIC_ACQUIRE);
+		/*
+		 * DPCs the ISR queues on this CPU are ours to run: their
+		 * kicks need not wake the executor. Only while the ISR runs,
+		 * so other threads' DPCs are never held up behind a reader
+		 * that keeps the WRITELOCK waiting.
+		 */
+		cpu = csx__user_dpc_drain_begin();
 		tls->ctx |= CSX_OS_CTX_ISR;
 		csx__intr_dispatch(oi->core);
 		tls->ctx &= ~CSX_OS_CTX_ISR;
+		csx__user_dpc_drain_stop(cpu);
 		csx_user_write_unlock(oi);
 		if (oi->dev)
 			csx_user_dev_ops(oi->dev)->intr_eoi(oi->dev);
+		/*
+		 * Then run them here, in DPC context, before waiting again
+		 * (the ISR still cannot run: only this thread runs it).
+		 */
+		csx__user_dpc_drain_run(cpu);
 	}
 	return NULL;
 }

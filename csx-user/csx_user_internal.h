@@ -44,6 +44,7 @@
 #define CSX_USER_ROLE_WAIT 0x4u	 /* an interrupt's wait thread */
 
 struct csx_user_reader;
+struct csx_user_exec;
 
 /*
  * Per-thread state. Initial-exec TLS so csx_os_context() is one load from
@@ -57,6 +58,7 @@ struct csx_user_tls {
 	struct csx_user_reader *reader; /* READLOCK record, or NULL */
 	struct csx_os_intr *isr_of;	/* in a wait thread: its interrupt */
 	struct csx_os_thread *self;	/* from csx_os_thread_create() */
+	struct csx_user_exec *exec;	/* in a DPC executor: its own */
 };
 
 extern __thread struct csx_user_tls csx__user_tls
@@ -105,6 +107,18 @@ void csx__user_thread_join(pthread_t tid) CSX_USER_HIDDEN;
 /* csx_os_timer.c */
 int csx__user_timer_init(void) CSX_USER_HIDDEN;
 void csx__user_timer_fini(void) CSX_USER_HIDDEN;
+
+/*
+ * csx_os_dpc.c: a wait thread runs the DPCs its ISR queued on its CPU.
+ * drain_begin() (before the ISR) picks the current CPU and makes its kicks
+ * skip the executor's wake-up; drain_stop(cpu) (right after the ISR) ends
+ * that; drain_run(cpu) (after the EOI) then runs that CPU's queue in DPC
+ * context. Every begin must be followed by stop, then run: DPCs whose kick
+ * was skipped wait for that run. UINT_MAX: executors not running, no-ops.
+ */
+unsigned int csx__user_dpc_drain_begin(void) CSX_USER_HIDDEN;
+void csx__user_dpc_drain_stop(unsigned int cpu) CSX_USER_HIDDEN;
+void csx__user_dpc_drain_run(unsigned int cpu) CSX_USER_HIDDEN;
 
 /* csx_os_intr.c */
 int csx__user_readlock_init(void) CSX_USER_HIDDEN;

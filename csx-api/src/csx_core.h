@@ -106,6 +106,16 @@ void csx__core_unlock(void);
 /* DPC queues, set up and torn down by csx_core.c. */
 int csx__dpc_init(void);
 void csx__dpc_fini(void);
+/*
+ * csx__dpc_run_batch() - Run, in DPC context, the DPCs queued on @cpu now:
+ * one batch, oldest first; what is queued meanwhile kicks the executor as
+ * usual. For back-end threads other than @cpu's executor (the user-mode
+ * wait thread after its ISR); safe alongside the executor and other
+ * runners. A back end that skips kicks while such a runner is about to
+ * take the list must order its check after the push (both are
+ * sequentially consistent) and call this after it stops advertising.
+ */
+void csx__dpc_run_batch(unsigned int cpu);
 
 /* ---- Context checking (csx_context.c) --------------------------------- */
 

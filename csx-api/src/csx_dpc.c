@@ -83,7 +83,12 @@ static uint32_t csx__dpc_state(struct csx_dpc *dpc)
 	return __atomic_load_n(&dpc->state, __ATOMIC_ACQUIRE);
 }
 
-/* Push; true if the list was empty, i.e. the executor needs a kick. */
+/*
+ * Push; true if the list was empty, i.e. the executor needs a kick.
+ * Sequentially consistent: a back end may skip the kick when it sees that
+ * a runner will take the list after it stops advertising so (see
+ * csx__dpc_run_batch()); the push must then be ordered before that check.
+ */
 static bool csx__dpc_push(struct csx__dpc_cpu *q, struct csx_dpc *dpc)
 {
 	struct csx_dpc *old = __atomic_load_n(&q->head, __ATOMIC_RELAXED);
@@ -91,7 +96,7 @@ static bool csx__dpc_push(struct csx__dpc_cpu *q, struct csx_dpc *dpc)
 	do {
 		dpc->next = old;
 	} while (!__atomic_compare_exchange_n(
-		&q->head, &old, dpc, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+		&q->head, &old, dpc, true, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
 	return old == NULL;
 }
 
@@ -187,7 +192,13 @@ static void csx__dpc_call(struct csx_dpc *dpc)
 	__atomic_store_n(&dpc->runner, csx_os_thread_id(), __ATOMIC_RELAXED);
 	dpc->fn(dpc, dpc->ctx);
 	__atomic_store_n(&dpc->runner, 0, __ATOMIC_RELAXED);
-	csx__stat_inc(&dpc->runs);
+	/*
+	 * Only the holder of RUNNING writes runs, and RUNNING passes from
+	 * one runner to the next with release/acquire: no locked add.
+	 */
+	__atomic_store_n(&dpc->runs,
+			 __atomic_load_n(&dpc->runs, __ATOMIC_RELAXED) + 1,
+			 __ATOMIC_RELAXED);
 	/* Last touch: flush/destroy may free the DPC once this is clear. */
 	__atomic_and_fetch(&dpc->state, ~CSX__DPC_RUNNING, __ATOMIC_RELEASE);
 }
@@ -273,28 +284,52 @@ static void csx__dpc_requeue(unsigned int cpu, struct csx_dpc *deferred)
 	csx_os_cpu_release();
 }
 
+/*
+ * Take @cpu's whole list (sequentially consistent, for the kick-skipping
+ * back ends: see csx__dpc_push()) and run it, oldest first. Several
+ * runners may empty one list: each node is taken by one exchange only, and
+ * a DPC running elsewhere is deferred, so it never runs twice at once.
+ * false: the list was empty, or DPCs were deferred (requeued and kicked).
+ */
+static bool csx__dpc_run_once(unsigned int cpu)
+{
+	struct csx__dpc_cpu *q = &csx__dpc_cpus[cpu];
+	struct csx_dpc *list, *deferred;
+
+	list = __atomic_exchange_n(&q->head, NULL, __ATOMIC_SEQ_CST);
+	if (!list)
+		return false;
+	deferred = csx__dpc_run_list(csx__dpc_reverse(list));
+	if (deferred) {
+		/* Do not spin here on a DPC another CPU runs. */
+		csx__dpc_requeue(cpu, deferred);
+		return false;
+	}
+	return true;
+}
+
+static bool csx__dpc_cpu_ok(const char *func, unsigned int cpu)
+{
+	if (csx__unlikely(!csx__dpc_cpus || cpu >= csx__dpc_ncpu)) {
+		csx_err("%s(): no DPC queue for CPU %u", func, cpu);
+		return false;
+	}
+	return true;
+}
+
 void csx__dpc_run(unsigned int cpu)
 {
-	struct csx__dpc_cpu *q;
-
-	if (csx__unlikely(!csx__dpc_cpus || cpu >= csx__dpc_ncpu)) {
-		csx_err("csx__dpc_run(): no DPC queue for CPU %u", cpu);
+	if (!csx__dpc_cpu_ok(__func__, cpu))
 		return;
-	}
-	q = &csx__dpc_cpus[cpu];
-	for (;;) {
-		struct csx_dpc *list, *deferred;
+	while (csx__dpc_run_once(cpu))
+		;
+}
 
-		list = __atomic_exchange_n(&q->head, NULL, __ATOMIC_ACQUIRE);
-		if (!list)
-			return;
-		deferred = csx__dpc_run_list(csx__dpc_reverse(list));
-		if (deferred) {
-			/* Do not spin here on a DPC another CPU runs. */
-			csx__dpc_requeue(cpu, deferred);
-			return;
-		}
-	}
+void csx__dpc_run_batch(unsigned int cpu)
+{
+	if (!csx__dpc_cpu_ok(__func__, cpu))
+		return;
+	csx__dpc_run_once(cpu);
 }
 
 /* Refuse waiting on ourselves, and waiting where sleeping is forbidden. */

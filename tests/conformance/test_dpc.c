@@ -346,6 +346,54 @@ CSX_TEST(dpc_bad_arguments)
 	CSX_CHECK_OK(csx_dpc_destroy(NULL));
 }
 
+/*
+ * An ISR queues a DPC: it runs in DPC context, not ISR context (user mode:
+ * the wait thread runs it itself after the ISR, kernel: the tasklet). The
+ * CPU is only checked for range: a user-mode wait thread is not pinned, so
+ * it may move between the ISR and the DPC.
+ */
+static struct csx_dpc *isr_queued;
+static long isr_rc = 100, isr_dpc_runs, isr_dpc_in_dpc, isr_dpc_in_isr;
+static long isr_dpc_cpu = -1;
+
+static void dpc_of_isr(struct csx_dpc *dpc, void *ctx)
+{
+	csx_test_store(&isr_dpc_in_dpc, csx_in_dpc());
+	csx_test_store(&isr_dpc_in_isr, csx_in_isr());
+	csx_test_store(&isr_dpc_cpu, csx_cpu_current());
+	csx_test_inc(&isr_dpc_runs);
+}
+
+static enum csx_irqreturn isr_queues_dpc(struct csx_intr *intr, void *ctx)
+{
+	csx_test_store(&isr_rc, csx_dpc_queue(isr_queued));
+	return CSX_IRQ_HANDLED;
+}
+
+CSX_TEST(dpc_queued_by_isr_runs_in_dpc_context)
+{
+	struct csx_intr *line;
+	long i;
+
+	csx_test_store(&isr_dpc_runs, 0);
+	CSX_CHECK_OK(csx_dpc_create(&isr_queued, dpc_of_isr, NULL));
+	CSX_CHECK_OK(csx_intr_attach_soft(isr_queues_dpc, NULL, &line));
+	for (i = 1; i <= 3; i++) {
+		csx_test_store(&isr_dpc_in_dpc, 0);
+		csx_test_store(&isr_dpc_in_isr, 1);
+		CSX_CHECK_OK(csx_intr_raise(line));
+		CSX_CHECK_EVENTUALLY(csx_test_load(&isr_dpc_runs) == i);
+		CSX_CHECK_RC(csx_test_load(&isr_rc), 0);
+		CSX_CHECK_EQ(csx_test_load(&isr_dpc_in_dpc), 1);
+		CSX_CHECK_EQ(csx_test_load(&isr_dpc_in_isr), 0);
+		CSX_CHECK_LT(csx_test_load(&isr_dpc_cpu), csx_cpu_count());
+	}
+	CSX_CHECK_OK(csx_intr_detach(line));
+	CSX_CHECK_OK(csx_dpc_flush(isr_queued));
+	CSX_CHECK_OK(csx_dpc_destroy(isr_queued));
+	CSX_CHECK_EQ(csx_test_load(&isr_dpc_runs), 3);
+}
+
 static const struct csx_test_case dpc_cases[] = {
 	CSX_TEST_CASE(dpc_runs_once_soon),
 	CSX_TEST_CASE(dpc_context),
@@ -356,6 +404,7 @@ static const struct csx_test_case dpc_cases[] = {
 	CSX_TEST_CASE(dpc_flush_waits_for_running),
 	CSX_TEST_CASE(dpc_requeues_itself),
 	CSX_TEST_CASE(dpc_destroy_waits_for_running),
+	CSX_TEST_CASE(dpc_queued_by_isr_runs_in_dpc_context),
 	CSX_TEST_CASE_MISUSE(dpc_bad_arguments),
 };
 CSX_TEST_SUITE(dpc, dpc_cases);

@@ -132,6 +132,43 @@ static void runs_in_fifo_order_with_one_kick(void **state)
 		assert_int_equal(csx_dpc_destroy(dpc[i]), 0);
 }
 
+/*
+ * csx__dpc_run_batch() (a wait thread's drain): one batch, oldest first;
+ * what is queued meanwhile is left for the executor, which is kicked.
+ */
+static void run_batch_runs_one_batch_in_order(void **state)
+{
+	struct rec r[3] = { { 0 } };
+	struct csx_dpc *dpc[3];
+	int order[8], n = 0, i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		r[i].id = i;
+		r[i].order = order;
+		r[i].norder = &n;
+		dpc[i] = new_dpc(&r[i]);
+	}
+	r[1].requeue = 1;
+	csx__dpc_run_batch(0); /* empty: nothing to do */
+	for (i = 0; i < 3; i++)
+		assert_int_equal(csx_dpc_queue(dpc[i]), 0);
+	assert_int_equal(mock_kicks(0), 1);
+	csx__dpc_run_batch(0);
+	assert_int_equal(n, 3);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(order[i], i);
+		assert_int_equal(r[i].runs, 1);
+	}
+	/* The requeue went onto the emptied list: the executor's job. */
+	assert_int_equal(mock_kicks(0), 2);
+	mock_run_dpcs(0);
+	assert_int_equal(r[1].runs, 2);
+	stats_are(dpc[1], 2, 0, 2, 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(csx_dpc_destroy(dpc[i]), 0);
+}
+
 static void cancel_prevents_the_run(void **state)
 {
 	struct rec r = { 0 };
@@ -438,6 +475,7 @@ int main(void)
 		UNIT_TEST(runs_once_on_the_queuing_cpu),
 		UNIT_TEST(pending_queue_merges),
 		UNIT_TEST(runs_in_fifo_order_with_one_kick),
+		UNIT_TEST(run_batch_runs_one_batch_in_order),
 		UNIT_TEST(cancel_prevents_the_run),
 		UNIT_TEST(requeue_after_cancel_runs_where_it_sits),
 		UNIT_TEST(requeue_from_inside_runs_again),

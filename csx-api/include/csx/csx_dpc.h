@@ -11,7 +11,11 @@
  * Kernel mode: a high-priority bottom half on the queuing CPU. User mode:
  * one DPC thread per CPU, pinned, at real-time priority where allowed.
  *
- * The DPC function runs in DPC context: it may not sleep.
+ * The DPC function runs in DPC context: it may not sleep. A DPC never runs
+ * on two CPUs at once, but different DPCs may run at the same time, even
+ * DPCs queued on the same CPU (user mode: an interrupt's wait thread runs
+ * the DPCs its ISR queued while the CPU's DPC thread runs others), so
+ * state shared between DPCs needs a spinlock.
  */
 #ifndef CSX_DPC_H
 #define CSX_DPC_H
