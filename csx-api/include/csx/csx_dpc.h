@@ -83,7 +83,8 @@ int csx_dpc_cancel(struct csx_dpc *dpc);
  * @return 0, -CSX_EINVAL, -CSX_EDEADLK (from the DPC itself or atomic
  *         context).
  *
- * Thread context; may sleep.
+ * Thread context; may sleep. A DPC that keeps requeueing itself is never
+ * idle: stop what requeues it first (csx_dpc_destroy() does the same wait).
  */
 int csx_dpc_flush(struct csx_dpc *dpc);
 

@@ -65,7 +65,8 @@ int csx_service_export(const char *name, uint32_t version, csx_service_fn fn,
  *
  * Thread context. New opens fail at once; calls on open channels fail with
  * -CSX_EPEERDIED; calls in progress are waited for, so @p fn is never
- * called after this returns.
+ * called after this returns. Never call it from the service's own handler:
+ * it would wait for the call it is part of.
  */
 int csx_service_unexport(struct csx_service *svc);
 
