@@ -9,8 +9,8 @@
 #include <csx/csx.h>
 #include <csx/csx_os.h>
 
-#define CSX_K_VERSION_STR                                                      \
-	__stringify(CSX_API_VERSION_MAJOR) "." __stringify(                    \
+#define CSX_K_VERSION_STR                                   \
+	__stringify(CSX_API_VERSION_MAJOR) "." __stringify( \
 		CSX_API_VERSION_MINOR) "." __stringify(CSX_API_VERSION_PATCH)
 
 static int __init csx_k_init(void)
@@ -34,6 +34,7 @@ static void __exit csx_k_exit(void)
 module_init(csx_k_init);
 module_exit(csx_k_exit);
 
-MODULE_DESCRIPTION("CSX common software environment for drivers: core and kernel back end");
+MODULE_DESCRIPTION(
+	"CSX common software environment for drivers: core and kernel back end");
 MODULE_LICENSE("Dual BSD/GPL");
 MODULE_VERSION(CSX_K_VERSION_STR);

@@ -25,11 +25,15 @@ DEFINE_PER_CPU(unsigned int, csx_k_atomic_depth);
  */
 static int csx_k_strict = -1;
 module_param_named(strict, csx_k_strict, int, 0444);
-MODULE_PARM_DESC(strict, "CSX_STRICT: 1 = context violations WARN, 0 = only log (default: build default)");
+MODULE_PARM_DESC(
+	strict,
+	"CSX_STRICT: 1 = context violations WARN, 0 = only log (default: build default)");
 
 static char *csx_k_env;
 module_param_named(env, csx_k_env, charp, 0444);
-MODULE_PARM_DESC(env, "Boolean tunables as NAME=VALUE[,NAME=VALUE...], e.g. CSX_STRICT=1");
+MODULE_PARM_DESC(
+	env,
+	"Boolean tunables as NAME=VALUE[,NAME=VALUE...], e.g. CSX_STRICT=1");
 
 int csx_os_init(void)
 {
@@ -114,7 +118,8 @@ static int csx_k_env_lookup(const char *name)
 
 		if ((size_t)(end - p) > nlen && !strncmp(p, name, nlen) &&
 		    p[nlen] == '=') {
-			vlen = min_t(size_t, end - p - nlen - 1, sizeof(buf) - 1);
+			vlen = min_t(size_t, end - p - nlen - 1,
+				     sizeof(buf) - 1);
 			memcpy(buf, p + nlen + 1, vlen);
 			buf[vlen] = '\0';
 			return kstrtobool(buf, &val) ? -1 : val;

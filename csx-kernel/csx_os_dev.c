@@ -124,9 +124,8 @@ static void csx_k_dev_put(struct csx_os_dev *od)
 
 static int csx_k_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
-	struct csx_k_driver *kd =
-		container_of(to_pci_driver(pdev->dev.driver),
-			     struct csx_k_driver, pdrv);
+	struct csx_k_driver *kd = container_of(to_pci_driver(pdev->dev.driver),
+					       struct csx_k_driver, pdrv);
 	const struct csx_pci_id *cid = &kd->drv->ids[id->driver_data];
 	struct csx_os_dev *od;
 	int ret;
@@ -233,7 +232,7 @@ void csx_os_driver_unregister(struct csx_driver *drv)
 	struct csx_k_driver *kd, *found = NULL;
 
 	mutex_lock(&csx_k_drivers_lock);
-	list_for_each_entry(kd, &csx_k_drivers, node) {
+	list_for_each_entry (kd, &csx_k_drivers, node) {
 		if (kd->drv == drv) {
 			found = kd;
 			list_del(&kd->node);
@@ -343,15 +342,15 @@ struct csx_os_dma {
 	size_t size;
 };
 
-int csx_os_dma_alloc(struct csx_os_dev *d, size_t size,
-		     struct csx_os_dma **out, void **cpu, uint64_t *bus)
+int csx_os_dma_alloc(struct csx_os_dev *d, size_t size, struct csx_os_dma **out,
+		     void **cpu, uint64_t *bus)
 {
 	struct csx_os_dma *dma = kzalloc(sizeof(*dma), GFP_KERNEL);
 
 	if (!dma)
 		return -CSX_ENOMEM;
-	dma->cpu = dma_alloc_coherent(&d->pdev->dev, size, &dma->bus,
-				      GFP_KERNEL);
+	dma->cpu =
+		dma_alloc_coherent(&d->pdev->dev, size, &dma->bus, GFP_KERNEL);
 	if (!dma->cpu) {
 		kfree(dma);
 		return -CSX_ENOMEM;

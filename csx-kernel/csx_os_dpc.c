@@ -31,7 +31,8 @@ int csx_os_dpc_start(void)
 {
 	unsigned int cpu;
 
-	for_each_possible_cpu(cpu) {
+	for_each_possible_cpu(cpu)
+	{
 		struct csx_k_dpc_exec *ex = per_cpu_ptr(&csx_k_dpc_execs, cpu);
 
 		ex->cpu = cpu;

@@ -27,7 +27,9 @@ DEFINE_PER_CPU(struct csx_os_intr *, csx_k_cur_intr);
  */
 static char *csx_k_intr_mode = "any";
 module_param_named(intr_mode, csx_k_intr_mode, charp, 0444);
-MODULE_PARM_DESC(intr_mode, "What CSX_INTR_ANY attaches: any (MSI, else INTx), msi or intx");
+MODULE_PARM_DESC(
+	intr_mode,
+	"What CSX_INTR_ANY attaches: any (MSI, else INTx), msi or intx");
 
 static unsigned int csx_k_any_flags;
 
@@ -99,8 +101,7 @@ static enum csx_irqreturn csx_k_intr_run(struct csx_os_intr *oi)
 
 static irqreturn_t csx_k_isr(int irq, void *data)
 {
-	return csx_k_intr_run(data) == CSX_IRQ_HANDLED ? IRQ_HANDLED :
-							 IRQ_NONE;
+	return csx_k_intr_run(data) == CSX_IRQ_HANDLED ? IRQ_HANDLED : IRQ_NONE;
 }
 
 static void csx_k_soft_isr(struct irq_work *work)

@@ -202,8 +202,8 @@ void csx_os_rwlock_write_unlock(struct csx_os_rwlock *rw)
  * timeout passes. Exclusive waiters are woken one per wake_up_locked(), for
  * auto-reset events and semaphores; manual events wake everybody.
  */
-static int csx_k_wait(wait_queue_head_t *wq, bool (*take)(void *obj),
-		      void *obj, bool exclusive, int64_t timeout_ns)
+static int csx_k_wait(wait_queue_head_t *wq, bool (*take)(void *obj), void *obj,
+		      bool exclusive, int64_t timeout_ns)
 {
 	struct wait_queue_entry w;
 	ktime_t end, *endp = NULL;

@@ -6,7 +6,7 @@
 set -eu
 
 pkgs="build-essential autoconf automake libtool pkg-config libevent-dev
-libcmocka-dev doxygen gdb"
+libcmocka-dev doxygen gdb clang-format"
 kpkgs="qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static
 cpio kmod"
 

@@ -16,19 +16,19 @@
  * @param minit int (*)(void) init function.
  * @param mfini void (*)(void) fini function.
  */
-#define CSX_MODULE(mname, mversion, minit, mfini)                              \
-	static int __init csx__module_init(void)                               \
-	{                                                                      \
-		return minit();                                                \
-	}                                                                      \
-	static void __exit csx__module_exit(void)                              \
-	{                                                                      \
-		mfini();                                                       \
-	}                                                                      \
-	module_init(csx__module_init);                                         \
-	module_exit(csx__module_exit);                                         \
-	MODULE_LICENSE("Dual BSD/GPL");                                        \
-	MODULE_DESCRIPTION(mname " (CSX driver module)");                      \
+#define CSX_MODULE(mname, mversion, minit, mfini)         \
+	static int __init csx__module_init(void)          \
+	{                                                 \
+		return minit();                           \
+	}                                                 \
+	static void __exit csx__module_exit(void)         \
+	{                                                 \
+		mfini();                                  \
+	}                                                 \
+	module_init(csx__module_init);                    \
+	module_exit(csx__module_exit);                    \
+	MODULE_LICENSE("Dual BSD/GPL");                   \
+	MODULE_DESCRIPTION(mname " (CSX driver module)"); \
 	MODULE_VERSION(mversion)
 
 #endif /* CSX_OS_MODULE_H */

@@ -16,10 +16,10 @@
  * @param minit int (*)(void) init function.
  * @param mfini void (*)(void) fini function.
  */
-#define CSX_MODULE(mname, mversion, minit, mfini)                              \
-	__attribute__((visibility("default"),                                  \
-		       used)) const struct csx_module_desc                     \
-		csx_module_descriptor = { CSX_MODULE_ABI, mname, mversion,     \
-					  minit, mfini }
+#define CSX_MODULE(mname, mversion, minit, mfini)              \
+	__attribute__((visibility("default"), used))           \
+	const struct csx_module_desc csx_module_descriptor = { \
+		CSX_MODULE_ABI, mname, mversion, minit, mfini  \
+	}
 
 #endif /* CSX_OS_MODULE_H */

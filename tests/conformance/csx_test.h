@@ -37,34 +37,40 @@
 
 /** One test case. */
 struct csx_test_case {
-	const char *name; /**< Name shown in the results. */
-	void (*fn)(void); /**< Body; runs in thread context. */
+	const char *name;   /**< Name shown in the results. */
+	void (*fn)(void);   /**< Body; runs in thread context. */
 	unsigned int flags; /**< CSX_TEST_* flags. */
 };
 
 /** The cases of one API area. */
 struct csx_test_suite {
-	const char *name; /**< Area name, e.g. "sync". */
+	const char *name;		   /**< Area name, e.g. "sync". */
 	const struct csx_test_case *cases; /**< The cases, run in order. */
-	unsigned int count; /**< Number of cases. */
+	unsigned int count;		   /**< Number of cases. */
 };
 
 /** Define a case body. @param name Function name, also the case's name. */
 #define CSX_TEST(name) static void name(void)
 
 /** A case list entry. @param fn A function defined with CSX_TEST(). */
-#define CSX_TEST_CASE(fn) { #fn, fn, 0 }
+#define CSX_TEST_CASE(fn)  \
+	{                  \
+#fn, fn, 0 \
+	}
 /** A case list entry for a case that misuses the API on purpose. */
-#define CSX_TEST_CASE_MISUSE(fn) { #fn, fn, CSX_TEST_MISUSE }
+#define CSX_TEST_CASE_MISUSE(fn)         \
+	{                                \
+#fn, fn, CSX_TEST_MISUSE \
+	}
 
 /**
  * Define the suite object csx_suite_<area> from an array of cases; the
  * area must also appear in CSX_TEST_SUITE_LIST (csx_test_suites.h).
  */
-#define CSX_TEST_SUITE(area, case_array)                                       \
-	const struct csx_test_suite csx_suite_##area = {                       \
-		#area, case_array,                                             \
-		sizeof(case_array) / sizeof((case_array)[0])                   \
+#define CSX_TEST_SUITE(area, case_array)                     \
+	const struct csx_test_suite csx_suite_##area = {     \
+		#area, case_array,                           \
+		sizeof(case_array) / sizeof((case_array)[0]) \
 	}
 
 /* ---- Reporting (runner side, see csx_test_core.c) ---------------------- */
@@ -99,13 +105,13 @@ bool csx_test_failed(void);
 /* ---- Checks ------------------------------------------------------------- */
 
 /** Fail and end the case unless @p cond holds. */
-#define CSX_CHECK(cond)                                                        \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			csx_test_fail(__FILE__, __LINE__,                      \
-				      "check failed: %s", #cond);              \
-			return;                                                \
-		}                                                              \
+#define CSX_CHECK(cond)                                                       \
+	do {                                                                  \
+		if (!(cond)) {                                                \
+			csx_test_fail(__FILE__, __LINE__, "check failed: %s", \
+				      #cond);                                 \
+			return;                                               \
+		}                                                             \
 	} while (0)
 
 /** Fail and end the case unless @p a @p op @p b, as integers. */
@@ -153,46 +159,46 @@ bool csx_test_failed(void);
 #define CSX_CHECK_OK(expr) CSX_CHECK_RC(expr, 0)
 
 /** Pointer must be NULL. */
-#define CSX_CHECK_NULL(p)                                                      \
-	do {                                                                   \
-		const void *csx__p = (p);                                      \
-		if (csx__p) {                                                  \
-			csx_test_fail(__FILE__, __LINE__,                      \
-				      "%s is %p, expected NULL", #p, csx__p);  \
-			return;                                                \
-		}                                                              \
+#define CSX_CHECK_NULL(p)                                                     \
+	do {                                                                  \
+		const void *csx__p = (p);                                     \
+		if (csx__p) {                                                 \
+			csx_test_fail(__FILE__, __LINE__,                     \
+				      "%s is %p, expected NULL", #p, csx__p); \
+			return;                                               \
+		}                                                             \
 	} while (0)
 
 /** Pointer must not be NULL. */
 #define CSX_CHECK_NOT_NULL(p) CSX_CHECK((p) != NULL)
 
 /** Two C strings must be equal (neither NULL). */
-#define CSX_CHECK_STR_EQ(a, b)                                                 \
-	do {                                                                   \
-		const char *csx__sa = (a);                                     \
-		const char *csx__sb = (b);                                     \
-		if (!csx_test_str_eq(csx__sa, csx__sb)) {                      \
-			csx_test_fail(__FILE__, __LINE__,                      \
-				      "%s is \"%s\", expected \"%s\"", #a,     \
-				      csx__sa ? csx__sa : "(null)",            \
-				      csx__sb ? csx__sb : "(null)");           \
-			return;                                                \
-		}                                                              \
+#define CSX_CHECK_STR_EQ(a, b)                                             \
+	do {                                                               \
+		const char *csx__sa = (a);                                 \
+		const char *csx__sb = (b);                                 \
+		if (!csx_test_str_eq(csx__sa, csx__sb)) {                  \
+			csx_test_fail(__FILE__, __LINE__,                  \
+				      "%s is \"%s\", expected \"%s\"", #a, \
+				      csx__sa ? csx__sa : "(null)",        \
+				      csx__sb ? csx__sb : "(null)");       \
+			return;                                            \
+		}                                                          \
 	} while (0)
 
 /** Run a void helper that checks; end the case too if it failed. */
-#define CSX_STEP(call)                                                         \
-	do {                                                                   \
-		call;                                                          \
-		if (csx_test_failed())                                         \
-			return;                                                \
+#define CSX_STEP(call)                 \
+	do {                           \
+		call;                  \
+		if (csx_test_failed()) \
+			return;        \
 	} while (0)
 
 /** Skip the case (a capability the back end lacks) and end it. */
-#define CSX_SKIP(reason)                                                       \
-	do {                                                                   \
-		csx_test_skip(reason);                                         \
-		return;                                                        \
+#define CSX_SKIP(reason)               \
+	do {                           \
+		csx_test_skip(reason); \
+		return;                \
 	} while (0)
 
 /* ---- Waiting without hanging -------------------------------------------- */
@@ -216,23 +222,23 @@ bool csx_test_failed(void);
  * Evaluates to true once @p cond holds, polling every millisecond, or to
  * false after CSX_TEST_PATIENCE_NS. Thread context only (it sleeps).
  */
-#define CSX_EVENTUALLY(cond)                                                   \
-	({                                                                     \
-		uint64_t csx__end = csx_time_ns() + CSX_TEST_PATIENCE_NS;      \
-		bool csx__ok;                                                  \
-		while (!(csx__ok = (cond)) && csx_time_ns() < csx__end)        \
-			csx_thread_sleep(CSX_NSEC_PER_MSEC);                   \
-		csx__ok;                                                       \
+#define CSX_EVENTUALLY(cond)                                              \
+	({                                                                \
+		uint64_t csx__end = csx_time_ns() + CSX_TEST_PATIENCE_NS; \
+		bool csx__ok;                                             \
+		while (!(csx__ok = (cond)) && csx_time_ns() < csx__end)   \
+			csx_thread_sleep(CSX_NSEC_PER_MSEC);              \
+		csx__ok;                                                  \
 	})
 
 /** Fail and end the case unless @p cond becomes true in time. */
-#define CSX_CHECK_EVENTUALLY(cond)                                             \
-	do {                                                                   \
-		if (!CSX_EVENTUALLY(cond)) {                                   \
-			csx_test_fail(__FILE__, __LINE__,                      \
-				      "never became true: %s", #cond);         \
-			return;                                                \
-		}                                                              \
+#define CSX_CHECK_EVENTUALLY(cond)                                     \
+	do {                                                           \
+		if (!CSX_EVENTUALLY(cond)) {                           \
+			csx_test_fail(__FILE__, __LINE__,              \
+				      "never became true: %s", #cond); \
+			return;                                        \
+		}                                                      \
 	} while (0)
 
 /** Sleep CSX_TEST_SETTLE_NS: give a wrong behaviour the chance to show. */
@@ -271,8 +277,7 @@ static inline void csx_test_linger(long *started, const long *go_on,
 	uint64_t end = csx_time_ns() + 50 * CSX_NSEC_PER_MSEC;
 
 	__atomic_store_n(started, 1, __ATOMIC_SEQ_CST);
-	while (!__atomic_load_n(go_on, __ATOMIC_SEQ_CST) &&
-	       csx_time_ns() < end)
+	while (!__atomic_load_n(go_on, __ATOMIC_SEQ_CST) && csx_time_ns() < end)
 		csx_test_spin_ns(10 * CSX_NSEC_PER_USEC);
 	csx_test_spin_ns(2 * CSX_NSEC_PER_MSEC);
 	__atomic_store_n(finished, 1, __ATOMIC_SEQ_CST);
@@ -315,9 +320,9 @@ static inline void csx_test_max(long *p, long v)
 {
 	long cur = csx_test_load(p);
 
-	while (cur < v && !__atomic_compare_exchange_n(p, &cur, v, false,
-						       __ATOMIC_SEQ_CST,
-						       __ATOMIC_SEQ_CST))
+	while (cur < v &&
+	       !__atomic_compare_exchange_n(p, &cur, v, false, __ATOMIC_SEQ_CST,
+					    __ATOMIC_SEQ_CST))
 		;
 }
 

@@ -13,20 +13,20 @@
  * Cheap and self-contained areas first, so a broken basic fails early;
  * stale (handles used after destroy) last, see test_stale.c.
  */
-#define CSX_TEST_SUITE_LIST(X)                                                 \
-	X(status)                                                              \
-	X(log)                                                                 \
-	X(mem)                                                                 \
-	X(thread)                                                              \
-	X(sync)                                                                \
-	X(dpc)                                                                 \
-	X(timer)                                                               \
-	X(intr)                                                                \
-	X(context)                                                             \
-	X(service)                                                             \
+#define CSX_TEST_SUITE_LIST(X) \
+	X(status)              \
+	X(log)                 \
+	X(mem)                 \
+	X(thread)              \
+	X(sync)                \
+	X(dpc)                 \
+	X(timer)               \
+	X(intr)                \
+	X(context)             \
+	X(service)             \
 	X(stale)
 
-#define CSX_TEST_DECLARE_SUITE(area)                                           \
+#define CSX_TEST_DECLARE_SUITE(area) \
 	extern const struct csx_test_suite csx_suite_##area;
 CSX_TEST_SUITE_LIST(CSX_TEST_DECLARE_SUITE)
 #undef CSX_TEST_DECLARE_SUITE

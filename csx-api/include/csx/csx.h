@@ -30,8 +30,8 @@
 /** API patch version: fixes. */
 #define CSX_API_VERSION_PATCH 0
 /** The API version as one number, (major << 16) | (minor << 8) | patch. */
-#define CSX_API_VERSION                                                        \
-	((CSX_API_VERSION_MAJOR << 16) | (CSX_API_VERSION_MINOR << 8) |        \
+#define CSX_API_VERSION                                                 \
+	((CSX_API_VERSION_MAJOR << 16) | (CSX_API_VERSION_MINOR << 8) | \
 	 CSX_API_VERSION_PATCH)
 
 /**

@@ -91,8 +91,9 @@ int csx_dpc_flush(struct csx_dpc *dpc);
 /** Counters of one DPC, see csx_dpc_stats(). */
 struct csx_dpc_stats {
 	uint64_t queued; /**< csx_dpc_queue() calls that queued it. */
-	uint64_t merged; /**< csx_dpc_queue() calls merged into a pending run. */
-	uint64_t runs; /**< Times the function ran. */
+	uint64_t
+		merged; /**< csx_dpc_queue() calls merged into a pending run. */
+	uint64_t runs;	/**< Times the function ran. */
 	uint64_t canceled; /**< Pending runs removed by csx_dpc_cancel(). */
 };
 

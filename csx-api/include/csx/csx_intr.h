@@ -33,7 +33,7 @@ struct csx_intr;
 
 /** What an ISR reports. */
 enum csx_irqreturn {
-	CSX_IRQ_NONE = 0, /**< Not this device's interrupt (shared line). */
+	CSX_IRQ_NONE = 0,    /**< Not this device's interrupt (shared line). */
 	CSX_IRQ_HANDLED = 1, /**< The device's interrupt was handled. */
 };
 
@@ -47,8 +47,8 @@ typedef enum csx_irqreturn (*csx_isr_fn)(struct csx_intr *intr, void *ctx);
 
 /** @name csx_intr_attach() flags */
 /** @{ */
-#define CSX_INTR_ANY 0x0u /**< MSI if the device has it, else INTx. */
-#define CSX_INTR_MSI 0x1u /**< MSI only; fails with -CSX_ENOSYS without it. */
+#define CSX_INTR_ANY 0x0u  /**< MSI if the device has it, else INTx. */
+#define CSX_INTR_MSI 0x1u  /**< MSI only; fails with -CSX_ENOSYS without it. */
 #define CSX_INTR_INTX 0x2u /**< Legacy INTx only. */
 /** @} */
 
@@ -143,8 +143,8 @@ int csx_intr_set_spin(struct csx_intr *intr, uint64_t spin_ns);
 
 /** Counters of one interrupt, see csx_intr_stats(). */
 struct csx_intr_stats {
-	uint64_t raised; /**< Interrupts delivered to the ISR. */
-	uint64_t handled; /**< ISR returned CSX_IRQ_HANDLED. */
+	uint64_t raised;    /**< Interrupts delivered to the ISR. */
+	uint64_t handled;   /**< ISR returned CSX_IRQ_HANDLED. */
 	uint64_t unhandled; /**< ISR returned CSX_IRQ_NONE. */
 };
 

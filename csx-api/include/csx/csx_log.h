@@ -15,9 +15,9 @@
 
 /** Log levels, most severe first (same order as syslog/printk). */
 enum csx_log_level {
-	CSX_LOG_ERR = 3, /**< An operation failed. */
-	CSX_LOG_WARN = 4, /**< Something unexpected that was handled. */
-	CSX_LOG_INFO = 6, /**< Normal but significant events. */
+	CSX_LOG_ERR = 3,   /**< An operation failed. */
+	CSX_LOG_WARN = 4,  /**< Something unexpected that was handled. */
+	CSX_LOG_INFO = 6,  /**< Normal but significant events. */
 	CSX_LOG_DEBUG = 7, /**< Chatter for developers. */
 };
 

@@ -25,10 +25,11 @@
 
 /** A module's descriptor, produced by CSX_MODULE(). */
 struct csx_module_desc {
-	uint32_t abi; /**< CSX_MODULE_ABI when built. */
-	const char *name; /**< Module name. */
+	uint32_t abi;	     /**< CSX_MODULE_ABI when built. */
+	const char *name;    /**< Module name. */
 	const char *version; /**< Module version string. */
-	int (*init)(void); /**< Start: 0 or a negative status. Thread context. */
+	int (*init)(
+		void); /**< Start: 0 or a negative status. Thread context. */
 	void (*fini)(void); /**< Stop: undo init. Thread context. */
 };
 

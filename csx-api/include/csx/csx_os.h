@@ -110,8 +110,8 @@ void csx_os_cpu_release(void);
 
 /** @name csx_os_context() bits */
 /** @{ */
-#define CSX_OS_CTX_ISR 0x1u /**< In an ISR. */
-#define CSX_OS_CTX_DPC 0x2u /**< In a DPC or timer callback. */
+#define CSX_OS_CTX_ISR 0x1u    /**< In an ISR. */
+#define CSX_OS_CTX_DPC 0x2u    /**< In a DPC or timer callback. */
 #define CSX_OS_CTX_ATOMIC 0x4u /**< May not sleep (any reason). */
 /** @} */
 /**
@@ -323,8 +323,8 @@ struct csx_os_dma;
  * @param d Device. @param size Bytes. @param out Handle. @param cpu CPU
  * address out. @param bus Bus address out. @return 0 or -CSX_ENOMEM.
  */
-int csx_os_dma_alloc(struct csx_os_dev *d, size_t size,
-		     struct csx_os_dma **out, void **cpu, uint64_t *bus);
+int csx_os_dma_alloc(struct csx_os_dev *d, size_t size, struct csx_os_dma **out,
+		     void **cpu, uint64_t *bus);
 /** Free. @param d Device. @param dma Handle. */
 void csx_os_dma_free(struct csx_os_dev *d, struct csx_os_dma *dma);
 

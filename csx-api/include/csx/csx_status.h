@@ -16,27 +16,27 @@
 
 /** @name Status codes (returned negated) */
 /** @{ */
-#define CSX_EPERM 1 /**< Operation not permitted. */
-#define CSX_ENOENT 2 /**< No such service, device or object. */
-#define CSX_EINTR 4 /**< Interrupted wait. */
-#define CSX_EIO 5 /**< Device input/output error (e.g. device gone). */
-#define CSX_ENXIO 6 /**< No such device or address (bad BAR/offset). */
-#define CSX_E2BIG 7 /**< Argument list or payload too long. */
-#define CSX_EBADF 9 /**< Bad handle. */
-#define CSX_EAGAIN 11 /**< Resource temporarily unavailable; try again. */
-#define CSX_ENOMEM 12 /**< Out of memory. */
-#define CSX_EFAULT 14 /**< Bad address (e.g. CPU pointer used as bus address). */
-#define CSX_EBUSY 16 /**< Object busy (held, attached, in use). */
-#define CSX_EEXIST 17 /**< Object already exists (name taken, double attach). */
-#define CSX_ENODEV 19 /**< No such device. */
-#define CSX_EINVAL 22 /**< Invalid argument or handle. */
-#define CSX_ENOSPC 28 /**< No space left in a fixed-size table. */
-#define CSX_ERANGE 34 /**< Value out of range. */
-#define CSX_EDEADLK 35 /**< A sleeping call was made where sleeping is forbidden. */
-#define CSX_ENOSYS 38 /**< Operation not supported by this back end. */
-#define CSX_EPROTO 71 /**< Version or protocol mismatch. */
-#define CSX_EOVERFLOW 75 /**< Result does not fit the buffer. */
-#define CSX_EMSGSIZE 90 /**< Message too long. */
+#define CSX_EPERM 1	  /**< Operation not permitted. */
+#define CSX_ENOENT 2	  /**< No such service, device or object. */
+#define CSX_EINTR 4	  /**< Interrupted wait. */
+#define CSX_EIO 5	  /**< Device input/output error (e.g. device gone). */
+#define CSX_ENXIO 6	  /**< No such device or address (bad BAR/offset). */
+#define CSX_E2BIG 7	  /**< Argument list or payload too long. */
+#define CSX_EBADF 9	  /**< Bad handle. */
+#define CSX_EAGAIN 11	  /**< Resource temporarily unavailable; try again. */
+#define CSX_ENOMEM 12	  /**< Out of memory. */
+#define CSX_EFAULT 14	  /**< Bad address (a CPU pointer as bus address). */
+#define CSX_EBUSY 16	  /**< Object busy (held, attached, in use). */
+#define CSX_EEXIST 17	  /**< Object exists (name taken, double attach). */
+#define CSX_ENODEV 19	  /**< No such device. */
+#define CSX_EINVAL 22	  /**< Invalid argument or handle. */
+#define CSX_ENOSPC 28	  /**< No space left in a fixed-size table. */
+#define CSX_ERANGE 34	  /**< Value out of range. */
+#define CSX_EDEADLK 35	  /**< Sleeping call where sleeping is forbidden. */
+#define CSX_ENOSYS 38	  /**< Operation not supported by this back end. */
+#define CSX_EPROTO 71	  /**< Version or protocol mismatch. */
+#define CSX_EOVERFLOW 75  /**< Result does not fit the buffer. */
+#define CSX_EMSGSIZE 90	  /**< Message too long. */
 #define CSX_EOPNOTSUPP 95 /**< Operation not supported by the target. */
 #define CSX_ETIMEDOUT 110 /**< Timed wait expired. */
 #define CSX_ECANCELED 125 /**< Operation canceled. */

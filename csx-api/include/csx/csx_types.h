@@ -14,7 +14,7 @@
 #include <csx_os_types.h>
 
 /** Marks a function taking a printf-style format at @p fmt_idx. */
-#define CSX_PRINTF(fmt_idx, arg_idx)                                           \
+#define CSX_PRINTF(fmt_idx, arg_idx) \
 	__attribute__((format(printf, fmt_idx, arg_idx)))
 
 /** Warns when a caller ignores the returned status. */

@@ -125,9 +125,9 @@ static int bench_sample(void (*kick)(void), u32 *samples, unsigned int n)
 			}
 			cpu_relax();
 		}
-		samples[i] = (u32)min_t(u64, READ_ONCE(bench_hit_ns) -
-						     READ_ONCE(bench_t0),
-					U32_MAX);
+		samples[i] = (u32)min_t(
+			u64, READ_ONCE(bench_hit_ns) - READ_ONCE(bench_t0),
+			U32_MAX);
 		if (i % 64 == 63)
 			cond_resched();
 	}
@@ -423,8 +423,8 @@ static bool bench_intr(void)
 		pr_info("# intr_raise_to_isr: no edu device for the CSX driver\n");
 		return false;
 	}
-	bench_irq_type = csx_intr_is_msi(bench_cintr) ? PCI_IRQ_MSI :
-							PCI_IRQ_LEGACY;
+	bench_irq_type =
+		csx_intr_is_msi(bench_cintr) ? PCI_IRQ_MSI : PCI_IRQ_LEGACY;
 	bench_unbind_csx();
 	snprintf(name, sizeof(name), "intr_raise_to_isr_%s",
 		 bench_irq_type == PCI_IRQ_MSI ? "msi" : "intx");
@@ -484,8 +484,10 @@ static void bench_base_irq_work_fn(struct irq_work *w)
 	bench_base_queue();
 }
 
-static struct irq_work bench_csx_work = IRQ_WORK_INIT_HARD(bench_csx_irq_work_fn);
-static struct irq_work bench_base_work = IRQ_WORK_INIT_HARD(bench_base_irq_work_fn);
+static struct irq_work bench_csx_work =
+	IRQ_WORK_INIT_HARD(bench_csx_irq_work_fn);
+static struct irq_work bench_base_work =
+	IRQ_WORK_INIT_HARD(bench_base_irq_work_fn);
 
 static void bench_csx_isr_queue(void)
 {

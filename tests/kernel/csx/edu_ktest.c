@@ -158,10 +158,10 @@ static bool kt_run_workers(char svc[][EDU_SERVICE_NAME_MAX], unsigned int ndev,
 	}
 	for (i = 0; i < n; i++) {
 		if (w[i].rc || w[i].fact_wrong || w[i].dma_wrong) {
-			ktap_line("# %s worker %u: rc %d (%s), %u wrong factorial(s), %u wrong DMA round trip(s), %u calls",
-				  w[i].svc, i, w[i].rc,
-				  csx_status_name(w[i].rc), w[i].fact_wrong,
-				  w[i].dma_wrong, w[i].calls);
+			ktap_line(
+				"# %s worker %u: rc %d (%s), %u wrong factorial(s), %u wrong DMA round trip(s), %u calls",
+				w[i].svc, i, w[i].rc, csx_status_name(w[i].rc),
+				w[i].fact_wrong, w[i].dma_wrong, w[i].calls);
 			ok = false;
 		}
 	}
@@ -176,11 +176,12 @@ static bool kt_counters_ok(const char *svc, const struct edu_info *a,
 	uint64_t dma = b->dma_transfers - a->dma_transfers;
 	uint64_t irqs = b->irqs - a->irqs;
 
-	ktap_line("# %s: %llu factorials, %llu DMA transfers, %llu interrupts, %llu timeouts, %llu spurious",
-		  svc, (unsigned long long)fact, (unsigned long long)dma,
-		  (unsigned long long)irqs,
-		  (unsigned long long)(b->timeouts - a->timeouts),
-		  (unsigned long long)(b->spurious - a->spurious));
+	ktap_line(
+		"# %s: %llu factorials, %llu DMA transfers, %llu interrupts, %llu timeouts, %llu spurious",
+		svc, (unsigned long long)fact, (unsigned long long)dma,
+		(unsigned long long)irqs,
+		(unsigned long long)(b->timeouts - a->timeouts),
+		(unsigned long long)(b->spurious - a->spurious));
 	return fact == KT_THREADS * KT_ROUNDS &&
 	       dma == 2ull * KT_THREADS * (KT_ROUNDS / KT_DMA_EVERY) &&
 	       b->timeouts == a->timeouts && irqs >= fact + dma;
@@ -196,8 +197,8 @@ static bool kt_bad_requests_refused(const char *svc)
 
 	if (csx_open(svc, EDU_SERVICE_VERSION, &chan))
 		return false;
-	ok = csx_call(chan, EDU_OP_FACTORIAL, big, 1, &resp, sizeof(resp),
-		      &len, KT_CALL_TIMEOUT_NS) == -CSX_EINVAL &&
+	ok = csx_call(chan, EDU_OP_FACTORIAL, big, 1, &resp, sizeof(resp), &len,
+		      KT_CALL_TIMEOUT_NS) == -CSX_EINVAL &&
 	     csx_call(chan, EDU_OP_DMA_ROUNDTRIP, big, sizeof(big), big, 1,
 		      &len, KT_CALL_TIMEOUT_NS) == -CSX_EOVERFLOW &&
 	     csx_call(chan, 0x7fff, NULL, 0, NULL, 0, &len,

@@ -18,7 +18,7 @@ void ktap_line(const char *fmt, ...) CSX_PRINTF(1, 2);
 
 /** A KTAP run: counts results so the plan can be checked by the reader. */
 struct ktap {
-	unsigned int n; /**< Results so far. */
+	unsigned int n;	     /**< Results so far. */
 	unsigned int failed; /**< "not ok" results so far. */
 };
 
@@ -42,8 +42,7 @@ static inline bool ktap_result(struct ktap *k, bool ok, const char *name)
 }
 
 /** Report a skipped result. */
-static inline void ktap_skip(struct ktap *k, const char *name,
-			     const char *why)
+static inline void ktap_skip(struct ktap *k, const char *name, const char *why)
 {
 	k->n++;
 	ktap_line("ok %u %s # SKIP %s", k->n, name, why);

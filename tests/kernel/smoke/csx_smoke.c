@@ -43,20 +43,21 @@
 #define EDU_REG_DMA_COUNT 0x90
 #define EDU_REG_DMA_CMD 0x98
 #define EDU_DMA_RUN 0x1
-#define EDU_DMA_TO_RAM 0x2	/* direction: device buffer -> RAM */
-#define EDU_DMA_BUF 0x40000	/* device-side buffer, 4 KiB */
+#define EDU_DMA_TO_RAM 0x2  /* direction: device buffer -> RAM */
+#define EDU_DMA_BUF 0x40000 /* device-side buffer, 4 KiB */
 /*
  * Less than the 4 KiB buffer: QEMU 7.2's range check is off by one, and a
  * transfer ending exactly at the buffer's end is a fatal "hardware error"
  * that stops the VM.
  */
 #define EDU_DMA_LEN 2048
-#define EDU_DMA_BITS 28		/* the device clamps addresses to 28 bits */
+#define EDU_DMA_BITS 28 /* the device clamps addresses to 28 bits */
 #define EDU_IRQ_TEST_BIT 0x1
 
 static char *irq_mode = "";
 module_param(irq_mode, charp, 0444);
-MODULE_PARM_DESC(irq_mode, "msi, intx, or empty for whatever the PCI core gives");
+MODULE_PARM_DESC(irq_mode,
+		 "msi, intx, or empty for whatever the PCI core gives");
 
 /* Totals over all probed devices, read by module init for the report. */
 static unsigned int n_found, n_id_ok, n_irq_ok, n_dma_ok, n_msi;
@@ -72,7 +73,7 @@ static irqreturn_t csx_smoke_irq(int irq, void *data)
 	u32 status = ioread32(d->bar0 + EDU_REG_IRQ_STATUS);
 
 	if (!status)
-		return IRQ_NONE;	/* INTx lines may be shared */
+		return IRQ_NONE; /* INTx lines may be shared */
 	/* Needed with MSI too: the device keeps the bits until acked. */
 	iowrite32(status, d->bar0 + EDU_REG_IRQ_ACK);
 	complete(&d->irq_done);
@@ -141,8 +142,7 @@ static bool csx_smoke_test_dma(struct pci_dev *pdev, struct csx_smoke_dev *d)
 		dev_err(&pdev->dev, "no %d-bit DMA\n", EDU_DMA_BITS);
 		return false;
 	}
-	buf = dma_alloc_coherent(&pdev->dev, EDU_DMA_LEN, &handle,
-				 GFP_KERNEL);
+	buf = dma_alloc_coherent(&pdev->dev, EDU_DMA_LEN, &handle, GFP_KERNEL);
 	if (!buf)
 		return false;
 
@@ -235,7 +235,7 @@ static noinline void csx_smoke_bugs(void)
 	p = kmalloc(128, GFP_KERNEL);
 	if (p) {
 		memset(p, 0xa5, 128);
-		barrier_data(p);	/* keep the memset */
+		barrier_data(p); /* keep the memset */
 	}
 }
 #endif
@@ -243,8 +243,8 @@ static noinline void csx_smoke_bugs(void)
 static void csx_smoke_report(unsigned int nr, const char *name,
 			     unsigned int good)
 {
-	pr_info("%s %u %s\n", n_found && good == n_found ? "ok" : "not ok",
-		nr, name);
+	pr_info("%s %u %s\n", n_found && good == n_found ? "ok" : "not ok", nr,
+		name);
 }
 
 static int __init csx_smoke_init(void)
