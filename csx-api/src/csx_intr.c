@@ -246,6 +246,19 @@ bool csx_intr_is_msi(struct csx_intr *intr)
 	return csx_os_intr_is_msi(intr->os);
 }
 
+/*
+ * One interrupt's dispatches never overlap (the back end holds its
+ * WRITELOCK or spinlock around this call), so the counters are bumped with
+ * a plain load and store: readers still see whole values, and the ISR path
+ * pays no locked instruction, which is costly under emulation and visible
+ * in the raise -> ISR benchmark.
+ */
+static inline void csx__intr_count(uint64_t *ctr)
+{
+	__atomic_store_n(ctr, __atomic_load_n(ctr, __ATOMIC_RELAXED) + 1,
+			 __ATOMIC_RELAXED);
+}
+
 enum csx_irqreturn csx__intr_dispatch(struct csx_intr *core)
 {
 	enum csx_irqreturn ret;
@@ -254,13 +267,13 @@ enum csx_irqreturn csx__intr_dispatch(struct csx_intr *core)
 		csx__bad_handle(__func__, core);
 		return CSX_IRQ_NONE;
 	}
-	__atomic_add_fetch(&core->raised, 1, __ATOMIC_RELAXED);
+	csx__intr_count(&core->raised);
 	__atomic_store_n(&core->runner, csx_os_thread_id(), __ATOMIC_RELAXED);
 	ret = core->isr(core, core->ctx);
 	__atomic_store_n(&core->runner, 0, __ATOMIC_RELAXED);
 	if (ret == CSX_IRQ_HANDLED)
-		__atomic_add_fetch(&core->handled, 1, __ATOMIC_RELAXED);
+		csx__intr_count(&core->handled);
 	else
-		__atomic_add_fetch(&core->unhandled, 1, __ATOMIC_RELAXED);
+		csx__intr_count(&core->unhandled);
 	return ret;
 }
