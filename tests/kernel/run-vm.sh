@@ -8,7 +8,10 @@
 #   --payload DIR    copied to /payload in the VM; must hold run.sh, which
 #                    /init runs with busybox sh (cwd /payload).  *.ko files
 #                    are stripped of debug info in the copy.  Binaries must
-#                    be static: the VM has no libc.
+#                    be static unless --rootfs brings their libraries.
+#   --rootfs DIR     merged onto / of the initramfs before the payload (e.g.
+#                    user-rootfs.sh's tree: dynamic binaries and their
+#                    libraries)
 #   --log FILE       serial console log (CR stripped), written even on failure
 #   --kernel FILE    bzImage to boot (default: /boot/vmlinuz-<kver>)
 #   --kver VER       stock Debian kernel version (default: kver.sh)
@@ -38,6 +41,7 @@ debug_kernel=0
 edu=1
 irq=""
 payload=""
+rootfs=""
 log=""
 timeout_s=""
 loglevel=7
@@ -64,6 +68,7 @@ while [[ $# -gt 0 ]]; do
 	--msi) irq=msi; shift ;;
 	--intx) irq=intx; shift ;;
 	--payload) payload=${2:?}; shift 2 ;;
+	--rootfs) rootfs=${2:?}; shift 2 ;;
 	--log) log=${2:?}; shift 2 ;;
 	--timeout) timeout_s=${2:?}; shift 2 ;;
 	--loglevel) loglevel=${2:?}; shift 2 ;;
@@ -123,12 +128,17 @@ done
 mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
 install -m 755 "$here/vm-init.sh" "$root/init"
 
+if [[ -n $rootfs ]]; then
+	[[ -d $rootfs ]] || die "--rootfs $rootfs is not a directory"
+	cp -a "$rootfs/." "$root/"
+fi
 cp -a "$payload/." "$root/payload/"
 while IFS= read -r -d '' f; do
 	strip --strip-debug "$f"
 done < <(find "$root/payload" -name '*.ko' -type f -print0)
 while IFS= read -r -d '' f; do
-	if readelf -l "$f" 2>/dev/null | grep -q 'Requesting program interpreter'; then
+	if [[ -z $rootfs ]] &&
+		readelf -l "$f" 2>/dev/null | grep -q 'Requesting program interpreter'; then
 		echo "run-vm: WARNING: ${f#"$root/"} is dynamically linked;" \
 			"it cannot run in the VM (link it with -static)" >&2
 	fi

@@ -12,7 +12,7 @@
 #   CSX-DMESG-BEGIN/-END             the whole kernel log
 # and powers off.  Environment for run.sh comes from /csx-env.
 
-export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+export PATH=/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin
 export HOME=/root
 
 mount -t proc proc /proc

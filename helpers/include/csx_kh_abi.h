@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only WITH Linux-syscall-note */
+/*
+ * The /dev/csx ABI: what a user-mode CSX process asks of the kernel helper
+ * (csx_helper.ko, helpers/kernel/). Included by the helper and by the user
+ * back end's device source (csx-user/kh/); nothing else should need it.
+ *
+ * Model: one open file of /dev/csx claims at most one PCI device. Closing
+ * the file (also by exit or SIGKILL) releases everything the file holds:
+ * the interrupt, the DMA buffers, the device. Mappings hold the file open,
+ * so nothing is freed while the process can still reach it.
+ *
+ * Versioning: every structure starts with a __u32 @size the caller sets to
+ * sizeof(struct) as it knows it; the helper refuses a size it does not know
+ * (-EINVAL). CSX_KH_IOC_VERSION reports CSX_KH_ABI_VERSION; a later ABI may
+ * grow structures at their end and adds new ioctl numbers, never changes
+ * old ones. Reserved fields must be zero on input (-EINVAL otherwise).
+ *
+ * Errors are negative Linux errno values (ioctl returns -1, errno set).
+ * Every call that fails also leaves one line in the kernel log, prefixed
+ * "csx_helper:", naming the caller's pid and the reason.
+ */
+#ifndef CSX_KH_ABI_H
+#define CSX_KH_ABI_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* Device node the helper creates (misc device, dynamic minor). */
+#define CSX_KH_DEVICE "/dev/csx"
+/* ABI version; bumped on any incompatible change. */
+#define CSX_KH_ABI_VERSION 1u
+/* ioctl type byte. */
+#define CSX_KH_IOC_MAGIC 0xce
+
+/* CSX_KH_IOC_VERSION: any open file, no privilege needed. */
+struct csx_kh_version {
+	__u32 size;	/* in: sizeof(struct csx_kh_version) */
+	__u32 abi;	/* out: CSX_KH_ABI_VERSION */
+	__u32 features; /* out: CSX_KH_FEAT_* */
+	__u32 reserved; /* in: 0 */
+};
+#define CSX_KH_FEAT_MSI 0x1u	  /* MSI interrupts supported */
+#define CSX_KH_FEAT_SNAPSHOT 0x2u /* register snapshot in the ISR */
+#define CSX_KH_FEAT_WATCHDOG 0x4u /* interrupt watchdog */
+
+/*
+ * CSX_KH_IOC_CLAIM: take PCI device domain:bus:devfn for this file.
+ * Needs CAP_SYS_RAWIO, or membership of the helper's configured group
+ * (module parameter "group"). The helper binds the device (driver
+ * "csx_helper"), enables it (memory decoding, bus mastering off until
+ * CSX_KH_IOC_ENABLE) and masks INTx until an interrupt is attached.
+ * Errors: -EPERM (no privilege), -ENODEV (no such device), -EBUSY (the
+ * device has a driver or another owner, or this file already holds one),
+ * -EIO (enabling failed).
+ */
+struct csx_kh_claim {
+	__u32 size;	 /* in */
+	__u32 domain;	 /* in: PCI domain (segment) */
+	__u32 bus;	 /* in: 0..255 */
+	__u32 devfn;	 /* in: (slot << 3) | function */
+	__u16 vendor;	 /* out */
+	__u16 device;	 /* out */
+	__u16 subvendor; /* out */
+	__u16 subdevice; /* out */
+	__u32 class_code; /* out: class << 8 | prog-if... as in config 0x08 >> 8 */
+	__u32 irq_kinds;  /* out: CSX_KH_IRQ_INTX | CSX_KH_IRQ_MSI offered */
+	__u32 cfg_size;	  /* out: config space size (256 or 4096) */
+	__u32 reserved;	  /* in: 0 */
+};
+#define CSX_KH_IRQ_INTX 0x1u
+#define CSX_KH_IRQ_MSI 0x2u
+
+/*
+ * CSX_KH_IOC_REGION: describe BAR @index (0..5) of the claimed device.
+ * A memory BAR whose start is page aligned can be mapped: mmap(2) the file
+ * at @mmap_offset, MAP_SHARED, length up to @bar_size rounded up to pages.
+ * Errors: -ENXIO (nothing claimed), -EINVAL (index).
+ */
+struct csx_kh_region {
+	__u32 size;	   /* in */
+	__u32 index;	   /* in: BAR number */
+	__u32 flags;	   /* out: CSX_KH_REGION_* */
+	__u32 reserved;	   /* in: 0 */
+	__u64 bar_size;	   /* out: bytes, 0 if the BAR is absent */
+	__u64 mmap_offset; /* out: valid if CSX_KH_REGION_MMAP */
+};
+#define CSX_KH_REGION_MEM 0x1u	/* memory BAR */
+#define CSX_KH_REGION_IO 0x2u	/* I/O port BAR (not mappable) */
+#define CSX_KH_REGION_MMAP 0x4u /* mmap at mmap_offset works */
+
+/*
+ * CSX_KH_IOC_CFG_READ / CSX_KH_IOC_CFG_WRITE: config space of the claimed
+ * device, @width 1, 2 or 4 bytes at a naturally aligned @offset below
+ * cfg_size. Reads are allowed everywhere. Writes are allowed only where
+ * they cannot take the device from the helper: the command register's
+ * memory, I/O, bus-master, parity and SERR bits (INTx-disable belongs to
+ * the helper; other bits are ignored), the status register's
+ * write-one-to-clear error bits, cache line size, latency timer, and the
+ * device-specific area 0x40..0xff outside every capability structure.
+ * Errors: -ENXIO, -EINVAL (width, alignment, range), -EPERM (write to a
+ * protected register).
+ */
+struct csx_kh_cfg {
+	__u32 size;   /* in */
+	__u32 offset; /* in */
+	__u32 width;  /* in: 1, 2 or 4 */
+	__u32 value;  /* out (read) or in (write) */
+};
+
+/*
+ * CSX_KH_IOC_ENABLE: bus mastering on (@master 1) or off (0). Off stops
+ * the device's DMA; the helper turns it off itself before it frees DMA
+ * memory on release.
+ */
+struct csx_kh_enable {
+	__u32 size;   /* in */
+	__u32 master; /* in: 0 or 1 */
+};
+
+/*
+ * CSX_KH_IOC_DMA_ALLOC: DMA-coherent memory for the claimed device, mapped
+ * into the process with mmap(2) at @mmap_offset (MAP_SHARED, @length
+ * rounded up to pages). @addr_bits (12..64, 0 = 64) caps the bus address,
+ * for devices that drive fewer address lines. At most CSX_KH_DMA_MAX
+ * buffers and the helper's byte limit (module parameter "dma_limit_kb")
+ * per file.
+ * CSX_KH_IOC_DMA_FREE: forget buffer @id; its memory is returned once the
+ * process has unmapped it too.
+ * Errors: -ENXIO, -EINVAL (length 0 or above 4 GiB, bits), -ENOSPC
+ * (buffer count or byte limit), -ENOMEM, -ENOENT (free: no such id).
+ */
+struct csx_kh_dma {
+	__u32 size;	   /* in */
+	__u32 addr_bits;   /* in (alloc) */
+	__u64 length;	   /* in (alloc) */
+	__u32 id;	   /* out (alloc) / in (free) */
+	__u32 reserved;	   /* in: 0 */
+	__u64 bus_addr;	   /* out (alloc) */
+	__u64 mmap_offset; /* out (alloc) */
+};
+#define CSX_KH_DMA_MAX 256u
+
+/*
+ * CSX_KH_IOC_INTR_ATTACH: register the helper's generic ISR for the
+ * claimed device. On each interrupt the generic ISR, knowing nothing of the
+ * device: for INTx, checks the interrupt-status bit (not ours on a shared
+ * line: IRQ_NONE) and masks the line with the INTx-disable bit; for MSI
+ * masks nothing. It reads the snapshot register if one was asked for,
+ * counts the interrupt and wakes the process's waiter. The device stays
+ * masked (INTx) until the process ends the interrupt (CSX_KH_WAIT_UNMASK).
+ * Watchdog: if an interrupt stays un-ended for @watchdog_ms (0: module
+ * parameter "watchdog_ms"), the helper disables the interrupt line and
+ * logs it; the process's next CSX_KH_WAIT_UNMASK re-enables it and sees
+ * CSX_KH_EV_WATCHDOG.
+ * Errors: -ENXIO, -EBUSY (attached already), -ENODEV (@mode not offered by
+ * the device), -EINVAL (snapshot outside a memory BAR, misaligned, width).
+ */
+struct csx_kh_intr_attach {
+	__u32 size;	   /* in */
+	__u32 mode;	   /* in: CSX_KH_MODE_* */
+	__u32 snap_bar;	   /* in: BAR of the snapshot register */
+	__u32 snap_width;  /* in: 0 (no snapshot), 1, 2, 4 or 8 bytes */
+	__u64 snap_offset; /* in: offset in snap_bar, aligned to width */
+	__u32 watchdog_ms; /* in */
+	__u32 is_msi;	   /* out: 1 MSI, 0 INTx */
+	__u32 irq;	   /* out: Linux interrupt number (for logs) */
+	__u32 reserved;	   /* in: 0 */
+};
+#define CSX_KH_MODE_ANY 0u  /* MSI if offered, else INTx */
+#define CSX_KH_MODE_MSI 1u  /* MSI or -ENODEV */
+#define CSX_KH_MODE_INTX 2u /* INTx or -ENODEV */
+
+/*
+ * CSX_KH_IOC_INTR_WAIT: the user wait thread's one system call per
+ * interrupt. With CSX_KH_WAIT_UNMASK it first ends the previous interrupt
+ * (INTx: clears INTx-disable; should the device still assert its line the
+ * helper keeps it masked and reports a new interrupt at once, as a level
+ * line would). Then it returns at once if interrupts arrived since the
+ * last wait, else sleeps until one does, CSX_KH_IOC_INTR_KICK is called,
+ * @timeout_ms passes (0: no limit) or a signal arrives.
+ * Returns 0 with @events saying why; -ETIMEDOUT; -EINTR (signal); -ENXIO,
+ * -ENOTCONN (no interrupt attached). One waiter at a time (-EBUSY).
+ */
+struct csx_kh_intr_wait {
+	__u32 size;	  /* in */
+	__u32 flags;	  /* in: CSX_KH_WAIT_* */
+	__u32 timeout_ms; /* in */
+	__u32 events;	  /* out: CSX_KH_EV_* */
+	__u64 count;	  /* out: interrupts delivered so far, ever */
+	__u64 snapshot;	  /* out: snapshot register at the last one */
+};
+#define CSX_KH_WAIT_UNMASK 0x1u	  /* end the previous interrupt first */
+#define CSX_KH_WAIT_NONBLOCK 0x2u /* never sleep: -ETIMEDOUT if none */
+#define CSX_KH_EV_INTR 0x1u	  /* interrupts arrived: run the ISR */
+#define CSX_KH_EV_KICK 0x2u	  /* CSX_KH_IOC_INTR_KICK woke us */
+#define CSX_KH_EV_WATCHDOG 0x4u	  /* the watchdog fired since the last wait */
+
+/* CSX_KH_IOC_INTR_STATUS: counters, for tests and diagnostics. */
+struct csx_kh_intr_status {
+	__u32 size;	      /* in */
+	__u32 masked;	      /* out: 1 while the helper holds the line masked */
+	__u64 isr_calls;      /* out: generic ISR entries */
+	__u64 delivered;      /* out: interrupts claimed as ours */
+	__u64 not_ours;	      /* out: shared-line calls that were not ours */
+	__u64 watchdog_trips; /* out */
+};
+
+#define CSX_KH_IOC_VERSION _IOWR(CSX_KH_IOC_MAGIC, 0x00, struct csx_kh_version)
+#define CSX_KH_IOC_CLAIM _IOWR(CSX_KH_IOC_MAGIC, 0x01, struct csx_kh_claim)
+#define CSX_KH_IOC_RELEASE _IO(CSX_KH_IOC_MAGIC, 0x02)
+#define CSX_KH_IOC_REGION _IOWR(CSX_KH_IOC_MAGIC, 0x03, struct csx_kh_region)
+#define CSX_KH_IOC_CFG_READ _IOWR(CSX_KH_IOC_MAGIC, 0x04, struct csx_kh_cfg)
+#define CSX_KH_IOC_CFG_WRITE _IOW(CSX_KH_IOC_MAGIC, 0x05, struct csx_kh_cfg)
+#define CSX_KH_IOC_ENABLE _IOW(CSX_KH_IOC_MAGIC, 0x06, struct csx_kh_enable)
+#define CSX_KH_IOC_DMA_ALLOC _IOWR(CSX_KH_IOC_MAGIC, 0x07, struct csx_kh_dma)
+#define CSX_KH_IOC_DMA_FREE _IOW(CSX_KH_IOC_MAGIC, 0x08, struct csx_kh_dma)
+#define CSX_KH_IOC_INTR_ATTACH \
+	_IOWR(CSX_KH_IOC_MAGIC, 0x09, struct csx_kh_intr_attach)
+#define CSX_KH_IOC_INTR_DETACH _IO(CSX_KH_IOC_MAGIC, 0x0a)
+#define CSX_KH_IOC_INTR_WAIT \
+	_IOWR(CSX_KH_IOC_MAGIC, 0x0b, struct csx_kh_intr_wait)
+#define CSX_KH_IOC_INTR_KICK _IO(CSX_KH_IOC_MAGIC, 0x0c)
+#define CSX_KH_IOC_INTR_STATUS \
+	_IOWR(CSX_KH_IOC_MAGIC, 0x0d, struct csx_kh_intr_status)
+
+/*
+ * mmap(2) offsets: what CSX_KH_IOC_REGION and CSX_KH_IOC_DMA_ALLOC return.
+ * Callers use the returned values; the layout is here so both sides agree.
+ */
+#define CSX_KH_MMAP_BAR_BASE (1ull << 40)
+#define CSX_KH_MMAP_DMA_BASE (2ull << 40)
+#define CSX_KH_MMAP_BAR(i) (CSX_KH_MMAP_BAR_BASE + ((__u64)(i) << 32))
+#define CSX_KH_MMAP_DMA(id) (CSX_KH_MMAP_DMA_BASE + ((__u64)(id) << 32))
+
+#endif /* CSX_KH_ABI_H */
