@@ -28,6 +28,17 @@ bench_bench_edu_CFLAGS = $(AM_CFLAGS)
 bench_bench_edu_LDADD = libcsx-user.la
 bench_bench_edu_LDFLAGS = $(bench_ldflags)
 
+# In the test VM (tests/kernel/check-kernel.sh): the CSX side of the
+# user-mode interrupt benchmark, a driver module for csx-run, and its
+# baseline on uio_pci_generic (a static program the kernel stage builds).
+# check_: built by make check, so a broken one fails early on the host.
+check_LTLIBRARIES += bench/vm/bench_uintr.la
+bench_vm_bench_uintr_la_SOURCES = bench/vm/bench_uintr.c
+bench_vm_bench_uintr_la_LDFLAGS = -module -avoid-version -shared \
+	-rpath /nowhere $(AM_LDFLAGS)
+bench_vm_bench_uintr_la_LIBADD = libcsx-user.la
+
+EXTRA_DIST += bench/vm/uio_lat.c
 EXTRA_DIST += bench/README.md bench/run.sh bench/report.sh bench/targets.txt
 CLEANFILES += $(bench_programs) bench/rows.txt bench/results.json
 

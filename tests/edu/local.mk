@@ -25,7 +25,17 @@ tests_edu_bad_abi_la_SOURCES = tests/edu/bad_abi.c
 tests_edu_bad_abi_la_LDFLAGS = -module -avoid-version -shared \
 	-rpath /nowhere $(AM_LDFLAGS)
 
+# A client module putting concurrent checked load on the edu driver; also
+# copied into the kernel test VM (tests/kernel/check-kernel.sh).
+check_LTLIBRARIES += tests/edu/edu_load.la
+tests_edu_edu_load_la_SOURCES = tests/edu/edu_load.c
+tests_edu_edu_load_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/samples/edu
+tests_edu_edu_load_la_LDFLAGS = -module -avoid-version -shared \
+	-rpath /nowhere $(AM_LDFLAGS)
+tests_edu_edu_load_la_LIBADD = libcsx-user.la
+
 edu_test_scripts = \
+	tests/edu/edu-load.sh \
 	tests/edu/csx-run-demo.sh \
 	tests/edu/csx-run-cli.sh \
 	tests/edu/edu-symbols.sh \

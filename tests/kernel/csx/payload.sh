@@ -9,7 +9,7 @@
 # Environment (run-vm.sh): CSX_IRQ msi|intx|"" (interrupt mode to force
 # through csx.ko intr_mode=), CSX_EDU_COUNT, CSX_KERNEL. From csx-test.env
 # (check-kernel.sh): CSX_CYCLES (load/unload cycles of csx_edu),
-# CSX_BENCH_ITERS (0: no benchmark).
+# CSX_BENCH_ITERS (0: no benchmark), CSX_KILL_ROUNDS (payload-user.sh).
 #
 # Every step runs even if an earlier one failed (except when csx.ko does
 # not load): one boot reports as much as it can. Exit 1 if any step failed.
@@ -87,6 +87,17 @@ tap $? "edu_ktest_load"
 rmmod csx_edu_ktest
 tap $? "edu_ktest_unload"
 
+# The load client the user-mode tests run as edu_load.so, as a kernel
+# module: checked batch, the DMA throughput phase (compared with user mode
+# in payload-user.sh), background traffic until rmmod.
+insmod ./csx_edu_load.ko
+tap $? "kernel_edu_load" "init failed: see the kernel log"
+dmesg | grep -o 'edu_load: dma: .*' | tail -n 1 >/tmp/kernel-edu-dma.txt
+rmmod csx_edu_load
+tap $? "kernel_edu_load_unload"
+dmesg | grep -q "edu_load: background: [0-9]* requests, 0 errors"
+tap $? "kernel_edu_load_background"
+
 # --- load/unload cycles ----------------------------------------------------
 # Slab is compared from the 5th cycle on, once caches have warmed up; the
 # leak check proper is kmemleak on the debug kernel.
@@ -137,5 +148,13 @@ tap $? "csx_unload"
 dmesg | grep -q 'still alive at exit (leaked)'
 [ $? -ne 0 ]
 tap $? "csx_no_leaked_objects"
+
+# --- kernel helper: the same edu driver as a user process ----------------------
+# payload-user.sh: csx-run on the real devices, SIGKILL rounds, the
+# benchmark against uio_pci_generic; payload-helper.sh: the /dev/csx ABI
+# tests and the fuzzer.
+[ -f ./payload-helper.sh ] && . ./payload-helper.sh
+. ./payload-user.sh
+user_hw_tests
 
 finish
