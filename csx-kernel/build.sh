@@ -14,7 +14,8 @@
 #   --debug-kernel    build against tests/kernel/debug-kernel.sh's tree
 #   --debug           define CSX_DEBUG (strict context checks by default)
 #   --werror          warnings are errors
-#   --only LIST       comma-separated subset of: csx, edu, conformance, ktest
+#   --only LIST       comma-separated subset of: csx, edu, conformance, ktest,
+#                     helper
 #                     (default: all whose Kbuild exists; csx always)
 #   --stage-only      stage the sources (e.g. for DKMS), do not build
 #   --jobs N          make -j (default 2)
@@ -115,7 +116,8 @@ stage_dir() {
 	shopt -u nullglob
 }
 
-# Drop staged sources whose original is gone (with their objects).
+# Drop staged sources whose original is gone (with their objects); the
+# *.mod.c files are modpost's, not sources.
 prune_stage() {
 	local f rel
 	while IFS= read -r -d '' f; do
@@ -123,7 +125,7 @@ prune_stage() {
 		[[ -n ${wanted[$rel]:-} ]] && continue
 		rm -f "$f" "${f%.c}.o"
 	done < <(find "$stage" \( -name '*.c' -o -name '*.h' -o -name Kbuild \) \
-		-not -path "$stage/Kbuild" -print0)
+		-not -path "$stage/Kbuild" -not -name '*.mod.c' -print0)
 }
 
 want_module() {
@@ -136,6 +138,7 @@ modules=(
 	"edu samples/edu csx_edu.ko,edu_demo.ko"
 	"conformance tests/conformance/kernel csx_conformance.ko"
 	"ktest tests/kernel/csx *"
+	"helper helpers/kernel csx_helper.ko"
 )
 
 stage=$out/src
@@ -160,7 +163,12 @@ for m in "${modules[@]:1}"; do
 	# The conformance suite's kernel adapter builds the shared test sources;
 	# the VM tests use the edu sample's service header.
 	[[ $name == conformance ]] && stage_dir tests/conformance
-	[[ $name == ktest ]] && stage_dir samples/edu
+	if [[ $name == ktest ]]; then
+		stage_dir samples/edu
+		stage_file tests/edu/edu_load.c
+	fi
+	# The kernel helper (its own module) includes the /dev/csx ABI header.
+	[[ $name == helper ]] && stage_dir helpers/include
 	subdirs+=("$dir/")
 done
 prune_stage

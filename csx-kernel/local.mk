@@ -3,7 +3,8 @@
 # Kernel modules and the kernel test stage. Kbuild builds them, not
 # automake: csx-kernel/build.sh stages the sources under
 # $(builddir)/kernel/src and leaves csx.ko, csx_edu.ko, edu_demo.ko,
-# csx_conformance.ko and the VM test modules in $(builddir)/kernel/.
+# csx_conformance.ko, csx_helper.ko and the VM test modules in
+# $(builddir)/kernel/.
 #
 #   make kernel        the modules, against $(KDIR) (configure --with-kernel)
 #   make check-kernel  tests/kernel/check-kernel.sh: stock and debug kernel,
@@ -19,7 +20,8 @@ kernel:
 
 check-kernel:
 	$(top_srcdir)/tests/kernel/check-kernel.sh \
-		--out "$(abs_top_builddir)/kernel-tests" $(CSX_CHECK_KERNEL_FLAGS)
+		--out "$(abs_top_builddir)/kernel-tests" \
+		--user-build "$(abs_top_builddir)" $(CSX_CHECK_KERNEL_FLAGS)
 	@echo "check-kernel: proving the debug kernel run would catch a bug"
 	$(top_srcdir)/tests/kernel/smoke.sh --prove-detection \
 		--log "$(abs_top_builddir)/kernel-tests/prove-detection.log"
@@ -53,6 +55,12 @@ EXTRA_DIST += \
 	csx-kernel/include/csx_os_types.h \
 	csx-kernel/include/csx_os_module.h \
 	samples/edu/Kbuild \
+	helpers/include/csx_kh_abi.h \
+	helpers/kernel/Kbuild \
+	helpers/kernel/csx_helper.h \
+	helpers/kernel/csx_helper_main.c \
+	helpers/kernel/csx_helper_intr.c \
+	helpers/kernel/csx_helper_dma.c \
 	scripts/check-port-contract.sh \
 	tests/kernel/check-kernel.sh \
 	tests/kernel/csx/Kbuild \

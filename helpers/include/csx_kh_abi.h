@@ -63,9 +63,9 @@ struct csx_kh_claim {
 	__u16 subvendor; /* out */
 	__u16 subdevice; /* out */
 	__u32 class_code; /* out: class << 8 | prog-if... as in config 0x08 >> 8 */
-	__u32 irq_kinds;  /* out: CSX_KH_IRQ_INTX | CSX_KH_IRQ_MSI offered */
-	__u32 cfg_size;	  /* out: config space size (256 or 4096) */
-	__u32 reserved;	  /* in: 0 */
+	__u32 irq_kinds; /* out: CSX_KH_IRQ_INTX | CSX_KH_IRQ_MSI offered */
+	__u32 cfg_size;	 /* out: config space size (256 or 4096) */
+	__u32 reserved;	 /* in: 0 */
 };
 #define CSX_KH_IRQ_INTX 0x1u
 #define CSX_KH_IRQ_MSI 0x2u
@@ -142,7 +142,9 @@ struct csx_kh_dma {
 
 /*
  * CSX_KH_IOC_INTR_ATTACH: register the helper's generic ISR for the
- * claimed device. On each interrupt the generic ISR, knowing nothing of the
+ * claimed device. Attaching does not turn bus mastering on, and an MSI is
+ * a memory write of the device: MSI interrupts arrive only after
+ * CSX_KH_IOC_ENABLE(1). On each interrupt the generic ISR, knowing nothing of the
  * device: for INTx, checks the interrupt-status bit (not ours on a shared
  * line: IRQ_NONE) and masks the line with the INTx-disable bit; for MSI
  * masks nothing. It reads the snapshot register if one was asked for,
@@ -197,14 +199,22 @@ struct csx_kh_intr_wait {
 
 /* CSX_KH_IOC_INTR_STATUS: counters, for tests and diagnostics. */
 struct csx_kh_intr_status {
-	__u32 size;	      /* in */
-	__u32 masked;	      /* out: 1 while the helper holds the line masked */
-	__u64 isr_calls;      /* out: generic ISR entries */
-	__u64 delivered;      /* out: interrupts claimed as ours */
-	__u64 not_ours;	      /* out: shared-line calls that were not ours */
+	__u32 size;	 /* in */
+	__u32 masked;	 /* out: 1 while the helper holds the line masked */
+	__u64 isr_calls; /* out: generic ISR entries */
+	__u64 delivered; /* out: interrupts claimed as ours */
+	__u64 not_ours;	 /* out: shared-line calls that were not ours */
 	__u64 watchdog_trips; /* out */
 };
 
+/*
+ * CSX_KH_IOC_RELEASE: give the claimed device back, as closing the file
+ * does. Errors: -ENXIO (nothing claimed), -EBUSY (a mapping of this file
+ * is still live: munmap(2) it first). Should the PCI core take the device
+ * away (e.g. sysfs unbind), the helper revokes the file's mappings (later
+ * accesses get SIGBUS) and frees its interrupt and DMA memory; ioctls on
+ * the claim then return -ENODEV, CSX_KH_IOC_RELEASE still works.
+ */
 #define CSX_KH_IOC_VERSION _IOWR(CSX_KH_IOC_MAGIC, 0x00, struct csx_kh_version)
 #define CSX_KH_IOC_CLAIM _IOWR(CSX_KH_IOC_MAGIC, 0x01, struct csx_kh_claim)
 #define CSX_KH_IOC_RELEASE _IO(CSX_KH_IOC_MAGIC, 0x02)

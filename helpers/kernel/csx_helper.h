@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only */
+/*
+ * csx_helper.ko private header: the state of one open /dev/csx file.
+ *
+ * Locks, outermost first:
+ *   kh_claim_mutex (global)  claims and device unbinding
+ *   device_lock(pdev)        the driver core's (probe, remove)
+ *   f->lock                  the file: every ioctl, mmap, remove()
+ *   f->ilock (irqsave)       state shared with the ISR and the watchdog
+ * Nothing copies from or to user memory under f->lock: mmap(2) takes
+ * f->lock under mmap_lock, and a user copy may fault (mmap_lock).
+ */
+#ifndef CSX_HELPER_H
+#define CSX_HELPER_H
+
+#include <linux/atomic.h>
+#include <linux/fs.h>
+#include <linux/idr.h>
+#include <linux/kref.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/spinlock.h>
+#include <linux/timer.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+
+#include "csx_kh_abi.h"
+
+#define KH_NAME "csx_helper"
+
+extern unsigned int kh_watchdog_ms;
+
+/* A claimed device. Freed by the file's release of it. */
+struct kh_claim {
+	struct pci_dev *pdev;
+	struct kh_file *f;
+	/* Probe ran for this claim; its result. */
+	bool probed;
+	int probe_err;
+	/* remove() ran: the device is no longer ours (ioctls: -ENODEV). */
+	bool dead;
+	/* The file let go of it (remove() then does nothing). */
+	bool released;
+	/* Config bytes 0x40..0xff a caller must not write (bit per byte). */
+	DECLARE_BITMAP(cfg_protect, 256);
+};
+
+/* A DMA buffer: referenced by the file's idr and by each mapping. */
+struct kh_dma {
+	struct kref ref;
+	struct list_head node; /* f->dma_list, under f->dma_mutex */
+	struct kh_file *f;
+	struct device *dev; /* get_device() reference */
+	void *cpu;	    /* NULL once freed early (remove()) */
+	dma_addr_t bus;
+	size_t size; /* page multiple */
+};
+
+struct kh_file {
+	struct mutex lock;
+	struct kh_claim *claim;
+	bool claiming;
+	pid_t owner_pid;
+	/* Private address space, so remove() can zap every mapping. */
+	struct inode *inode;
+	/* Live mappings (BAR and DMA) of this file. */
+	atomic_t maps;
+	struct idr dma_idr; /* under lock */
+	atomic64_t dma_bytes;
+	/* Every live buffer, also those freed by id but still mapped. */
+	struct mutex dma_mutex;
+	struct list_head dma_list;
+
+	/* Interrupt: attach state under lock and ilock, counters ilock. */
+	spinlock_t ilock;
+	wait_queue_head_t wq;
+	struct timer_list wd;
+	bool attached;
+	bool msi;
+	struct pci_dev *ipdev;
+	unsigned int irq;
+	char *irq_name;
+	unsigned int attach_gen;
+	void __iomem *snap_map; /* page mapping of the snapshot register */
+	void __iomem *snap;
+	unsigned int snap_width;
+	unsigned int wd_ms;
+	bool masked;	   /* INTx held masked by the helper */
+	bool irq_disabled; /* MSI disabled by the watchdog */
+	bool waiting;
+	bool kick;
+	bool wd_event;
+	u64 isr_calls, delivered, consumed, not_ours, trips, snapshot;
+};
+
+/* csx_helper_intr.c */
+void kh_intr_init(struct kh_file *f);
+long kh_intr_attach(struct kh_file *f, struct csx_kh_intr_attach *a,
+		    const char **why);
+void kh_intr_detach(struct kh_file *f);
+long kh_intr_wait(struct kh_file *f, struct csx_kh_intr_wait *w,
+		  const char **why);
+long kh_intr_kick(struct kh_file *f, const char **why);
+long kh_intr_status(struct kh_file *f, struct csx_kh_intr_status *s,
+		    const char **why);
+__poll_t kh_intr_poll(struct kh_file *f, struct file *file,
+		      struct poll_table_struct *pt);
+u32 kh_intr_kinds(struct pci_dev *pdev);
+/* Command register updates, serialized with the ISR's INTx masking. */
+void kh_intr_cmd_update(struct kh_file *f, u16 mask, u16 val);
+void kh_intr_set_master(struct kh_file *f, bool on);
+
+/* csx_helper_dma.c */
+long kh_dma_alloc(struct kh_file *f, struct csx_kh_dma *d, const char **why);
+long kh_dma_free(struct kh_file *f, u32 id, const char **why);
+void kh_dma_free_all(struct kh_file *f, bool memory_now);
+int kh_dma_mmap(struct kh_file *f, struct vm_area_struct *vma, u32 id);
+int kh_bar_mmap(struct kh_file *f, struct vm_area_struct *vma, u32 bar);
+
+/* Common checks for ioctls on a claimed device (f->lock held). */
+static inline long kh_need_claim(struct kh_file *f, const char **why)
+{
+	if (!f->claim) {
+		*why = "no device claimed";
+		return -ENXIO;
+	}
+	if (f->claim->dead) {
+		*why = "device was removed";
+		return -ENODEV;
+	}
+	return 0;
+}
+
+#endif /* CSX_HELPER_H */
