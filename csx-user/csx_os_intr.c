@@ -7,6 +7,9 @@
  * the driver's ISR in ISR context, releases the lock, signals end of
  * interrupt to the device, then runs the DPCs queued on its CPU in DPC
  * context (those the ISR queued need no hand-off to the executor).
+ * Simulated devices wake the wait thread through a futex; a device whose
+ * interrupts arrive in the kernel (the kernel helper, kh/) has the wait
+ * thread block in the kernel instead (intr_wait, see csx_user_dev.h).
  * csx_intr_disable() takes the READLOCK, so the ISR never runs while any
  * thread holds the interrupt disabled.
  *
@@ -47,6 +50,7 @@
 #include "csx_user_dev.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <linux/membarrier.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +78,7 @@ enum {
 	CSX_USER_IRQ_IDLE = 0,
 	CSX_USER_IRQ_PENDING = 1,  /* fired, the wait thread has not taken it */
 	CSX_USER_IRQ_SLEEPING = 2, /* the wait thread sleeps: fire wakes it */
+	CSX_USER_IRQ_DEVWAIT = 3,  /* it blocks in intr_wait: fire kicks */
 };
 
 struct csx_user_irq {
@@ -104,6 +109,7 @@ struct csx_os_intr {
 	/* Written by every fire and by the wait thread. */
 	struct csx_user_irq irq __attribute__((aligned(CSX_USER_CACHELINE)));
 	bool stop;
+	bool dev_wait; /* the device has intr_wait/intr_kick; fixed at attach */
 	uint64_t spin_ns;
 };
 
@@ -476,12 +482,32 @@ static void csx_user_write_unlock(struct csx_os_intr *oi)
 
 /* ---- Wait thread --------------------------------------------------------- */
 
+static const struct csx_user_dev_ops *csx_user_dev_ops(struct csx_os_dev *d)
+{
+	return ((const struct csx_user_dev_hdr *)d)->ops;
+}
+
+/* The wait thread blocks in the device source: make it come back. */
+static CSX_USER_COLD void csx_user_irq_kick(struct csx_user_irq *irq)
+{
+	struct csx_os_intr *oi =
+		(struct csx_os_intr *)((char *)irq -
+				       offsetof(struct csx_os_intr, irq));
+
+	csx_user_dev_ops(oi->dev)->intr_kick(oi->dev);
+}
+
 void csx_user_irq_fire(struct csx_user_irq *irq)
 {
+	uint32_t old;
+
 	/* Always exchange: the wait thread's acquire must see our writes. */
-	if (__atomic_exchange_n(&irq->state, CSX_USER_IRQ_PENDING,
-				__ATOMIC_ACQ_REL) == CSX_USER_IRQ_SLEEPING)
+	old = __atomic_exchange_n(&irq->state, CSX_USER_IRQ_PENDING,
+				  __ATOMIC_ACQ_REL);
+	if (old == CSX_USER_IRQ_SLEEPING)
 		csx_user_futex_wake(&irq->state, 1);
+	else if (old == CSX_USER_IRQ_DEVWAIT)
+		csx_user_irq_kick(irq);
 }
 
 /* Spin budget left? Reads the clock only every 64 rounds. */
@@ -522,9 +548,52 @@ static bool csx_user_irq_wait(struct csx_os_intr *oi)
 	}
 }
 
-static const struct csx_user_dev_ops *csx_user_dev_ops(struct csx_os_dev *d)
+/*
+ * csx_user_irq_wait() for a device with intr_wait: block in the device
+ * source, one system call per interrupt (the source folds the previous
+ * end of interrupt into it). The state word says DEVWAIT while we may be
+ * blocked there, so csx_user_irq_fire() (a raise, detach) kicks us out
+ * instead of waking the futex; it is checked before every block and after
+ * every return, so no fire is lost. The spin budget does not apply.
+ */
+static bool csx_user_irq_wait_dev(struct csx_os_intr *oi)
 {
-	return ((const struct csx_user_dev_hdr *)d)->ops;
+	const struct csx_user_dev_ops *ops = csx_user_dev_ops(oi->dev);
+	struct csx_user_irq *irq = &oi->irq;
+	uint32_t idle, waiting;
+	int ret;
+
+	for (;;) {
+		if (__atomic_load_n(&irq->state, __ATOMIC_ACQUIRE) ==
+		    CSX_USER_IRQ_PENDING)
+			return !__atomic_load_n(&oi->stop, __ATOMIC_ACQUIRE);
+		idle = CSX_USER_IRQ_IDLE;
+		if (!__atomic_compare_exchange_n(
+			    &irq->state, &idle, CSX_USER_IRQ_DEVWAIT, false,
+			    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			continue;
+		ret = ops->intr_wait(oi->dev);
+		if (ret > 0) {
+			/* The device interrupted: pending, as a fire would. */
+			__atomic_exchange_n(&irq->state, CSX_USER_IRQ_PENDING,
+					    __ATOMIC_ACQ_REL);
+			continue;
+		}
+		waiting = CSX_USER_IRQ_DEVWAIT;
+		__atomic_compare_exchange_n(&irq->state, &waiting,
+					    CSX_USER_IRQ_IDLE, false,
+					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+		if (ret < 0) {
+			/* Keep raises and detach working on the futex. */
+			csx_err("interrupt %u: waiting in the device source "
+				"failed (%s); the device's interrupts are no "
+				"longer delivered",
+				oi->slot, csx_strerror(ret));
+			__atomic_store_n(&oi->dev_wait, false,
+					 __ATOMIC_RELEASE);
+			return csx_user_irq_wait(oi);
+		}
+	}
 }
 
 static void *csx_user_wait_main(void *arg)
@@ -536,7 +605,9 @@ static void *csx_user_wait_main(void *arg)
 
 	tls->role |= CSX_USER_ROLE_WAIT;
 	tls->isr_of = oi;
-	while (csx_user_irq_wait(oi)) {
+	while (__atomic_load_n(&oi->dev_wait, __ATOMIC_ACQUIRE) ?
+		       csx_user_irq_wait_dev(oi) :
+		       csx_user_irq_wait(oi)) {
 		csx_user_write_lock(oi);
 		/*
 		 * Like an interrupt controller, clear the pending state only
@@ -630,6 +701,7 @@ int csx_os_intr_attach(struct csx_os_dev *d, unsigned int flags,
 	ret = ops->intr_connect(d, flags, &oi->irq, &oi->is_msi);
 	if (ret)
 		goto out_free;
+	oi->dev_wait = ops->intr_wait && ops->intr_kick;
 	/* The ISR may run before we return: publish the handle first. */
 	*out = oi;
 	ret = csx_user_intr_start(oi);
@@ -673,6 +745,9 @@ void csx_os_intr_detach(struct csx_os_intr *oi)
 
 	__atomic_store_n(&oi->stop, true, __ATOMIC_RELEASE);
 	csx_user_irq_fire(&oi->irq);
+	/* Blocking in the device: the fire kicked it if it saw it there. */
+	if (oi->dev && __atomic_load_n(&oi->dev_wait, __ATOMIC_ACQUIRE))
+		csx_user_dev_ops(oi->dev)->intr_kick(oi->dev);
 	csx__user_thread_join(oi->tid);
 	if (oi->dev)
 		csx_user_dev_ops(oi->dev)->intr_disconnect(oi->dev);
@@ -690,6 +765,7 @@ void csx_os_intr_detach(struct csx_os_intr *oi)
 	csx_user_intr_free(oi);
 }
 
+/* Ignored by devices that wait in their source (intr_wait): no spinning. */
 int csx_os_intr_set_spin(struct csx_os_intr *oi, uint64_t spin_ns)
 {
 	__atomic_store_n(&oi->spin_ns, spin_ns, __ATOMIC_RELAXED);

@@ -2,8 +2,8 @@
 /*
  * Internal to csx-user: the seam between the interrupt emulation
  * (csx_os_intr.c: wait threads, READLOCK/WRITELOCK) and the device sources
- * (csx_os_dev.c and sim/: simulated devices today, devices claimed through
- * the kernel helper later).
+ * (csx_os_dev.c, sim/: simulated devices, kh/: devices claimed through the
+ * kernel helper).
  *
  * struct csx_os_dev is defined by the device code; the interrupt code only
  * goes through its ops table.
@@ -41,6 +41,23 @@ struct csx_user_dev_ops {
 	 * semantics). For MSI: nothing.
 	 */
 	void (*intr_eoi)(struct csx_os_dev *d);
+	/*
+	 * Optional, both or neither (simulated devices: NULL, and the wait
+	 * thread sleeps on its futex until csx_user_irq_fire()). A source
+	 * whose interrupts arrive in the kernel lets the wait thread block
+	 * in it instead: one system call per interrupt, with intr_eoi()
+	 * folded into the next intr_wait().
+	 *
+	 * intr_wait: block until the device interrupted (1) or intr_kick()
+	 * was called (0); negative status on failure. Called by the wait
+	 * thread only. A kick that comes before the wait blocks must still
+	 * make it return (the source latches it).
+	 * intr_kick: make a blocked (or the next) intr_wait() return. Any
+	 * thread, never blocks for long.
+	 * The spin budget (csx_intr_set_spin()) does not apply to them.
+	 */
+	int (*intr_wait)(struct csx_os_dev *d);
+	void (*intr_kick)(struct csx_os_dev *d);
 };
 
 /* Every struct csx_os_dev starts with this header. */

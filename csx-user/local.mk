@@ -32,3 +32,7 @@ EXTRA_DIST += csx-user/csx-user.pc.in
 # Simulated devices and the hosts (csx-run, libcsx-user-main).
 include csx-user/sim/local.mk
 libcsx_user_la_SOURCES += $(csx_sim_sources)
+
+# Devices claimed through the kernel helper (--device pci:...).
+include csx-user/kh/local.mk
+libcsx_user_la_SOURCES += $(csx_kh_sources)

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only */
 /*
  * What csx-run and standalone driver executables share: the options, and
- * the life cycle start CSX -> create simulated devices -> inject faults ->
- * module inits -> (run until a signal) -> finis in reverse -> devices gone
- * -> stop CSX, with every thread joined on the way out.
+ * the life cycle start CSX -> create simulated devices and claim real ones
+ * (--device pci:..., through the kernel helper) -> inject faults -> module
+ * inits -> (run until a signal) -> finis in reverse -> devices gone (real
+ * ones given back to the helper) -> stop CSX, with every thread joined on
+ * the way out.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -16,7 +20,18 @@
 #include <csx_sim.h>
 #include <csx_user.h>
 
+#include "../kh/csx_kh.h"
 #include "csx_host.h"
+
+/* Where --device pci:VVVV:DDDD looks for devices; CSX_SYSFS_PCI for tests. */
+#define SYSFS_PCI "/sys/bus/pci/devices"
+
+/* A parsed --device pci:... */
+struct pci_spec {
+	bool by_id;
+	unsigned int domain, bus, devfn; /* by address, or once resolved */
+	unsigned int vendor, device, index;
+};
 
 static void usage(const struct csx_host_opts *o, FILE *f)
 {
@@ -33,9 +48,16 @@ static void usage(const struct csx_host_opts *o, FILE *f)
 	      "        for more (named sim-MODEL0, sim-MODEL1, ...). Models: edu\n"
 	      "        (QEMU's educational device). Keys: msi=on|off (whether the\n"
 	      "        device offers MSI; off makes drivers fall back to INTx).\n"
+	      "  -d, --device pci:[DDDD:]BB:SS.F | pci:VVVV:DDDD[#N]\n"
+	      "        claim a real PCI device through the kernel helper (/dev/csx,\n"
+	      "        module csx_helper.ko): by address (domain 0 if left out), or\n"
+	      "        the first (#N: the Nth, from 0) device with vendor id VVVV\n"
+	      "        and device id DDDD (hex) in /sys/bus/pci/devices. Needs\n"
+	      "        CAP_SYS_RAWIO or the helper's group; the device must have no\n"
+	      "        other driver. Given back when the process ends.\n"
 	      "  -f, --fault [DEVICE/]FAULT\n"
-	      "        inject a fault into DEVICE (default: every device) before\n"
-	      "        the modules start. FAULT is one of:\n"
+	      "        inject a fault into simulated DEVICE (default: every\n"
+	      "        simulated device) before the modules start. FAULT is one of:\n"
 	      "          drop-irq:N  lose the next N interrupts\n"
 	      "          spurious    one interrupt with nothing pending\n"
 	      "          delay:T     finish device work T late (T: number with\n"
@@ -51,9 +73,11 @@ static void usage(const struct csx_host_opts *o, FILE *f)
 	      "\n"
 	      "Exit status: 0 on success; the CSX status code (1-125, e.g. 5 for\n"
 	      "CSX_EIO, 110 for CSX_ETIMEDOUT) of the first module init that\n"
-	      "failed; 64 bad usage; 66 a module could not be loaded; 70 CSX\n"
-	      "itself failed to start.\n"
-	      "Environment: CSX_LOG_LEVEL, CSX_STRICT (see the CSX documentation).\n",
+	      "failed; 64 bad usage; 66 a module could not be loaded; 69 a PCI\n"
+	      "device could not be claimed; 70 CSX itself failed to start.\n"
+	      "Environment: CSX_LOG_LEVEL, CSX_STRICT (see the CSX documentation);\n"
+	      "CSX_KH_DEVICE (the helper's node instead of /dev/csx), CSX_SYSFS_PCI\n"
+	      "(instead of /sys/bus/pci/devices).\n",
 	      f);
 }
 
@@ -101,10 +125,97 @@ static int add_arg(const struct csx_host_opts *o, const char **list,
 	return -1;
 }
 
+/* 1 to @max hex digits at *@s; advances *@s. */
+static int parse_hex(const char **s, unsigned int max, unsigned int *v)
+{
+	unsigned int n = 0, d;
+	const char *p = *s;
+
+	*v = 0;
+	for (; n < max; n++, p++) {
+		if (*p >= '0' && *p <= '9')
+			d = (unsigned int)(*p - '0');
+		else if (*p >= 'a' && *p <= 'f')
+			d = (unsigned int)(*p - 'a' + 10);
+		else if (*p >= 'A' && *p <= 'F')
+			d = (unsigned int)(*p - 'A' + 10);
+		else
+			break;
+		*v = *v << 4 | d;
+	}
+	*s = p;
+	return n ? 0 : -1;
+}
+
+/* [DDDD:]BB:SS.F, all of @s. */
+static int parse_pci_addr(const char *s, struct pci_spec *ps)
+{
+	unsigned int a, b, slot, fn;
+
+	if (parse_hex(&s, 4, &a) || *s++ != ':' || parse_hex(&s, 2, &b))
+		return -1;
+	if (*s == ':') {
+		s++;
+		ps->domain = a;
+		ps->bus = b;
+		if (parse_hex(&s, 2, &slot))
+			return -1;
+	} else {
+		if (a > 0xff)
+			return -1;
+		ps->domain = 0;
+		ps->bus = a;
+		slot = b;
+	}
+	if (*s++ != '.' || parse_hex(&s, 1, &fn) || *s || slot > 0x1f || fn > 7)
+		return -1;
+	ps->devfn = slot << 3 | fn;
+	return 0;
+}
+
+/*
+ * --device pci:[DDDD:]BB:SS.F or pci:VVVV:DDDD[#N]. 1: not a pci: spec,
+ * 0: parsed, -1: malformed.
+ */
+static int parse_pci_spec(const char *spec, struct pci_spec *ps)
+{
+	const char *s = spec + 4;
+	char *end;
+	unsigned long n;
+
+	memset(ps, 0, sizeof(*ps));
+	if (strncmp(spec, "pci:", 4))
+		return 1;
+	if (strchr(s, '.'))
+		return parse_pci_addr(s, ps);
+	ps->by_id = true;
+	if (parse_hex(&s, 4, &ps->vendor) || *s++ != ':' ||
+	    parse_hex(&s, 4, &ps->device))
+		return -1;
+	if (!*s)
+		return 0;
+	if (*s++ != '#' || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (*end || errno || n > 255)
+		return -1;
+	ps->index = (unsigned int)n;
+	return 0;
+}
+
 static int parse_one(struct csx_host_opts *o, int c, const char *arg)
 {
+	struct pci_spec ps;
+
 	switch (c) {
 	case 'd':
+		if (parse_pci_spec(arg, &ps) < 0)
+			return bad_usage(
+				o,
+				"bad PCI device (want pci:DDDD:BB:SS.F, "
+				"pci:BB:SS.F or pci:VVVV:DDDD[#N])",
+				arg);
 		return add_arg(o, o->devices, &o->nr_devices, arg);
 	case 'f':
 		return add_arg(o, o->faults, &o->nr_faults, arg);
@@ -237,7 +348,8 @@ static int inject_fault(const struct csx_host_opts *o,
 	if (!slash) {
 		if (!n)
 			fprintf(stderr,
-				"%s: --fault %s: no device (use --device)\n",
+				"%s: --fault %s: no simulated device (use "
+				"--device MODEL)\n",
 				o->prog, spec);
 		for (i = 0; i < n && !ret; i++)
 			ret = fault_one(o, devs[i], spec, spec);
@@ -257,21 +369,165 @@ static int inject_fault(const struct csx_host_opts *o,
 	return fault_one(o, dev, spec, slash + 1);
 }
 
-static int setup_devices(const struct csx_host_opts *o)
+static const char *sysfs_pci_root(void)
 {
-	struct csx_sim_dev *devs[CSX_HOST_MAX];
-	unsigned int i;
+	const char *p = getenv("CSX_SYSFS_PCI");
+
+	return p && *p ? p : SYSFS_PCI;
+}
+
+/* A sysfs attribute holding one hex number ("0x1234\n"). */
+static int read_hex_attr(const char *root, const char *dev, const char *attr,
+			 unsigned int *v)
+{
+	char path[4096], buf[32], *end;
+	unsigned long n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", root, dev, attr);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	n = strtoul(buf, &end, 16);
+	if (end == buf || n > 0xffff)
+		return -1;
+	*v = (unsigned int)n;
+	return 0;
+}
+
+static int no_dot(const struct dirent *e)
+{
+	return e->d_name[0] != '.';
+}
+
+/* pci:VVVV:DDDD#N -> the Nth such device in address order. */
+static int resolve_pci_ids(const struct csx_host_opts *o, const char *spec,
+			   struct pci_spec *ps)
+{
+	const char *root = sysfs_pci_root();
+	struct dirent **list;
+	unsigned int seen = 0, v, d;
+	int i, n, found = -1;
+
+	n = scandir(root, &list, no_dot, alphasort);
+	if (n < 0) {
+		fprintf(stderr,
+			"%s: --device %s: cannot list PCI devices in "
+			"%s: %s\n",
+			o->prog, spec, root, strerror(errno));
+		return -CSX_ENODEV;
+	}
+	for (i = 0; i < n; i++) {
+		struct pci_spec at;
+
+		if (found < 0 &&
+		    !read_hex_attr(root, list[i]->d_name, "vendor", &v) &&
+		    !read_hex_attr(root, list[i]->d_name, "device", &d) &&
+		    v == ps->vendor && d == ps->device &&
+		    !parse_pci_addr(list[i]->d_name, &at) &&
+		    seen++ == ps->index) {
+			ps->domain = at.domain;
+			ps->bus = at.bus;
+			ps->devfn = at.devfn;
+			found = i;
+		}
+		free(list[i]);
+	}
+	free(list);
+	if (found >= 0)
+		return 0;
+	if (!seen)
+		fprintf(stderr,
+			"%s: --device %s: no PCI device %04x:%04x in %s\n",
+			o->prog, spec, ps->vendor, ps->device, root);
+	else
+		fprintf(stderr,
+			"%s: --device %s: only %u PCI device(s) %04x:%04x in "
+			"%s (#N counts from 0)\n",
+			o->prog, spec, seen, ps->vendor, ps->device, root);
+	return -CSX_ENODEV;
+}
+
+/* --device pci:...: claim it through the kernel helper. */
+static int claim_device(const struct csx_host_opts *o, const char *spec)
+{
+	char why[CSX_KH_WHY_MAX], where[128];
+	struct pci_spec ps;
 	int ret;
 
-	for (i = 0; i < o->nr_devices; i++) {
-		ret = create_device(o, o->devices[i], &devs[i]);
+	parse_pci_spec(spec, &ps); /* checked by csx_host_parse() */
+	if (ps.by_id) {
+		ret = resolve_pci_ids(o, spec, &ps);
 		if (ret)
 			return ret;
 	}
+	/* Name the address the ids resolved to: which device was it? */
+	if (ps.by_id)
+		snprintf(where, sizeof(where), "%s (%04x:%02x:%02x.%x)", spec,
+			 ps.domain, ps.bus, ps.devfn >> 3, ps.devfn & 7);
+	else
+		snprintf(where, sizeof(where), "%s", spec);
+	ret = csx_kh_claim(ps.domain, ps.bus, ps.devfn, NULL, why);
+	if (!ret)
+		return 0;
+	switch (ret) {
+	case -CSX_ENOENT:
+		fprintf(stderr,
+			"%s: --device %s: no kernel helper (%s missing: load "
+			"csx_helper.ko, or use --device edu for the simulated "
+			"device)\n",
+			o->prog, where, csx_kh_device_path());
+		break;
+	case -CSX_EPERM:
+		fprintf(stderr,
+			"%s: --device %s: permission denied: needs "
+			"CAP_SYS_RAWIO or the helper's group (%s)\n",
+			o->prog, where, why);
+		break;
+	case -CSX_EBUSY:
+		fprintf(stderr,
+			"%s: --device %s: device is bound to another driver or "
+			"owned by another process\n",
+			o->prog, where);
+		break;
+	case -CSX_ENODEV:
+		fprintf(stderr, "%s: --device %s: no such PCI device\n",
+			o->prog, where);
+		break;
+	default:
+		fprintf(stderr, "%s: --device %s: %s\n", o->prog, where, why);
+		break;
+	}
+	return ret;
+}
+
+/* Returns 0 or the exit status. */
+static int setup_devices(const struct csx_host_opts *o)
+{
+	struct csx_sim_dev *sims[CSX_HOST_MAX];
+	unsigned int i, n = 0;
+	struct pci_spec ps;
+	int ret;
+
+	for (i = 0; i < o->nr_devices; i++) {
+		if (parse_pci_spec(o->devices[i], &ps) == 0) {
+			if (claim_device(o, o->devices[i]))
+				return CSX_HOST_EXIT_UNAVAILABLE;
+			continue;
+		}
+		if (create_device(o, o->devices[i], &sims[n]))
+			return CSX_HOST_EXIT_USAGE;
+		n++;
+	}
 	for (i = 0; i < o->nr_faults; i++) {
-		ret = inject_fault(o, devs, o->nr_devices, o->faults[i]);
+		ret = inject_fault(o, sims, n, o->faults[i]);
 		if (ret)
-			return ret;
+			return CSX_HOST_EXIT_USAGE;
 	}
 	return 0;
 }
@@ -362,17 +618,16 @@ int csx_host_run(const struct csx_host_opts *o,
 	}
 	if (o->log_level_set)
 		csx_log_set_level(o->log_level);
-	ret = setup_devices(o);
-	if (ret) {
-		status = CSX_HOST_EXIT_USAGE;
+	status = setup_devices(o);
+	if (status)
 		goto out_devices;
-	}
 	started = start_modules(o, mods, n, &ret);
 	status = exit_status(ret);
 	if (!ret && !o->once)
 		wait_for_signal(o, &set);
 	stop_modules(o, mods, started);
 out_devices:
+	csx_kh_release_all();
 	csx_sim_destroy_all();
 	csx_user_fini();
 	return status;

@@ -11,6 +11,7 @@
 /* Exit statuses besides 0 and the CSX_E* code of a failed module init. */
 #define CSX_HOST_EXIT_USAGE 64
 #define CSX_HOST_EXIT_NOINPUT 66
+#define CSX_HOST_EXIT_UNAVAILABLE 69 /* a --device pci: was not claimed */
 #define CSX_HOST_EXIT_SOFTWARE 70
 
 #define CSX_HOST_MAX 64
@@ -37,9 +38,10 @@ struct csx_host_opts {
 int csx_host_parse(struct csx_host_opts *o, int argc, char **argv);
 
 /*
- * csx_host_run() - Start CSX, create the devices, inject the faults, run
- * the modules' inits in order, wait (unless --once) for SIGINT/SIGTERM,
- * run the finis in reverse, tear everything down.
+ * csx_host_run() - Start CSX, create (simulated) or claim (pci:) the
+ * devices, inject the faults, run the modules' inits in order, wait
+ * (unless --once) for SIGINT/SIGTERM, run the finis in reverse, tear
+ * everything down (claimed devices go back to the kernel helper).
  * Returns the process exit status.
  */
 int csx_host_run(const struct csx_host_opts *o,

@@ -10,7 +10,8 @@ csx_sim_sources = \
 csxosinc_HEADERS += csx-user/include/csx_sim.h
 
 # What csx-run and libcsx-user-main share.
-csx_host_sources = csx-user/sim/csx_host.h csx-user/sim/csx_host.c
+csx_host_sources = csx-user/sim/csx_host.h csx-user/sim/csx_host.c \
+	csx-user/kh/csx_kh.h
 
 bin_PROGRAMS += csx-run
 csx_run_SOURCES = csx-user/csx-run.c $(csx_host_sources)

@@ -57,10 +57,73 @@ run_status ./csx-run --once samples/edu/csx_edu.la samples/edu/edu_demo.la
 expect "$out" "no edu device service" \
 	"csx-run: module edu_demo: init failed: CSX_ENODEV"
 
+# Real devices through the kernel helper (--device pci:...). No helper on
+# the build host: every way of asking must fail clearly, without a crash.
+tmp=$(mktemp -d) || fail "mktemp"
+trap 'rm -rf "$tmp"' EXIT
+run_status ./csx-run --help
+expect "$out" "--device pci:[DDDD:]BB:SS.F | pci:VVVV:DDDD[#N]" \
+	"CSX_KH_DEVICE" "CSX_SYSFS_PCI" "69 a PCI"
+mods="samples/edu/csx_edu.la samples/edu/edu_demo.la"
+if [ ! -e /dev/csx ]; then
+	run_status ./csx-run --once --device pci:0000:00:04.0 $mods
+	[ $rc = 69 ] || fail "no helper: exit $rc, want 69"
+	expect "$out" "csx-run: --device pci:0000:00:04.0: no kernel helper (/dev/csx missing: load csx_helper.ko, or use --device edu for the simulated device)"
+fi
+run_status env CSX_KH_DEVICE="$tmp/csx" ./csx-run --once --device pci:00:04.0 $mods
+[ $rc = 69 ] || fail "no helper (CSX_KH_DEVICE): exit $rc, want 69"
+expect "$out" "csx-run: --device pci:00:04.0: no kernel helper ($tmp/csx missing" \
+	"0000:00:04.0: cannot open $tmp/csx: No such file or directory"
+run_status env CSX_KH_DEVICE=/dev/null ./csx-run --once --device pci:0000:00:04.0 $mods
+[ $rc = 69 ] || fail "not the helper: exit $rc, want 69"
+expect "$out" "csx-run: --device pci:0000:00:04.0: /dev/null is not the CSX kernel helper (version ioctl failed:"
+for bad in pci:zz 'pci:1234:11e8#x' 'pci:1234:11e8#' pci:1234 pci:00:20.0 \
+	pci:0000:00:04.8 pci:0000:100:04.0 'pci:12345:11e8' pci:; do
+	run_status ./csx-run --once --device "$bad" $mods
+	[ $rc = 64 ] || fail "malformed $bad: exit $rc, want 64"
+	expect "$out" "csx-run: bad PCI device (want pci:DDDD:BB:SS.F, pci:BB:SS.F or pci:VVVV:DDDD[#N]): $bad"
+done
+# Ids resolve through sysfs (a fake tree), in address order; the message
+# names the address the ids resolved to.
+pcidev() {
+	mkdir -p "$tmp/pci/$1"
+	echo "$2" >"$tmp/pci/$1/vendor"
+	echo "$3" >"$tmp/pci/$1/device"
+}
+pcidev 0000:00:05.0 0x1234 0x11e8
+pcidev 0000:00:03.0 0x8086 0x100e
+pcidev 0000:00:04.0 0x1234 0x11e8
+pcidev 0001:02:1f.7 0x1234 0x11e8
+kh() {
+	run_status env CSX_SYSFS_PCI="$tmp/pci" CSX_KH_DEVICE="$tmp/csx" \
+		./csx-run --once --device "$1" $mods
+	[ $rc = 69 ] || fail "$1: exit $rc, want 69"
+}
+kh pci:1234:11e8
+expect "$out" "--device pci:1234:11e8 (0000:00:04.0): no kernel helper"
+kh 'pci:1234:11E8#1'
+expect "$out" "--device pci:1234:11E8#1 (0000:00:05.0): no kernel helper"
+kh 'pci:1234:11e8#2'
+expect "$out" "--device pci:1234:11e8#2 (0001:02:1f.7): no kernel helper"
+kh 'pci:1234:11e8#3'
+expect "$out" "--device pci:1234:11e8#3: only 3 PCI device(s) 1234:11e8 in $tmp/pci (#N counts from 0)"
+kh pci:abcd:0001
+expect "$out" "--device pci:abcd:0001: no PCI device abcd:0001 in $tmp/pci"
+run_status env CSX_SYSFS_PCI="$tmp/none" ./csx-run --once --device pci:8086:100e $mods
+[ $rc = 69 ] || fail "no sysfs: exit $rc, want 69"
+expect "$out" "cannot list PCI devices in $tmp/none: No such file or directory"
+# A simulated device beside a failed claim: nothing is left behind.
+run_status env CSX_KH_DEVICE="$tmp/csx" ./csx-run --once --device edu \
+	--device pci:00:04.0 $mods
+[ $rc = 69 ] || fail "sim + pci: exit $rc, want 69"
+
 # The standalone executable takes the same options minus the modules.
 run_status samples/edu/csx-edu --help
 [ $rc = 0 ] || fail "csx-edu --help exited with $rc"
-expect "$out" "Usage: csx-edu [OPTION]..." "--device MODEL"
+expect "$out" "Usage: csx-edu [OPTION]..." "--device MODEL" "--device pci:"
+run_status env CSX_KH_DEVICE="$tmp/csx" samples/edu/csx-edu --once --device pci:0000:00:04.0
+[ $rc = 69 ] || fail "csx-edu without helper: exit $rc, want 69"
+expect "$out" "csx-edu: --device pci:0000:00:04.0: no kernel helper"
 run_status samples/edu/csx-edu --once samples/edu/csx_edu.la
 [ $rc = 64 ] || fail "csx-edu with a module: exit $rc, want 64"
 expect "$out" "unexpected argument"

@@ -18,6 +18,13 @@
 #   --debug-bench-iters N  the same on the debug kernel, where the figures
 #                    mean nothing but the code runs under the checkers
 #                    (default 200)
+#   --user-build DIR a configured CSX build tree (make check-kernel passes
+#                    its own): its csx-run, libcsx-user and modules go into
+#                    the VM, where the edu sample runs as a user process on
+#                    the real device through the kernel helper. Without it
+#                    those tests fail (they are part of the kernel stage).
+#   --kill-rounds N  SIGKILL rounds of the user-mode driver per boot
+#                    (default 5)
 #   --jobs N         make -j (default 2)
 #   --verbose        stream the consoles
 #
@@ -43,6 +50,8 @@ bench_iters=1000
 debug_bench_iters=200
 jobs=2
 verbose=()
+user_build=""
+kill_rounds=5
 
 usage() {
 	sed -n 's/^# \{0,1\}//; /^usage:/,/^#   --verbose/p' "$0" >&2
@@ -58,6 +67,8 @@ while [[ $# -gt 0 ]]; do
 	--bench-iters) bench_iters=${2:?}; shift 2 ;;
 	--debug-bench-iters) debug_bench_iters=${2:?}; shift 2 ;;
 	--jobs) jobs=${2:?}; shift 2 ;;
+	--user-build) user_build=${2:?}; shift 2 ;;
+	--kill-rounds) kill_rounds=${2:?}; shift 2 ;;
 	--verbose) verbose=(--verbose); shift ;;
 	-h | --help) usage ;;
 	*) echo "check-kernel: unknown argument: $1" >&2; usage ;;
@@ -104,7 +115,7 @@ build() { # build KERNEL DIR: modules for that kernel into DIR
 	fi
 	"$top/csx-kernel/build.sh" "${args[@]}" "$dir" >/dev/null ||
 		die "building the $kind kernel modules failed"
-	for ko in csx.ko csx_edu.ko edu_demo.ko csx_edu_ktest.ko bench_ktest.ko; do
+	for ko in csx.ko csx_edu.ko edu_demo.ko csx_edu_ktest.ko bench_ktest.ko csx_helper.ko; do
 		[[ -f $dir/$ko ]] || die "$kind build did not produce $ko"
 	done
 	[[ -f $dir/csx_conformance.ko ]] ||
@@ -128,6 +139,35 @@ for k in "${kernel_list[@]}"; do
 	stamp "$t" "build modules ($k kernel)"
 done
 
+# --- User-mode side for the VM ----------------------------------------------
+# csx-run, libcsx-user and the sample modules with their shared libraries
+# (a root tree run-vm.sh merges onto /), the test client and benchmark
+# modules, and the static test programs.
+uroot=$out/user-root
+uprogs=$out/user-progs
+rm -rf "$uprogs"
+mkdir -p "$uprogs"
+if [[ -n $user_build ]]; then
+	t=$(date +%s%N)
+	[[ -f $user_build/Makefile ]] || die "--user-build $user_build: not a configured build"
+	make -C "$user_build" -j"$jobs" all tests/edu/edu_load.la \
+		bench/vm/bench_uintr.la >"$out/user-build.log" 2>&1 ||
+		die "building the user side failed (log: $out/user-build.log)"
+	"$here/user-rootfs.sh" --build "$user_build" --out "$uroot" 2>>"$out/user-build.log" ||
+		die "user-rootfs.sh failed (log: $out/user-build.log)"
+	cp "$user_build/tests/edu/.libs/edu_load.so" \
+		"$user_build/bench/vm/.libs/bench_uintr.so" "$uprogs/"
+	gcc -static -O2 -Wall -Wextra -Werror -o "$uprogs/uio_lat" \
+		"$top/bench/vm/uio_lat.c" || die "building uio_lat failed"
+	if [[ -x $top/tests/kernel/helper/build.sh ]]; then
+		"$top/tests/kernel/helper/build.sh" "$uprogs" >>"$out/user-build.log" 2>&1 ||
+			die "building the kernel helper tests failed (log: $out/user-build.log)"
+	fi
+	stamp "$t" "user side for the VM"
+else
+	say "no --user-build: the user-mode tests in the VM will fail"
+fi
+
 # --- Boots ---------------------------------------------------------------------
 payload() { # payload KERNEL DIR
 	local dir=$2 iters=$bench_iters
@@ -139,9 +179,20 @@ payload() { # payload KERNEL DIR
 	# directory is what really ran.
 	strip --strip-debug "$dir"/*.ko
 	install -m 755 "$here/csx/payload.sh" "$dir/run.sh"
+	install -m 644 "$here/csx/payload-user.sh" "$dir/"
+	[[ -f $top/tests/kernel/helper/payload-helper.sh ]] &&
+		install -m 644 "$top/tests/kernel/helper/payload-helper.sh" "$dir/"
+	cp -a "$uprogs/." "$dir/"
+	# uio_pci_generic, the user-mode interrupt baseline (stock kernel).
+	if [[ $1 == stock ]]; then
+		cp "/lib/modules/$kver/kernel/drivers/uio/uio.ko" \
+			"/lib/modules/$kver/kernel/drivers/uio/uio_pci_generic.ko" "$dir/" ||
+			die "no uio_pci_generic in /lib/modules/$kver"
+	fi
 	cat >"$dir/csx-test.env" <<-EOF2
 		CSX_CYCLES=$cycles
 		CSX_BENCH_ITERS=$iters
+		CSX_KILL_ROUNDS=$kill_rounds
 	EOF2
 }
 
@@ -154,7 +205,8 @@ for k in "${kernel_list[@]}"; do
 		log=$out/$run.log
 		payload "$k" "$out/payload-$run"
 		vm=(--payload "$out/payload-$run" --log "$log" --edu "$edu"
-			"--$m" --timeout 600 "${verbose[@]}")
+			"--$m" --timeout 900 "${verbose[@]}")
+		[[ -d $uroot && -n $user_build ]] && vm+=(--rootfs "$uroot")
 		if [[ $k == debug ]]; then
 			vm+=(--debug-kernel)
 		else

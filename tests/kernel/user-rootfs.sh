@@ -58,4 +58,9 @@ while IFS= read -r -d '' f; do
 		add_lib "$lib"
 	done < <(ldd "$f" 2>/dev/null | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }')
 done < <(find "$out" -type f \( -perm -u+x -o -name '*.so*' \) -print0)
+# The loader finds /usr/local/lib through the tree's own cache, as on an
+# installed system.
+mkdir -p "$out/etc"
+echo /usr/local/lib >"$out/etc/ld.so.conf"
+ldconfig -r "$out"
 echo "user-rootfs: $(find "$out" -type f | wc -l) files, $(du -sh "$out" | cut -f1) in $out" >&2
