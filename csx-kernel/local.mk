@@ -55,7 +55,6 @@ EXTRA_DIST += \
 	csx-kernel/include/csx_os_types.h \
 	csx-kernel/include/csx_os_module.h \
 	samples/edu/Kbuild \
-	helpers/include/csx_kh_abi.h \
 	helpers/kernel/Kbuild \
 	helpers/kernel/csx_helper.h \
 	helpers/kernel/csx_helper_main.c \
@@ -65,6 +64,12 @@ EXTRA_DIST += \
 	tests/kernel/check-kernel.sh \
 	tests/kernel/csx/Kbuild \
 	tests/kernel/csx/payload.sh \
+	tests/kernel/csx/payload-user.sh \
+	tests/kernel/user-rootfs.sh \
+	tests/kernel/helper/build.sh \
+	tests/kernel/helper/payload-helper.sh \
+	tests/kernel/helper/kh_abi_test.c \
+	tests/kernel/helper/kh_fuzz.c \
 	tests/kernel/csx/ktap.h \
 	tests/kernel/csx/ktap_kernel.c \
 	tests/kernel/csx/edu_ktest.c \

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only
 # make doc: Doxygen HTML of the public API and the guides in doc/. Any
 # Doxygen warning (an undocumented symbol, a bad @param) fails the target.
-EXTRA_DIST += doc/Doxyfile.in doc/index.md doc/architecture.md doc/porting.md
+EXTRA_DIST += doc/Doxyfile.in doc/index.md doc/architecture.md doc/porting.md \
+	doc/kernel-helper.md
 
 .PHONY: doc
 doc: doc/Doxyfile

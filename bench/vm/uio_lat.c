@@ -2,16 +2,23 @@
 /*
  * uio_lat: the baseline of the user-mode interrupt benchmark. The same job
  * as bench_uintr.c without CSX: QEMU's edu device bound to Linux's
- * uio_pci_generic, a minimal loop that raises the interrupt (edu 0x60),
- * blocks in read() on /dev/uioN until the kernel reports it, acknowledges
- * the device (0x64) and unmasks INTx through the sysfs config file, as
- * uio_pci_generic requires. Static, for the test VM.
+ * uio_pci_generic; an interrupt thread blocks in read() on /dev/uioN, and
+ * on each return stamps the time, acknowledges the device (0x64), unmasks
+ * INTx through the sysfs config file as uio_pci_generic requires, and
+ * tells the main thread, which stamps, raises the next interrupt (0x60)
+ * and waits. As in bench_uintr.c, the thread that raises is not the one
+ * the interrupt wakes: a device interrupts on its own schedule, and a
+ * raising thread that blocks in read() itself would often find the
+ * interrupt already there (QEMU raises it inside the register write).
+ * Static, for the test VM.
  *
  * usage: uio_lat /dev/uioN /sys/bus/pci/devices/ADDR [samples]
  * Prints "BENCH-RAW uio n=N median=NS p99=NS cycle=NS msi=0".
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +69,38 @@ static int unmask(int cfg)
 	return pwrite(cfg, &cmd, 2, PCI_COMMAND) == 2 ? 0 : -1;
 }
 
+struct irq_thread {
+	int uio, cfg;
+	volatile uint32_t *bar;
+	unsigned int n;
+	uint64_t t_isr;
+	int err;
+	sem_t done;
+};
+
+/* The handler side: what a uio driver's interrupt thread does. */
+static void *irq_main(void *arg)
+{
+	struct irq_thread *it = arg;
+	uint32_t count, st;
+	unsigned int i;
+
+	for (i = 0; i < it->n; i++) {
+		if (read(it->uio, &count, sizeof(count)) != sizeof(count)) {
+			it->err = errno;
+			sem_post(&it->done);
+			return NULL;
+		}
+		__atomic_store_n(&it->t_isr, now_ns(), __ATOMIC_RELEASE);
+		st = reg_read(it->bar, REG_STATUS);
+		reg_write(it->bar, REG_ACK, st);
+		if (unmask(it->cfg))
+			it->err = errno;
+		sem_post(&it->done);
+	}
+	return NULL;
+}
+
 static int die(const char *what)
 {
 	fprintf(stderr, "uio_lat: %s: %s\n", what, strerror(errno));
@@ -72,9 +111,10 @@ int main(int argc, char **argv)
 {
 	unsigned int n = argc > 3 ? (unsigned int)atoi(argv[3]) : 2000, i;
 	char path[512];
-	uint64_t *lat, *cycle, t0, t1, prev = 0;
+	uint64_t *lat, *cycle, t0, prev = 0;
+	struct irq_thread it = { 0 };
 	volatile uint32_t *bar;
-	uint32_t count, st;
+	pthread_t tid;
 	int uio, cfg, res;
 
 	if (argc < 3 || n < 2) {
@@ -104,21 +144,28 @@ int main(int argc, char **argv)
 	if (unmask(cfg))
 		return die("unmask");
 
+	it.uio = uio;
+	it.cfg = cfg;
+	it.bar = bar;
+	it.n = n;
+	if (sem_init(&it.done, 0, 0) ||
+	    pthread_create(&tid, NULL, irq_main, &it))
+		return die("thread");
 	for (i = 0; i < n; i++) {
 		t0 = now_ns();
 		if (prev)
 			cycle[i - 1] = t0 - prev;
 		prev = t0;
 		reg_write(bar, REG_RAISE, 1);
-		if (read(uio, &count, sizeof(count)) != sizeof(count))
-			return die("read /dev/uio");
-		t1 = now_ns();
-		lat[i] = t1 - t0;
-		st = reg_read(bar, REG_STATUS);
-		reg_write(bar, REG_ACK, st);
-		if (unmask(cfg))
-			return die("unmask");
+		while (sem_wait(&it.done) && errno == EINTR)
+			;
+		if (it.err) {
+			errno = it.err;
+			return die("interrupt thread");
+		}
+		lat[i] = __atomic_load_n(&it.t_isr, __ATOMIC_ACQUIRE) - t0;
 	}
+	pthread_join(tid, NULL);
 	qsort(lat, n, sizeof(*lat), cmp_u64);
 	qsort(cycle, n - 1, sizeof(*cycle), cmp_u64);
 	printf("BENCH-RAW uio n=%u median=%llu p99=%llu cycle=%llu msi=0\n", n,

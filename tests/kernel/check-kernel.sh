@@ -157,7 +157,7 @@ if [[ -n $user_build ]]; then
 		die "user-rootfs.sh failed (log: $out/user-build.log)"
 	cp "$user_build/tests/edu/.libs/edu_load.so" \
 		"$user_build/bench/vm/.libs/bench_uintr.so" "$uprogs/"
-	gcc -static -O2 -Wall -Wextra -Werror -o "$uprogs/uio_lat" \
+	gcc -static -pthread -O2 -Wall -Wextra -Werror -o "$uprogs/uio_lat" \
 		"$top/bench/vm/uio_lat.c" || die "building uio_lat failed"
 	if [[ -x $top/tests/kernel/helper/build.sh ]]; then
 		"$top/tests/kernel/helper/build.sh" "$uprogs" >>"$out/user-build.log" 2>&1 ||

@@ -1,0 +1,1034 @@
+// SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only
+/*
+ * Bounded fuzzer of the CSX kernel helper's ABI (/dev/csx), for the test
+ * VM. Static program. The kernel is what must survive: the fuzzer expects
+ * errors everywhere and only fails (a "not ok" line) if, after the run, a
+ * plain claim/map/interrupt round trip on the edu device no longer works.
+ *
+ * usage: kh_fuzz [SECONDS [SEED]]   (default 20 s, seed from the clock)
+ *   CSX_KH_FUZZ_DEV=DOMAIN:BUS:SLOT.FN picks the device (default: the
+ *   first edu device, 1234:11e8).
+ *
+ * What it throws at the helper: random ioctl numbers of type 0xce (every
+ * nr 0..0x1f, random size and direction) and of other types (minus the
+ * VFS's generic ones, which would act on devtmpfs itself); the real
+ * ioctls with random and boundary struct contents; NULL, unmapped,
+ * kernel, read-only and page-straddling pointers; mmaps with random
+ * offsets, lengths, protections and flags, then munmap/mremap/mprotect
+ * games on what succeeded; threads racing close/DETACH/RELEASE/munmap
+ * against a blocked WAIT and against interrupts raised through the BAR;
+ * fork + SIGKILL of a claimant mid-traffic.
+ *
+ * Never written through a BAR mapping: anything but the liveness, raise
+ * and ack registers, since a bad edu DMA address aborts QEMU itself.
+ * Every WAIT has a timeout, and a watchdog thread signals whoever is stuck
+ * (WAIT returns -EINTR), so the fuzzer cannot hang on a correct helper.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "csx_kh_abi.h"
+
+#define PAGE 4096ul
+#define NSLOTS 3
+#define NMAPS 16
+#define NTHREADS 4
+#define EDU_ID 0x00
+#define EDU_LIVE 0x04
+#define EDU_IRQ_STATUS 0x24
+#define EDU_IRQ_RAISE 0x60
+#define EDU_IRQ_ACK 0x64
+#define KERNEL_PTR ((void *)0xffff800000000000ul)
+
+/* One /dev/csx file the main loop plays with. */
+struct slot {
+	int fd;
+	volatile uint32_t *bar; /* BAR0 mapping, if any */
+	size_t bar_len;
+};
+
+/* A mapping that succeeded, tracked exactly so munmap never hits
+ * anything else of ours. */
+struct map {
+	uint8_t *addr;
+	size_t len;
+	int dma; /* DMA memory: writable; else a BAR: read only */
+};
+
+static struct {
+	char addr[32];
+	__u32 domain, bus, devfn;
+	double end;
+	uint64_t rng;
+	atomic_ullong ioctls, mmaps, races;
+	atomic_ulong progress;
+	uint8_t *rw, *ro, *edge, *unmapped;
+	pthread_t main_thread;
+	pthread_mutex_t lock; /* threads[] */
+	pthread_t threads[NTHREADS];
+	int nthreads;
+	volatile int stop_watchdog;
+} F;
+
+static struct slot S[NSLOTS];
+static struct map M[NMAPS];
+
+/* --- randomness and time --------------------------------------------------- */
+
+static uint64_t rnd_next(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545f4914f6cdd1dull;
+}
+
+static uint64_t rnd(void)
+{
+	return rnd_next(&F.rng);
+}
+
+static unsigned int pick(unsigned int n)
+{
+	return (unsigned int)(rnd() % n);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void sleep_us(unsigned int us)
+{
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000L };
+
+	nanosleep(&ts, NULL); /* a watchdog signal may cut it short */
+}
+
+static uint32_t interesting32(void)
+{
+	static const uint32_t v[] = {
+		0,	    1,		2,	    3,	       4,
+		7,	    8,		16,	    0x3c,      0xff,
+		0x100,	    0xfff,	0x1000,	    0xffff,    0x10000,
+		0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff
+	};
+
+	return pick(3) ? v[pick(sizeof(v) / sizeof(v[0]))] : (uint32_t)rnd();
+}
+
+static uint64_t interesting64(void)
+{
+	static const uint64_t v[] = {
+		0,
+		1,
+		PAGE,
+		1ull << 32,
+		(1ull << 32) + 1,
+		CSX_KH_MMAP_BAR(0),
+		CSX_KH_MMAP_BAR(5) + PAGE,
+		CSX_KH_MMAP_DMA(0),
+		CSX_KH_MMAP_DMA(255),
+		1ull << 63,
+		~0ull,
+		~0ull - PAGE + 1,
+		~0ull - 3,
+	};
+
+	return pick(3) ? v[pick(sizeof(v) / sizeof(v[0]))] : rnd();
+}
+
+/* --- faults we provoke on purpose ------------------------------------------ */
+
+static __thread sigjmp_buf fault_jb;
+static __thread volatile sig_atomic_t fault_armed;
+
+/* SIGSEGV/SIGBUS: expected when touching a mapping the helper (rightly)
+ * revoked. Handled, so the kernel logs no "segfault" line either. */
+static void on_fault(int sig)
+{
+	if (fault_armed) {
+		fault_armed = 0;
+		siglongjmp(fault_jb, 1);
+	}
+	signal(sig, SIG_DFL);
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig; /* only there to interrupt a blocking call */
+}
+
+static int touch(volatile uint32_t *p, int write, uint32_t v)
+{
+	uint32_t sink;
+
+	if (sigsetjmp(fault_jb, 1))
+		return -1;
+	fault_armed = 1;
+	if (write)
+		*p = v;
+	else
+		sink = *p;
+	fault_armed = 0;
+	(void)sink;
+	return 0;
+}
+
+static void setup_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_fault;
+	sa.sa_flags = SA_NODEFER;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	sa.sa_handler = on_usr1;
+	sa.sa_flags = 0; /* no SA_RESTART: a stuck WAIT must return */
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+/* --- the watchdog thread ----------------------------------------------------- */
+
+static void register_thread(pthread_t t, int add)
+{
+	int i;
+
+	pthread_mutex_lock(&F.lock);
+	if (add && F.nthreads < NTHREADS) {
+		F.threads[F.nthreads++] = t;
+	} else if (!add) {
+		for (i = 0; i < F.nthreads; i++)
+			if (pthread_equal(F.threads[i], t))
+				F.threads[i] = F.threads[--F.nthreads];
+	}
+	pthread_mutex_unlock(&F.lock);
+}
+
+/* No progress for 200 ms: signal everyone who might be blocked in the
+ * helper. A correct helper returns -EINTR from WAIT. */
+static void *watchdog_main(void *arg)
+{
+	unsigned long last = ~0ul;
+	int i;
+
+	(void)arg;
+	while (!F.stop_watchdog) {
+		sleep_us(200000);
+		if (atomic_load(&F.progress) != last) {
+			last = atomic_load(&F.progress);
+			continue;
+		}
+		pthread_kill(F.main_thread, SIGUSR1);
+		pthread_mutex_lock(&F.lock);
+		for (i = 0; i < F.nthreads; i++)
+			pthread_kill(F.threads[i], SIGUSR1);
+		pthread_mutex_unlock(&F.lock);
+	}
+	return NULL;
+}
+
+/* --- setup ------------------------------------------------------------------- */
+
+static unsigned long sysfs_hex(const char *dev, const char *attr)
+{
+	char path[PATH_MAX], buf[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", dev, attr);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return strtoul(buf, NULL, 16);
+}
+
+static int find_edu(void)
+{
+	DIR *d = opendir("/sys/bus/pci/devices");
+	struct dirent *e;
+	int found = 0;
+
+	while (d && !found && (e = readdir(d))) {
+		if (e->d_name[0] != '.' &&
+		    sysfs_hex(e->d_name, "vendor") == 0x1234 &&
+		    sysfs_hex(e->d_name, "device") == 0x11e8) {
+			snprintf(F.addr, sizeof(F.addr), "%.31s", e->d_name);
+			found = 1;
+		}
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static int parse_addr(const char *s)
+{
+	unsigned int dom, bus, slot, fn;
+
+	if (sscanf(s, "%x:%x:%x.%x", &dom, &bus, &slot, &fn) != 4 ||
+	    bus > 255 || slot > 31 || fn > 7)
+		return 0;
+	F.domain = dom;
+	F.bus = bus;
+	F.devfn = slot << 3 | fn;
+	return 1;
+}
+
+/* The pointer zoo: a RW page, a RO page, a page followed by a hole, a
+ * hole. */
+static void setup_pages(void)
+{
+	struct csx_kh_intr_wait *w;
+	uint8_t *p;
+
+	F.rw = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	F.ro = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	p = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (F.rw == MAP_FAILED || F.ro == MAP_FAILED || p == MAP_FAILED) {
+		printf("Bail out! mmap: %m\n");
+		exit(1);
+	}
+	/* A short WAIT in the RO page, so a WAIT read from it times out. */
+	w = (void *)F.ro;
+	w->size = sizeof(*w);
+	w->timeout_ms = 5;
+	mprotect(F.ro, PAGE, PROT_READ);
+	F.edge = p;
+	F.unmapped = p + 2 * PAGE;
+	munmap(p + PAGE, 2 * PAGE);
+}
+
+/* --- the files ----------------------------------------------------------------- */
+
+static long kio(int fd, unsigned long req, void *arg)
+{
+	atomic_fetch_add(&F.ioctls, 1);
+	return ioctl(fd, req, arg) == 0 ? 0 : -errno;
+}
+
+static int claim_edu(int fd)
+{
+	struct csx_kh_claim c = { .size = sizeof(c) };
+
+	c.domain = F.domain;
+	c.bus = F.bus;
+	c.devfn = F.devfn;
+	return (int)kio(fd, CSX_KH_IOC_CLAIM, &c);
+}
+
+static volatile uint32_t *map_bar0(int fd, size_t *len)
+{
+	struct csx_kh_region r = { .size = sizeof(r), .index = 0 };
+	void *p;
+
+	if (kio(fd, CSX_KH_IOC_REGION, &r) || !(r.flags & CSX_KH_REGION_MMAP))
+		return NULL;
+	atomic_fetch_add(&F.mmaps, 1);
+	p = mmap(NULL, r.bar_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 r.mmap_offset);
+	if (p == MAP_FAILED)
+		return NULL;
+	*len = r.bar_size;
+	return p;
+}
+
+static int attach_any(int fd, __u32 watchdog_ms)
+{
+	struct csx_kh_intr_attach a = { .size = sizeof(a) };
+	struct csx_kh_enable e = { sizeof(e), 1 };
+
+	a.mode = CSX_KH_MODE_ANY;
+	a.snap_width = 4;
+	a.snap_offset = EDU_IRQ_STATUS;
+	a.watchdog_ms = watchdog_ms;
+	kio(fd, CSX_KH_IOC_ENABLE, &e);
+	return (int)kio(fd, CSX_KH_IOC_INTR_ATTACH, &a);
+}
+
+static int wait_irq(int fd, __u32 flags, __u32 timeout_ms,
+		    struct csx_kh_intr_wait *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->size = sizeof(*w);
+	w->flags = flags;
+	w->timeout_ms = timeout_ms;
+	return (int)kio(fd, CSX_KH_IOC_INTR_WAIT, w);
+}
+
+static void slot_close(struct slot *s)
+{
+	if (s->bar)
+		munmap((void *)s->bar, s->bar_len);
+	if (s->fd >= 0)
+		close(s->fd);
+	s->bar = NULL;
+	s->fd = -1;
+}
+
+/* A slot's file, opened on demand; sometimes claimed and mapped properly so
+ * the fuzzed calls reach past "nothing claimed". */
+static struct slot *slot_get(void)
+{
+	struct slot *s = &S[pick(NSLOTS)];
+
+	if (s->fd < 0)
+		s->fd = open(CSX_KH_DEVICE, O_RDWR | O_CLOEXEC);
+	if (s->fd >= 0 && !s->bar && !pick(8) && claim_edu(s->fd) == 0) {
+		s->bar = map_bar0(s->fd, &s->bar_len);
+		if (!pick(2))
+			attach_any(s->fd, pick(2) ? 0 : 1 + pick(300));
+	}
+	return s;
+}
+
+static void maps_drop(int i)
+{
+	munmap(M[i].addr, M[i].len);
+	M[i].addr = NULL;
+}
+
+static void teardown_all(void)
+{
+	int i;
+
+	for (i = 0; i < NMAPS; i++)
+		if (M[i].addr)
+			maps_drop(i);
+	for (i = 0; i < NSLOTS; i++)
+		slot_close(&S[i]);
+}
+
+/* --- ioctls ------------------------------------------------------------------- */
+
+static const struct {
+	unsigned long cmd;
+	size_t size;
+} cmds[] = {
+	{ CSX_KH_IOC_VERSION, sizeof(struct csx_kh_version) },
+	{ CSX_KH_IOC_CLAIM, sizeof(struct csx_kh_claim) },
+	{ CSX_KH_IOC_RELEASE, 0 },
+	{ CSX_KH_IOC_REGION, sizeof(struct csx_kh_region) },
+	{ CSX_KH_IOC_CFG_READ, sizeof(struct csx_kh_cfg) },
+	{ CSX_KH_IOC_CFG_WRITE, sizeof(struct csx_kh_cfg) },
+	{ CSX_KH_IOC_ENABLE, sizeof(struct csx_kh_enable) },
+	{ CSX_KH_IOC_DMA_ALLOC, sizeof(struct csx_kh_dma) },
+	{ CSX_KH_IOC_DMA_FREE, sizeof(struct csx_kh_dma) },
+	{ CSX_KH_IOC_INTR_ATTACH, sizeof(struct csx_kh_intr_attach) },
+	{ CSX_KH_IOC_INTR_DETACH, 0 },
+	{ CSX_KH_IOC_INTR_WAIT, sizeof(struct csx_kh_intr_wait) },
+	{ CSX_KH_IOC_INTR_KICK, 0 },
+	{ CSX_KH_IOC_INTR_STATUS, sizeof(struct csx_kh_intr_status) },
+};
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+/* Where the argument goes: mostly the RW page, else a bad pointer. Copies
+ * @buf there when the place is ours to write. */
+static void *place_arg(const uint8_t *buf, size_t len)
+{
+	uint8_t *p;
+	size_t k;
+
+	switch (pick(12)) {
+	case 0:
+		return NULL;
+	case 1:
+		return F.unmapped;
+	case 2:
+		return KERNEL_PTR;
+	case 3:
+		return (void *)(0xffffffff81000000ul + pick(4096));
+	case 4:
+		return F.ro;
+	case 5: /* the struct runs into the hole after the page */
+		k = 1 + pick(len ? (unsigned int)len : 1);
+		p = F.edge + PAGE - k;
+		memcpy(p, buf, k);
+		return p;
+	case 6: /* misaligned */
+		p = F.rw + 1 + pick(7);
+		break;
+	default:
+		p = F.rw;
+	}
+	memcpy(p, buf, len);
+	return p;
+}
+
+/* Random contents with boundary values, size mostly right so the call
+ * gets past the size check. */
+static void mutate(uint8_t *buf, size_t len, size_t real_size)
+{
+	size_t off;
+
+	for (off = 0; off < len; off++)
+		buf[off] = (uint8_t)rnd();
+	for (off = 0; off + 4 <= len; off += 4) {
+		if (off % 8 == 0 && off + 8 <= len && !pick(4)) {
+			uint64_t v = interesting64();
+
+			memcpy(buf + off, &v, 8);
+			off += 4;
+		} else if (pick(2)) {
+			uint32_t v = interesting32();
+
+			memcpy(buf + off, &v, 4);
+		}
+	}
+	if (len >= 4 && pick(10) < 7) {
+		uint32_t sz = (uint32_t)real_size;
+
+		memcpy(buf, &sz, 4);
+	}
+}
+
+/* Per-command fixups: aim at the interesting code, avoid what the VM
+ * cannot survive for reasons outside the helper. */
+static void fixup(unsigned long cmd, uint8_t *buf)
+{
+	if (cmd == CSX_KH_IOC_CLAIM) {
+		/* Only the edu device, or a domain that does not exist: a
+		 * random real device (the host bridge...) is not ours to
+		 * fuzz. */
+		struct csx_kh_claim *c = (void *)buf;
+
+		if (pick(2)) {
+			c->domain = F.domain;
+			c->bus = pick(2) ? F.bus : c->bus;
+			c->devfn = F.devfn;
+		} else {
+			c->domain = 0x10000 + (c->domain & 0xffff);
+		}
+		if (c->domain == F.domain && c->bus != F.bus)
+			c->domain = 0x10000;
+	} else if (cmd == CSX_KH_IOC_INTR_WAIT) {
+		struct csx_kh_intr_wait *w = (void *)buf;
+
+		w->timeout_ms = 1 + pick(20);
+	} else if (cmd == CSX_KH_IOC_CFG_READ || cmd == CSX_KH_IOC_CFG_WRITE) {
+		struct csx_kh_cfg *c = (void *)buf;
+
+		if (pick(4))
+			c->offset = pick(0x1010);
+		if (pick(4))
+			c->width = pick(9);
+	} else if (cmd == CSX_KH_IOC_DMA_ALLOC) {
+		struct csx_kh_dma *d = (void *)buf;
+
+		if (pick(4))
+			d->length = 1 + pick(1 << 17);
+	}
+}
+
+static void fuzz_real_ioctl(void)
+{
+	uint8_t buf[128];
+	unsigned int i = pick(NCMDS);
+	unsigned long cmd = cmds[i].cmd;
+	struct slot *s = slot_get();
+	void *arg;
+
+	mutate(buf, sizeof(buf), cmds[i].size);
+	fixup(cmd, buf);
+	arg = place_arg(buf, cmds[i].size ? cmds[i].size : 8);
+	kio(pick(50) ? s->fd : -1, cmd, arg);
+}
+
+/* The generic VFS ioctls act before the driver sees anything (FIFREEZE
+ * would freeze devtmpfs): leave their types alone. */
+static int vfs_type(unsigned int type)
+{
+	return type == 0 || type == 'X' || type == 'f' || type == 0x94 ||
+	       type == 'T' || type == 0x12;
+}
+
+static void fuzz_random_ioctl(void)
+{
+	uint8_t buf[256];
+	unsigned int type = CSX_KH_IOC_MAGIC, size = pick(sizeof(buf));
+	struct slot *s = slot_get();
+	unsigned long cmd;
+
+	if (!pick(4)) {
+		do
+			type = pick(256);
+		while (vfs_type(type));
+	}
+	if (!pick(8))
+		size = pick(1 << 14); /* the pointer may not cover it */
+	cmd = _IOC(pick(4), type, pick(4) ? pick(0x20) : pick(256), size);
+	mutate(buf, sizeof(buf), size);
+	/* Should the helper decode by nr alone, a WAIT must still end. */
+	buf[8] = 5;
+	buf[9] = buf[10] = buf[11] = 0;
+	kio(s->fd, cmd,
+	    place_arg(buf, size < sizeof(buf) ? size : sizeof(buf)));
+}
+
+/* --- mmap games ------------------------------------------------------------------ */
+
+static uint64_t rand_offset(int *dma)
+{
+	static const int64_t delta[] = { 0, 0, 0, PAGE, -(int64_t)PAGE, 1 };
+	uint64_t base;
+
+	*dma = 0;
+	switch (pick(5)) {
+	case 0:
+	case 1:
+		base = CSX_KH_MMAP_BAR(pick(8));
+		break;
+	case 2:
+		*dma = 1;
+		base = CSX_KH_MMAP_DMA(pick(2) ? pick(4) : pick(300));
+		break;
+	case 3:
+		base = interesting64() & ~(PAGE - 1);
+		break;
+	default:
+		base = rnd() & ~(PAGE - 1) & ((1ull << 47) - 1);
+	}
+	return base + (uint64_t)delta[pick(6)];
+}
+
+static size_t rand_len(void)
+{
+	static const size_t len[] = { 0,	 1,	    PAGE,
+				      2 * PAGE,	 1ul << 20, (1ul << 20) + PAGE,
+				      1ul << 30, PAGE - 1,  1ul << 40 };
+
+	return len[pick(sizeof(len) / sizeof(len[0]))];
+}
+
+static int map_slot(void)
+{
+	int i;
+
+	for (i = 0; i < NMAPS; i++)
+		if (!M[i].addr)
+			return i;
+	maps_drop(pick(NMAPS));
+	return map_slot();
+}
+
+/* Try a random mapping; keep what succeeds for later games. */
+static void fuzz_mmap(void)
+{
+	static const int prots[] = { PROT_READ, PROT_READ | PROT_WRITE,
+				     PROT_WRITE, PROT_READ | PROT_EXEC,
+				     PROT_NONE };
+	int flags = pick(5) ? MAP_SHARED : MAP_PRIVATE;
+	struct slot *s = slot_get();
+	size_t len = rand_len();
+	int dma, i;
+	uint64_t off = rand_offset(&dma);
+	uint8_t *p;
+
+	if (!pick(5))
+		flags |= MAP_POPULATE;
+	atomic_fetch_add(&F.mmaps, 1);
+	p = mmap(NULL, len, prots[pick(5)], flags, s->fd, (off_t)off);
+	if (p == MAP_FAILED)
+		return;
+	i = map_slot();
+	M[i].addr = p;
+	M[i].len = (len + PAGE - 1) & ~(PAGE - 1);
+	M[i].dma = dma;
+	touch((volatile uint32_t *)p, 0, 0);
+	if (dma)
+		touch((volatile uint32_t *)p, 1, (uint32_t)rnd());
+}
+
+/* Split, shrink, grow, move, reprotect and touch a kept mapping. */
+static void fuzz_map_game(void)
+{
+	struct map *m = &M[pick(NMAPS)];
+	void *p, *to;
+
+	if (!m->addr)
+		return;
+	switch (pick(7)) {
+	case 0:
+		maps_drop((int)(m - M));
+		return;
+	case 1: /* the head page */
+		if (m->len > PAGE && !munmap(m->addr, PAGE)) {
+			m->addr += PAGE;
+			m->len -= PAGE;
+		}
+		break;
+	case 2: /* shrink in place */
+		if (m->len > PAGE &&
+		    mremap(m->addr, m->len, PAGE, 0) != MAP_FAILED)
+			m->len = PAGE;
+		break;
+	case 3: /* grow: PFN maps must refuse, DMA maps may */
+		p = mremap(m->addr, m->len, m->len + PAGE, MREMAP_MAYMOVE);
+		if (p != MAP_FAILED) {
+			m->addr = p;
+			m->len += PAGE;
+		}
+		break;
+	case 4: /* move onto a fresh reservation */
+		to = mmap(NULL, m->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0);
+		if (to == MAP_FAILED)
+			break;
+		p = mremap(m->addr, m->len, m->len,
+			   MREMAP_MAYMOVE | MREMAP_FIXED, to);
+		if (p == MAP_FAILED)
+			munmap(to, m->len);
+		else
+			m->addr = p;
+		break;
+	case 5:
+		mprotect(m->addr, m->len,
+			 pick(2) ? PROT_READ | PROT_EXEC :
+				   PROT_READ | PROT_WRITE);
+		break;
+	default:
+		break;
+	}
+	touch((volatile uint32_t *)(m->addr + (m->len - 4)), 0, 0);
+	if (m->dma)
+		touch((volatile uint32_t *)m->addr, 1, (uint32_t)rnd());
+}
+
+/* --- races --------------------------------------------------------------------- */
+
+struct racer {
+	pthread_t thread;
+	int fd;
+	volatile uint32_t *bar;
+	volatile int stop;
+	uint64_t rng;
+};
+
+static void *race_waiter(void *arg)
+{
+	struct racer *r = arg;
+	struct csx_kh_intr_wait w;
+
+	while (!r->stop) {
+		int rc = wait_irq(r->fd, CSX_KH_WAIT_UNMASK, 20, &w);
+
+		if (rc == -EBADF)
+			break;
+		/* Detached or released: keep trying (a re-attach may come)
+		 * without spinning. */
+		if (rc && rc != -ETIMEDOUT && rc != -EINTR)
+			sleep_us(500);
+		atomic_fetch_add(&F.progress, 1);
+	}
+	return NULL;
+}
+
+/* Raise and ack through the BAR; the main thread may pull the mapping
+ * away underneath (a fault is then expected and handled). */
+static void *race_raiser(void *arg)
+{
+	struct racer *r = arg;
+
+	while (!r->stop) {
+		if (touch(r->bar + EDU_IRQ_RAISE / 4, 1, 1))
+			break;
+		if (rnd_next(&r->rng) % 3 == 0 &&
+		    touch(r->bar + EDU_IRQ_ACK / 4, 1, 1))
+			break;
+		sleep_us((unsigned int)(rnd_next(&r->rng) % 200));
+	}
+	return NULL;
+}
+
+static void racer_start(struct racer *r, void *(*fn)(void *))
+{
+	r->rng = rnd() | 1;
+	pthread_create(&r->thread, NULL, fn, r);
+	register_thread(r->thread, 1);
+}
+
+static void racer_stop(struct racer *r)
+{
+	r->stop = 1;
+	register_thread(r->thread, 0);
+	pthread_join(r->thread, NULL);
+}
+
+/* The main thread's move while the waiter blocks and interrupts fly. */
+static void race_strike(int *fd, volatile uint32_t **bar, size_t len)
+{
+	struct csx_kh_dma d = { .size = sizeof(d), .length = PAGE };
+
+	switch (pick(7)) {
+	case 0:
+		close(*fd);
+		*fd = -1;
+		break;
+	case 1:
+		kio(*fd, CSX_KH_IOC_INTR_DETACH, NULL);
+		break;
+	case 2:
+		kio(*fd, CSX_KH_IOC_RELEASE, NULL);
+		break;
+	case 3: /* the file stays open through the mapping alone */
+		close(*fd);
+		*fd = -1;
+		sleep_us(pick(2000));
+		munmap((void *)*bar, len);
+		*bar = NULL;
+		break;
+	case 4:
+		kio(*fd, CSX_KH_IOC_INTR_KICK, NULL);
+		break;
+	case 5:
+		kio(*fd, CSX_KH_IOC_DMA_ALLOC, &d);
+		attach_any(*fd, 1 + pick(50));
+		break;
+	default:
+		munmap((void *)*bar, len);
+		*bar = NULL;
+	}
+}
+
+static void fuzz_race(void)
+{
+	struct racer waiter = { 0 }, raiser = { 0 };
+	volatile uint32_t *bar;
+	size_t len = 0;
+	int fd;
+
+	teardown_all();
+	fd = open(CSX_KH_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || claim_edu(fd) || !(bar = map_bar0(fd, &len))) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	attach_any(fd, pick(2) ? 0 : 1 + pick(100));
+	atomic_fetch_add(&F.races, 1);
+	waiter.fd = raiser.fd = fd;
+	raiser.bar = bar;
+	racer_start(&waiter, race_waiter);
+	racer_start(&raiser, race_raiser);
+	sleep_us(pick(3000));
+	race_strike(&fd, &bar, len);
+	sleep_us(pick(3000));
+	racer_stop(&raiser);
+	racer_stop(&waiter);
+	if (bar)
+		munmap((void *)bar, len);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* --- fork + SIGKILL ------------------------------------------------------------------ */
+
+/* The child claims (or, sharing the parent's file, just uses it) and
+ * keeps interrupts going until killed. Syscalls only: the parent has
+ * threads. */
+static void claimant_child(int fd, volatile uint32_t *bar)
+{
+	struct csx_kh_intr_wait w;
+	size_t len;
+
+	alarm(5); /* never outlive the run, whatever happens */
+	if (fd < 0) {
+		fd = open(CSX_KH_DEVICE, O_RDWR);
+		if (fd < 0 || claim_edu(fd) || !(bar = map_bar0(fd, &len)))
+			_exit(1);
+		attach_any(fd, 0);
+	}
+	for (;;) {
+		touch(bar + EDU_IRQ_RAISE / 4, 1, 1);
+		wait_irq(fd, 0, 5, &w);
+		touch(bar + EDU_IRQ_ACK / 4, 1, 1);
+		wait_irq(fd, CSX_KH_WAIT_UNMASK | CSX_KH_WAIT_NONBLOCK, 0, &w);
+	}
+}
+
+static void fuzz_fork_kill(void)
+{
+	struct slot *s = &S[0];
+	int shared = pick(2);
+	pid_t pid;
+
+	teardown_all();
+	if (shared) { /* parent and child share one claimed file */
+		s->fd = open(CSX_KH_DEVICE, O_RDWR);
+		if (s->fd < 0 || claim_edu(s->fd) ||
+		    !(s->bar = map_bar0(s->fd, &s->bar_len))) {
+			slot_close(s);
+			return;
+		}
+		attach_any(s->fd, 0);
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0)
+		claimant_child(shared ? s->fd : -1, s->bar);
+	if (pid < 0)
+		return;
+	sleep_us(pick(50000));
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	atomic_fetch_add(&F.races, 1);
+}
+
+static void fuzz_close(void)
+{
+	slot_close(&S[pick(NSLOTS)]);
+}
+
+/* --- main -------------------------------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	unsigned int weight; /* out of 100 */
+	void (*fn)(void);
+} ops[] = {
+	{ "random_ioctl", 30, fuzz_random_ioctl },
+	{ "real_ioctl", 40, fuzz_real_ioctl },
+	{ "mmap", 12, fuzz_mmap },
+	{ "map_game", 8, fuzz_map_game },
+	{ "race", 6, fuzz_race },
+	{ "fork_kill", 2, fuzz_fork_kill },
+	{ "close", 2, fuzz_close },
+};
+#define NOPS (sizeof(ops) / sizeof(ops[0]))
+
+/* Time spent per kind of operation: a slow kernel path shows up here. */
+static double op_time[NOPS], op_max[NOPS];
+static unsigned long op_count[NOPS];
+
+static void fuzz_one(void)
+{
+	unsigned int r = pick(100), i = 0;
+	double t;
+
+	while (i < NOPS - 1 && r >= ops[i].weight)
+		r -= ops[i++].weight;
+	t = now_s();
+	ops[i].fn();
+	t = now_s() - t;
+	op_time[i] += t;
+	op_count[i]++;
+	if (t > op_max[i])
+		op_max[i] = t;
+}
+
+static void print_op_times(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < NOPS; i++)
+		printf("# kh_fuzz: %-12s %7lu calls, %6.2f s, max %.0f ms\n",
+		       ops[i].name, op_count[i], op_time[i], op_max[i] * 1e3);
+}
+
+/* After everything: a plain user of the device must still get through. */
+static int still_works(char *why, size_t n)
+{
+	struct csx_kh_intr_wait w;
+	volatile uint32_t *bar = NULL;
+	double end = now_s() + 2;
+	size_t len = 0;
+	int fd, rc;
+
+	fd = open(CSX_KH_DEVICE, O_RDWR);
+	while ((rc = claim_edu(fd)) == -EBUSY && now_s() < end)
+		sleep_us(10000);
+	if (!rc && !(bar = map_bar0(fd, &len)))
+		rc = -ENOMEM;
+	if (rc)
+		return snprintf(why, n, "claim/map: %s", strerrorname_np(-rc));
+	if (bar[EDU_ID / 4] != 0x010000ed)
+		return snprintf(why, n, "id register 0x%x", bar[EDU_ID / 4]);
+	bar[EDU_IRQ_ACK / 4] = bar[EDU_IRQ_STATUS / 4];
+	rc = attach_any(fd, 0);
+	bar[EDU_IRQ_RAISE / 4] = 0x1;
+	if (!rc)
+		rc = wait_irq(fd, 0, 1000, &w);
+	if (rc || !(w.events & CSX_KH_EV_INTR))
+		return snprintf(why, n, "interrupt: rc %s events 0x%x",
+				rc ? strerrorname_np(-rc) : "0", w.events);
+	bar[EDU_IRQ_ACK / 4] = 0x1;
+	munmap((void *)bar, len);
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	double secs = argc > 1 ? atof(argv[1]) : 20, t0;
+	unsigned long long seed;
+	pthread_t wd;
+	char why[128];
+	int i;
+
+	seed = argc > 2 ? strtoull(argv[2], NULL, 0) :
+			  (unsigned long long)time(NULL) ^ (unsigned)getpid();
+	F.rng = seed | 1;
+	printf("# kh_fuzz: seed %llu, %.0f s\n", seed, secs);
+	fflush(stdout);
+	if (getenv("CSX_KH_FUZZ_DEV"))
+		snprintf(F.addr, sizeof(F.addr), "%.31s",
+			 getenv("CSX_KH_FUZZ_DEV"));
+	else if (!find_edu())
+		return printf("not ok # no edu device\n"), 1;
+	if (!parse_addr(F.addr))
+		return printf("not ok # bad address %s\n", F.addr), 1;
+	for (i = 0; i < NSLOTS; i++)
+		S[i].fd = -1;
+	setup_signals();
+	setup_pages();
+	pthread_mutex_init(&F.lock, NULL);
+	F.main_thread = pthread_self();
+	pthread_create(&wd, NULL, watchdog_main, NULL);
+
+	t0 = now_s();
+	F.end = t0 + secs;
+	while (now_s() < F.end) {
+		fuzz_one();
+		atomic_fetch_add(&F.progress, 1);
+	}
+	teardown_all();
+	F.stop_watchdog = 1;
+	pthread_join(wd, NULL);
+
+	print_op_times();
+	printf("# kh_fuzz: %llu ioctls, %llu mmaps, %llu races in %.1f s\n",
+	       (unsigned long long)F.ioctls, (unsigned long long)F.mmaps,
+	       (unsigned long long)F.races, now_s() - t0);
+	if (still_works(why, sizeof(why))) {
+		printf("not ok # device unusable after fuzzing: %s\n", why);
+		return 1;
+	}
+	printf("ok\n");
+	return 0;
+}

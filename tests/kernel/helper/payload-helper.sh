@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only
+# shellcheck shell=sh
+#
+# Kernel helper (/dev/csx) tests for the VM payload; busybox sh fragment,
+# sourced by tests/kernel/csx/payload.sh, which provides `tap STATUS NAME
+# [DIAG]` and `skip NAME REASON`. Expects in the payload dir (the cwd): csx_helper.ko and the
+# static programs kh_abi_test and kh_fuzz (tests/kernel/helper/build.sh).
+#
+# kh_tests: one TAP line per step. The programs' own TAP is shown as "# "
+# comments (its numbering would clash with the payload's); kh_abi_test's
+# failing check names go into the diagnostic of its line.
+# Environment: CSX_IRQ (passed on to kh_abi_test), CSX_KH_FUZZ_SECS
+# (default 20; 0 skips the fuzzer).
+
+# kh_run NAME PROG [ARGS]: run PROG, its output shown as comments and kept
+# in /tmp/NAME.out; returns its exit status.
+kh_run() {
+	_kh_name=$1
+	shift
+	mkdir -p /tmp
+	{
+		"$@"
+		echo "$?" >"/tmp/$_kh_name.rc"
+	} 2>&1 | tee "/tmp/$_kh_name.out" | sed 's/^/# /'
+	return "$(cat "/tmp/$_kh_name.rc" 2>/dev/null || echo 1)"
+}
+
+kh_tests() {
+	insmod ./csx_helper.ko
+	tap $? "kh_load"
+	if ! grep -q '^csx_helper ' /proc/modules; then
+		return 1
+	fi
+	[ -c /dev/csx ]
+	tap $? "kh_dev_node"
+
+	kh_run kh_abi_test ./kh_abi_test
+	_kh_rc=$?
+	_kh_bad=$(grep '^not ok' /tmp/kh_abi_test.out |
+		sed 's/^not ok [0-9]* \([^ ]*\).*/\1/' | tr '\n' ' ')
+	grep -q '^1\.\.[0-9]' /tmp/kh_abi_test.out || _kh_bad="$_kh_bad(no plan: crashed?)"
+	tap $_kh_rc "kh_abi_test" "failed: $_kh_bad"
+
+	_kh_secs=${CSX_KH_FUZZ_SECS:-20}
+	if [ "$_kh_secs" -gt 0 ]; then
+		# Each refused call logs a line; at full console loglevel the
+		# serial console would throttle the fuzzer and bury the log.
+		# Errors (level < 4) still show live; all is in dmesg.
+		_kh_printk=$(cut -f1 /proc/sys/kernel/printk)
+		echo 4 >/proc/sys/kernel/printk
+		kh_run kh_fuzz ./kh_fuzz "$_kh_secs"
+		_kh_rc=$?
+		echo "$_kh_printk" >/proc/sys/kernel/printk
+		_kh_count=$(grep '^# kh_fuzz: [0-9]' /tmp/kh_fuzz.out)
+		[ -n "$_kh_count" ] || echo "# kh_fuzz: no count line"
+		tap $_kh_rc "kh_fuzz" "$(tail -n 1 /tmp/kh_fuzz.out)"
+	else
+		skip "kh_fuzz" "CSX_KH_FUZZ_SECS=0"
+	fi
+
+	rmmod csx_helper
+	tap $? "kh_unload"
+	! grep -q '^csx_helper ' /proc/modules
+	tap $? "kh_not_in_proc_modules"
+	[ ! -e /dev/csx ]
+	tap $? "kh_dev_node_removed"
+}
