@@ -25,8 +25,9 @@ echo "== user mode: samples/edu/csx_edu.c as a process, two simulated edu device
 
 echo
 if [ -x "$(command -v qemu-system-x86_64)" ] && [ -n "$(sed -n 's/^KDIR = //p' "$out/Makefile")" ]; then
-	echo "== kernel mode: the same csx_edu.c as csx_edu.ko, QEMU's edu device in a VM"
-	"$top/scripts/demo-kernel.sh" "$out/kernel-demo"
+	echo "== kernel mode: the same csx_edu.c as csx_edu.ko, QEMU's edu device in a VM;"
+	echo "   then as a user process on that real device through the kernel helper (/dev/csx)"
+	"$top/scripts/demo-kernel.sh" "$out/kernel-demo" "$out"
 else
 	echo "== kernel mode skipped: QEMU or kernel headers missing"
 fi
