@@ -42,6 +42,7 @@ struct csx_kh_version {
 #define CSX_KH_FEAT_MSI 0x1u	  /* MSI interrupts supported */
 #define CSX_KH_FEAT_SNAPSHOT 0x2u /* register snapshot in the ISR */
 #define CSX_KH_FEAT_WATCHDOG 0x4u /* interrupt watchdog */
+#define CSX_KH_FEAT_CALLS 0x8u	  /* service calls (CSX_KH_IOC_SVC_*) */
 
 /*
  * CSX_KH_IOC_CLAIM: take PCI device domain:bus:devfn for this file.
@@ -215,6 +216,60 @@ struct csx_kh_intr_status {
  * accesses get SIGBUS) and frees its interrupt and DMA memory; ioctls on
  * the claim then return -ENODEV, CSX_KH_IOC_RELEASE still works.
  */
+/*
+ * Service calls, user → kernel: a process calls a service a kernel module
+ * exported with csx_service_export() (csx.ko's registry), as csx_call()
+ * does in-process. Any open file, no device claim and no privilege needed
+ * (the services decide what they offer); at most CSX_KH_SVC_MAX channels
+ * per file, closed with the file.
+ *
+ * CSX_KH_IOC_SVC_OPEN: open @name (NUL-terminated, "module/service") at
+ * @min_version or newer. Errors: -ENOENT (no such kernel service, or csx.ko
+ * not loaded), -EPROTO (older than @min_version), -EMFILE (channel limit),
+ * -EINVAL (name not terminated or malformed).
+ */
+#define CSX_KH_SVC_NAME_MAX 64
+#define CSX_KH_SVC_MAX 64u
+struct csx_kh_svc_open {
+	__u32 size;			/* in */
+	__u32 min_version;		/* in */
+	__u32 version;			/* out: the service's version */
+	__u32 handle;			/* out: for CALL and CLOSE */
+	char name[CSX_KH_SVC_NAME_MAX]; /* in */
+};
+
+/*
+ * CSX_KH_IOC_SVC_CALL: one synchronous call. The helper copies @in_len
+ * bytes from @in_ptr, runs the service's handler in this thread (kernel
+ * thread context, may sleep), and copies the response (@out_len bytes, at
+ * most @out_cap) to @out_ptr. Lengths up to CSX_KH_CALL_MAX. The ioctl
+ * returns 0 when the call was made, with csx_call()'s status in @status (0
+ * or a negative CSX_E* = errno value, e.g. -CSX_EPEERDIED once the module
+ * withdrew the service); the ioctl itself fails only for transport errors:
+ * -ENOENT (no such handle), -EINVAL, -EMSGSIZE (a length above
+ * CSX_KH_CALL_MAX), -EFAULT, -ENOMEM.
+ * Concurrent calls on one handle and from many threads are allowed.
+ */
+#define CSX_KH_CALL_MAX (1u << 20)
+struct csx_kh_svc_call {
+	__u32 size;	  /* in */
+	__u32 handle;	  /* in */
+	__u32 op;	  /* in */
+	__s32 status;	  /* out: the handler's status */
+	__u64 in_ptr;	  /* in: user address of the request */
+	__u64 in_len;	  /* in */
+	__u64 out_ptr;	  /* in: user address of the response buffer */
+	__u64 out_cap;	  /* in */
+	__u64 out_len;	  /* out */
+	__s64 timeout_ns; /* in: as csx_call() (-1: forever) */
+};
+
+/* CSX_KH_IOC_SVC_CLOSE: close @handle; waits for its calls in progress. */
+struct csx_kh_svc_close {
+	__u32 size;   /* in */
+	__u32 handle; /* in */
+};
+
 #define CSX_KH_IOC_VERSION _IOWR(CSX_KH_IOC_MAGIC, 0x00, struct csx_kh_version)
 #define CSX_KH_IOC_CLAIM _IOWR(CSX_KH_IOC_MAGIC, 0x01, struct csx_kh_claim)
 #define CSX_KH_IOC_RELEASE _IO(CSX_KH_IOC_MAGIC, 0x02)
@@ -232,6 +287,12 @@ struct csx_kh_intr_status {
 #define CSX_KH_IOC_INTR_KICK _IO(CSX_KH_IOC_MAGIC, 0x0c)
 #define CSX_KH_IOC_INTR_STATUS \
 	_IOWR(CSX_KH_IOC_MAGIC, 0x0d, struct csx_kh_intr_status)
+#define CSX_KH_IOC_SVC_OPEN \
+	_IOWR(CSX_KH_IOC_MAGIC, 0x10, struct csx_kh_svc_open)
+#define CSX_KH_IOC_SVC_CALL \
+	_IOWR(CSX_KH_IOC_MAGIC, 0x11, struct csx_kh_svc_call)
+#define CSX_KH_IOC_SVC_CLOSE \
+	_IOW(CSX_KH_IOC_MAGIC, 0x12, struct csx_kh_svc_close)
 
 /*
  * mmap(2) offsets: what CSX_KH_IOC_REGION and CSX_KH_IOC_DMA_ALLOC return.

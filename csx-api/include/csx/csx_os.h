@@ -370,6 +370,46 @@ int csx_os_intr_set_spin(struct csx_os_intr *oi, uint64_t spin_ns);
 /** MSI? @param oi Handle. @return true for MSI. */
 bool csx_os_intr_is_msi(struct csx_os_intr *oi);
 
+/* ---- Remote services ---------------------------------------------------- */
+
+/**
+ * A channel to a service in another domain (user process → kernel today),
+ * opened by the back end when the in-process registry has no such name.
+ */
+struct csx_os_rchan;
+/**
+ * csx_os_remote_open() - Find service @p name outside this address space
+ * and open a channel to it. Thread context; may sleep.
+ * @param name "module/service" (checked by the core).
+ * @param min_version Lowest acceptable version.
+ * @param out Channel. @param version The service's version.
+ * @return 0; -CSX_ENOENT (no such service, or no path to other domains
+ * from this back end yet); -CSX_EPROTO (the service is older than
+ * @p min_version); -CSX_ENOMEM; -CSX_EPERM; -CSX_EMFILE (too many open).
+ */
+int csx_os_remote_open(const char *name, uint32_t min_version,
+		       struct csx_os_rchan **out, uint32_t *version);
+/**
+ * csx_os_remote_call() - A synchronous call on a remote channel; arguments
+ * checked by the core (lengths within CSX_CALL_MAX_PAYLOAD). Thread
+ * context; sleeps.
+ * @param rc Channel. @param op Operation. @param in Request.
+ * @param in_len Its length. @param out Response buffer.
+ * @param out_cap Its capacity. @param out_len Response length.
+ * @param timeout_ns Bound, or CSX_WAIT_FOREVER.
+ * @return The handler's status, or -CSX_EPEERDIED (the service or its
+ * domain went away), -CSX_ETIMEDOUT, -CSX_ENOMEM, -CSX_EIO (transport).
+ */
+int csx_os_remote_call(struct csx_os_rchan *rc, uint32_t op, const void *in,
+		       size_t in_len, void *out, size_t out_cap,
+		       size_t *out_len, int64_t timeout_ns);
+/**
+ * csx_os_remote_close() - Close a remote channel; no call is in progress
+ * on it (the core guarantees it). Thread context.
+ * @param rc Channel.
+ */
+void csx_os_remote_close(struct csx_os_rchan *rc);
+
 /* ---- Upcalls: implemented by the core, called by back ends ------------- */
 
 /**
