@@ -38,7 +38,7 @@ bench_vm_bench_uintr_la_LDFLAGS = -module -avoid-version -shared \
 	-rpath /nowhere $(AM_LDFLAGS)
 bench_vm_bench_uintr_la_LIBADD = libcsx-user.la
 
-EXTRA_DIST += bench/vm/uio_lat.c
+EXTRA_DIST += bench/vm/uio_lat.c bench/vm/null_ioctl.c
 EXTRA_DIST += bench/README.md bench/run.sh bench/report.sh bench/targets.txt
 CLEANFILES += $(bench_programs) bench/rows.txt bench/results.json
 

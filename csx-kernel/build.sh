@@ -14,7 +14,7 @@
 #   --debug-kernel    build against tests/kernel/debug-kernel.sh's tree
 #   --debug           define CSX_DEBUG (strict context checks by default)
 #   --werror          warnings are errors
-#   --only LIST       comma-separated subset of: csx, edu, conformance, ktest,
+#   --only LIST       comma-separated subset of: csx, edu, calls, conformance, ktest,
 #                     helper
 #                     (default: all whose Kbuild exists; csx always)
 #   --stage-only      stage the sources (e.g. for DKMS), do not build
@@ -136,6 +136,7 @@ want_module() {
 modules=(
 	"csx csx-kernel csx.ko"
 	"edu samples/edu csx_edu.ko,edu_demo.ko"
+	"calls samples/calls calls_svc.ko,calls_client.ko"
 	"conformance tests/conformance/kernel csx_conformance.ko"
 	"ktest tests/kernel/csx *"
 	"helper helpers/kernel csx_helper.ko"
@@ -167,8 +168,9 @@ for m in "${modules[@]:1}"; do
 		stage_dir samples/edu
 		stage_file tests/edu/edu_load.c
 	fi
-	# The kernel helper (its own module) includes the /dev/csx ABI header.
-	[[ $name == helper ]] && stage_dir helpers/include
+	# The kernel helper (its own module) and the call benchmark's
+	# baseline (csx_null.ko, a ktest) include the /dev/csx ABI header.
+	[[ $name == helper || $name == ktest ]] && stage_dir helpers/include
 	subdirs+=("$dir/")
 done
 prune_stage
@@ -180,7 +182,7 @@ cmp -s "$stage/Kbuild.new" "$stage/Kbuild" || mv "$stage/Kbuild.new" "$stage/Kbu
 rm -f "$stage/Kbuild.new"
 
 # Same bytes as the user-mode build compiles: copies, checked.
-for f in samples/edu/*.c; do
+for f in samples/edu/*.c samples/calls/*.c; do
 	[[ -e $top/$f && -n ${wanted[$f]:-} ]] || continue
 	cmp -s "$top/$f" "$stage/$f" || die "$stage/$f differs from $f"
 done

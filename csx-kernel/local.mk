@@ -52,6 +52,7 @@ EXTRA_DIST += \
 	csx-kernel/csx_os_timer.c \
 	csx-kernel/csx_os_intr.c \
 	csx-kernel/csx_os_dev.c \
+	csx-kernel/csx_os_remote.c \
 	csx-kernel/include/csx_os_types.h \
 	csx-kernel/include/csx_os_module.h \
 	samples/edu/Kbuild \
@@ -60,11 +61,13 @@ EXTRA_DIST += \
 	helpers/kernel/csx_helper_main.c \
 	helpers/kernel/csx_helper_intr.c \
 	helpers/kernel/csx_helper_dma.c \
+	helpers/kernel/csx_helper_svc.c \
 	scripts/check-port-contract.sh \
 	tests/kernel/check-kernel.sh \
 	tests/kernel/csx/Kbuild \
 	tests/kernel/csx/payload.sh \
 	tests/kernel/csx/payload-user.sh \
+	tests/kernel/csx/payload-calls.sh \
 	tests/kernel/user-rootfs.sh \
 	tests/kernel/helper/build.sh \
 	tests/kernel/helper/payload-helper.sh \
@@ -73,4 +76,5 @@ EXTRA_DIST += \
 	tests/kernel/csx/ktap.h \
 	tests/kernel/csx/ktap_kernel.c \
 	tests/kernel/csx/edu_ktest.c \
-	tests/kernel/csx/bench_ktest.c
+	tests/kernel/csx/bench_ktest.c \
+	tests/kernel/csx/csx_null.c

@@ -64,6 +64,7 @@ int csx_os_init(void)
 void csx_os_fini(void)
 {
 	csx__user_timer_fini();
+	csx__user_remote_fini();
 }
 
 const char *csx_os_name(void)

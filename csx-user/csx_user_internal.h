@@ -108,6 +108,9 @@ void csx__user_thread_join(pthread_t tid) CSX_USER_HIDDEN;
 int csx__user_timer_init(void) CSX_USER_HIDDEN;
 void csx__user_timer_fini(void) CSX_USER_HIDDEN;
 
+/* csx_os_remote.c: close the kernel helper's file for service calls. */
+void csx__user_remote_fini(void) CSX_USER_HIDDEN;
+
 /*
  * csx_os_dpc.c: a wait thread runs the DPCs its ISR queued on its CPU.
  * drain_begin() (before the ISR) picks the current CPU and makes its kicks

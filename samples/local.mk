@@ -4,10 +4,25 @@
 # a standalone executable that runs it on its own.
 
 csxmoddir = $(pkglibdir)/modules
-csxmod_LTLIBRARIES = samples/edu/csx_edu.la samples/edu/edu_demo.la
+csxmod_LTLIBRARIES = samples/edu/csx_edu.la samples/edu/edu_demo.la \
+	samples/calls/calls_svc.la samples/calls/calls_client.la
 
 samples_module_ldflags = -module -avoid-version -shared -no-undefined \
 	$(AM_LDFLAGS)
+
+# The calls sample: a service and its client, each one source for both
+# modes (samples/calls/Kbuild builds the kernel modules).
+samples_calls_calls_svc_la_SOURCES = samples/calls/calls_svc.c \
+	samples/calls/calls.h
+samples_calls_calls_svc_la_LDFLAGS = $(samples_module_ldflags)
+samples_calls_calls_svc_la_LIBADD = libcsx-user.la
+
+samples_calls_calls_client_la_SOURCES = samples/calls/calls_client.c \
+	samples/calls/calls.h
+samples_calls_calls_client_la_LDFLAGS = $(samples_module_ldflags)
+samples_calls_calls_client_la_LIBADD = libcsx-user.la
+
+EXTRA_DIST += samples/calls/Kbuild
 
 samples_edu_csx_edu_la_SOURCES = samples/edu/csx_edu.c samples/edu/edu.h
 samples_edu_csx_edu_la_LDFLAGS = $(samples_module_ldflags)

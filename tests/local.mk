@@ -4,4 +4,6 @@
 include tests/unit/local.mk
 include tests/conformance/local.mk
 include tests/edu/local.mk
+include tests/user/local.mk
+include tests/calls/local.mk
 include tests/checks.mk

@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only */
 /*
- * The in-process service registry: exported services in a list under the
- * core lock, channels holding a reference to their service.
+ * The service registry: exported services in a list under the core lock,
+ * channels holding a reference to their service. A name not exported in
+ * this address space is looked up by the back end (csx_os_remote_open()):
+ * in user mode, services of kernel modules through the kernel helper
+ * (/dev/csx); kernel -> user and user <-> user across processes come with
+ * the user helper daemon. A channel is then either local (@svc, a direct
+ * call in the caller's thread) or remote (@remote, every call handed to
+ * csx_os_remote_call()); the API cannot tell them apart.
  *
  * Withdrawing a service must not free it under an open channel nor let its
  * handler run afterwards. So a service carries a reference count (one for
@@ -28,7 +34,9 @@ struct csx_service {
 
 struct csx_chan {
 	uint32_t magic;
-	struct csx_service *svc;
+	uint32_t version;	     /* the service's, fixed at open */
+	struct csx_service *svc;     /* local: referenced service, or NULL */
+	struct csx_os_rchan *remote; /* remote: the back end's channel */
 };
 
 static struct csx_service *csx__services;
@@ -204,6 +212,33 @@ static int csx__service_lookup(const char *name, uint32_t min_version,
 	return ret;
 }
 
+/* No such name in-process: ask the back end for one in another domain. */
+static int csx__service_remote_open(const char *name, uint32_t min_version,
+				    struct csx_chan *chan)
+{
+	struct csx_os_rchan *rc = NULL;
+	uint32_t version = 0;
+	int ret;
+
+	ret = csx_os_remote_open(name, min_version, &rc, &version);
+	if (ret == -CSX_EPROTO)
+		csx_err("csx_open(): service %s (in another domain) is older "
+			"than version %u, which the caller needs",
+			name, (unsigned int)min_version);
+	if (ret)
+		return ret;
+	if (version < min_version) { /* a back end that did not check */
+		csx_os_remote_close(rc);
+		csx_err("csx_open(): service %s is version %u, caller needs %u "
+			"or newer",
+			name, (unsigned int)version, (unsigned int)min_version);
+		return -CSX_EPROTO;
+	}
+	chan->remote = rc;
+	chan->version = version;
+	return 0;
+}
+
 int csx_open(const char *name, uint32_t min_version, struct csx_chan **out)
 {
 	struct csx_chan *chan;
@@ -224,6 +259,10 @@ int csx_open(const char *name, uint32_t min_version, struct csx_chan **out)
 	if (!chan)
 		return -CSX_ENOMEM;
 	ret = csx__service_lookup(name, min_version, &chan->svc);
+	if (!ret)
+		chan->version = chan->svc->version;
+	else if (ret == -CSX_ENOENT)
+		ret = csx__service_remote_open(name, min_version, chan);
 	if (ret) {
 		csx__free(chan);
 		return ret;
@@ -240,7 +279,7 @@ uint32_t csx_chan_version(struct csx_chan *chan)
 		csx__bad_handle(__func__, chan);
 		return 0;
 	}
-	return chan->svc->version;
+	return chan->version;
 }
 
 static int csx__call_check(const void *in, size_t in_len, const void *out,
@@ -298,7 +337,21 @@ int csx_call(struct csx_chan *chan, uint32_t op, const void *in, size_t in_len,
 	ret = csx__might_sleep(__func__);
 	if (ret)
 		return ret;
-	ret = csx__call_local(chan->svc, op, in, in_len, out, out_cap, &len);
+	if (chan->remote) {
+		/* The back end bounds the wait by @timeout_ns. */
+		ret = csx_os_remote_call(chan->remote, op, in, in_len, out,
+					 out_cap, &len, timeout_ns);
+		if (len > out_cap) {
+			csx_err("csx_call(): remote op %u answered %zu bytes "
+				"into a %zu-byte buffer",
+				(unsigned int)op, len, out_cap);
+			ret = -CSX_EIO;
+			len = 0;
+		}
+	} else {
+		ret = csx__call_local(chan->svc, op, in, in_len, out, out_cap,
+				      &len);
+	}
 	if (out_len)
 		*out_len = len;
 	return ret;
@@ -315,7 +368,10 @@ void csx_close(struct csx_chan *chan)
 	if (csx__might_sleep(__func__))
 		return;
 	csx__magic_set(chan, CSX__MAGIC_DEAD);
-	csx__service_put(chan->svc);
+	if (chan->remote)
+		csx_os_remote_close(chan->remote);
+	else
+		csx__service_put(chan->svc);
 	csx__retire(chan);
 	csx__live_dec(CSX__T_CHAN);
 }

@@ -56,6 +56,9 @@ struct kh_dma {
 	size_t size; /* page multiple */
 };
 
+struct csx_chan;
+struct kh_svc_chan;
+
 struct kh_file {
 	struct mutex lock;
 	struct kh_claim *claim;
@@ -91,6 +94,22 @@ struct kh_file {
 	bool kick;
 	bool wd_event;
 	u64 isr_calls, delivered, consumed, not_ours, trips, snapshot;
+
+	/*
+	 * Service channels (csx_helper_svc.c), under lock. svc_nchan counts
+	 * channels and opens in progress; while it is not zero the file holds
+	 * csx.ko's entry points (symbol_get), so csx.ko stays loaded.
+	 */
+	struct kh_svc_chan *svc[CSX_KH_SVC_MAX];
+	u32 svc_gen;
+	unsigned int svc_nchan;
+	int (*svc_open)(const char *name, uint32_t min_version,
+			struct csx_chan **out);
+	int (*svc_call)(struct csx_chan *chan, uint32_t op, const void *in,
+			size_t in_len, void *out, size_t out_cap,
+			size_t *out_len, int64_t timeout_ns);
+	void (*svc_close)(struct csx_chan *chan);
+	uint32_t (*svc_version)(struct csx_chan *chan);
 };
 
 /* csx_helper_intr.c */
@@ -116,6 +135,19 @@ long kh_dma_free(struct kh_file *f, u32 id, const char **why);
 void kh_dma_free_all(struct kh_file *f, bool memory_now);
 int kh_dma_mmap(struct kh_file *f, struct vm_area_struct *vma, u32 id);
 int kh_bar_mmap(struct kh_file *f, struct vm_area_struct *vma, u32 bar);
+
+/*
+ * csx_helper_svc.c: service calls. Each takes f->lock itself and copies
+ * nothing under it; CALL copies the payloads from and to user memory.
+ */
+long kh_svc_open(struct kh_file *f, struct csx_kh_svc_open *a,
+		 const char **why);
+long kh_svc_call(struct kh_file *f, struct csx_kh_svc_call *a,
+		 const char **why);
+long kh_svc_close(struct kh_file *f, struct csx_kh_svc_close *a,
+		  const char **why);
+/* The file's release: waits for calls in progress, closes every channel. */
+void kh_svc_close_all(struct kh_file *f);
 
 /* Common checks for ioctls on a claimed device (f->lock held). */
 static inline long kh_need_claim(struct kh_file *f, const char **why)

@@ -3,7 +3,9 @@
  * csx_helper.ko: the kernel helper of CSX's user-mode back end. It owns
  * /dev/csx (ABI: helpers/include/csx_kh_abi.h); one open file claims at
  * most one PCI device, maps its BARs and DMA buffers and waits for its
- * interrupts.
+ * interrupts. Any open file may also call services that kernel modules
+ * exported in csx.ko (CSX_KH_IOC_SVC_*, csx_helper_svc.c); csx.ko is
+ * optional, taken with symbol_get() only while a file has channels open.
  *
  * Claiming binds the device to the PCI driver "csx_helper" (empty id
  * table) through driver_override + device_attach(); probe finds the claim
@@ -547,6 +549,9 @@ static long kh_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		struct csx_kh_intr_attach att;
 		struct csx_kh_intr_wait wait;
 		struct csx_kh_intr_status st;
+		struct csx_kh_svc_open sopen;
+		struct csx_kh_svc_call call;
+		struct csx_kh_svc_close sclose;
 	} u;
 	const char *why = NULL, *op;
 	size_t out = 0;
@@ -563,8 +568,9 @@ static long kh_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		}
 		if (!ret) {
 			u.ver.abi = CSX_KH_ABI_VERSION;
-			u.ver.features =
-				CSX_KH_FEAT_SNAPSHOT | CSX_KH_FEAT_WATCHDOG;
+			u.ver.features = CSX_KH_FEAT_SNAPSHOT |
+					 CSX_KH_FEAT_WATCHDOG |
+					 CSX_KH_FEAT_CALLS;
 			if (IS_ENABLED(CONFIG_PCI_MSI))
 				u.ver.features |= CSX_KH_FEAT_MSI;
 			out = sizeof(u.ver);
@@ -695,6 +701,26 @@ unlock:
 			ret = kh_intr_status(f, &u.st, &why);
 		out = sizeof(u.st);
 		break;
+	case CSX_KH_IOC_SVC_OPEN:
+		op = "SVC_OPEN";
+		ret = kh_in(&u, up, sizeof(u.sopen), &why);
+		if (!ret)
+			ret = kh_svc_open(f, &u.sopen, &why);
+		out = sizeof(u.sopen);
+		break;
+	case CSX_KH_IOC_SVC_CALL:
+		op = "SVC_CALL";
+		ret = kh_in(&u, up, sizeof(u.call), &why);
+		if (!ret)
+			ret = kh_svc_call(f, &u.call, &why);
+		out = sizeof(u.call);
+		break;
+	case CSX_KH_IOC_SVC_CLOSE:
+		op = "SVC_CLOSE";
+		ret = kh_in(&u, up, sizeof(u.sclose), &why);
+		if (!ret)
+			ret = kh_svc_close(f, &u.sclose, &why);
+		break;
 	default:
 		pr_notice_ratelimited("pid %d: ioctl 0x%x: unknown command\n",
 				      task_tgid_nr(current), cmd);
@@ -802,6 +828,7 @@ static int kh_release(struct inode *inode, struct file *file)
 	struct kh_file *f = file->private_data;
 	const char *why;
 
+	kh_svc_close_all(f);
 	kh_release_claim(f, false, &why);
 	del_timer_sync(&f->wd);
 	idr_destroy(&f->dma_idr);

@@ -115,7 +115,8 @@ build() { # build KERNEL DIR: modules for that kernel into DIR
 	fi
 	"$top/csx-kernel/build.sh" "${args[@]}" "$dir" >/dev/null ||
 		die "building the $kind kernel modules failed"
-	for ko in csx.ko csx_edu.ko edu_demo.ko csx_edu_ktest.ko bench_ktest.ko csx_helper.ko; do
+	for ko in csx.ko csx_edu.ko edu_demo.ko csx_edu_ktest.ko bench_ktest.ko \
+		csx_helper.ko calls_svc.ko calls_client.ko csx_null.ko; do
 		[[ -f $dir/$ko ]] || die "$kind build did not produce $ko"
 	done
 	[[ -f $dir/csx_conformance.ko ]] ||
@@ -159,6 +160,9 @@ if [[ -n $user_build ]]; then
 		"$user_build/bench/vm/.libs/bench_uintr.so" "$uprogs/"
 	gcc -static -pthread -O2 -Wall -Wextra -Werror -o "$uprogs/uio_lat" \
 		"$top/bench/vm/uio_lat.c" || die "building uio_lat failed"
+	gcc -static -O2 -Wall -Wextra -Werror -I "$top/helpers/include" \
+		-o "$uprogs/null_ioctl" "$top/bench/vm/null_ioctl.c" ||
+		die "building null_ioctl failed"
 	if [[ -x $top/tests/kernel/helper/build.sh ]]; then
 		"$top/tests/kernel/helper/build.sh" "$uprogs" >>"$out/user-build.log" 2>&1 ||
 			die "building the kernel helper tests failed (log: $out/user-build.log)"
@@ -179,7 +183,7 @@ payload() { # payload KERNEL DIR
 	# directory is what really ran.
 	strip --strip-debug "$dir"/*.ko
 	install -m 755 "$here/csx/payload.sh" "$dir/run.sh"
-	install -m 644 "$here/csx/payload-user.sh" "$dir/"
+	install -m 644 "$here/csx/payload-user.sh" "$here/csx/payload-calls.sh" "$dir/"
 	[[ -f $top/tests/kernel/helper/payload-helper.sh ]] &&
 		install -m 644 "$top/tests/kernel/helper/payload-helper.sh" "$dir/"
 	cp -a "$uprogs/." "$dir/"

@@ -25,6 +25,7 @@
 #define MOCK_MAX_DEVS 8
 #define MOCK_MAX_TIMERS 32
 #define MOCK_MAX_INTRS 16
+#define MOCK_MAX_RCHANS 8
 
 /* ---- State ------------------------------------------------------------- */
 
@@ -71,6 +72,12 @@ struct csx_os_dma {
 	void *mem;
 };
 
+/* Remote channels live in a fixed table so a double close is seen. */
+struct csx_os_rchan {
+	bool live;
+	uint32_t version;
+};
+
 static struct {
 	pthread_mutex_t lock; /* guards blocks and logs */
 	struct mock_block *blocks;
@@ -104,6 +111,13 @@ static struct {
 	void (*on_sleep)(void *arg);
 	void *on_sleep_arg;
 	bool verbose;
+	int remote_open_result;
+	uint32_t remote_version;
+	int remote_call_status;
+	const void *remote_resp;
+	size_t remote_resp_len;
+	struct mock_remote_seen remote;
+	struct csx_os_rchan rchans[MOCK_MAX_RCHANS];
 } mock = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static __thread unsigned int tls_ctx;
@@ -170,6 +184,13 @@ void mock_reset(void)
 	memset(mock.intrs, 0, sizeof(mock.intrs));
 	mock.last_stop_waited = false;
 	mock.on_sleep = NULL;
+	mock.remote_open_result = -CSX_ENOENT;
+	mock.remote_version = 0;
+	mock.remote_call_status = 0;
+	mock.remote_resp = NULL;
+	mock.remote_resp_len = 0;
+	memset(&mock.remote, 0, sizeof(mock.remote));
+	memset(mock.rchans, 0, sizeof(mock.rchans));
 	mock.verbose = getenv("MOCK_OS_VERBOSE") != NULL;
 	tls_ctx = 0;
 	tls_cpu = 0;
@@ -206,6 +227,11 @@ int unit_teardown(void **state)
 	if (mock.live != 0) {
 		fprintf(stderr, "teardown: %ld core allocation(s) leaked\n",
 			mock.live);
+		bad = -1;
+	}
+	if (mock_remote_live()) {
+		fprintf(stderr, "teardown: %u remote channel(s) left open\n",
+			mock_remote_live());
 		bad = -1;
 	}
 	if (mock.errors) {
@@ -1316,4 +1342,90 @@ enum csx_irqreturn mock_intr_deliver(struct csx_intr *core)
 	ret = csx__intr_dispatch(core);
 	tls_ctx = saved;
 	return ret;
+}
+
+/* ---- Remote services --------------------------------------------------- */
+
+void mock_set_remote_open(int result, uint32_t version)
+{
+	mock.remote_open_result = result;
+	mock.remote_version = version;
+}
+
+void mock_set_remote_call(int status, const void *resp, size_t resp_len)
+{
+	mock.remote_call_status = status;
+	mock.remote_resp = resp;
+	mock.remote_resp_len = resp_len;
+}
+
+const struct mock_remote_seen *mock_remote_seen(void)
+{
+	return &mock.remote;
+}
+
+unsigned int mock_remote_live(void)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < MOCK_MAX_RCHANS; i++)
+		n += mock.rchans[i].live;
+	return n;
+}
+
+int csx_os_remote_open(const char *name, uint32_t min_version,
+		       struct csx_os_rchan **out, uint32_t *version)
+{
+	unsigned int i;
+
+	if (csx_os_context() & CSX_OS_CTX_ATOMIC)
+		mock_error("csx_os_remote_open() in atomic context");
+	mock.remote.opens++;
+	snprintf(mock.remote.name, sizeof(mock.remote.name), "%s", name);
+	mock.remote.min_version = min_version;
+	if (mock.remote_open_result)
+		return mock.remote_open_result;
+	for (i = 0; i < MOCK_MAX_RCHANS && mock.rchans[i].live; i++)
+		;
+	if (i == MOCK_MAX_RCHANS)
+		return -CSX_ENOSPC;
+	mock.rchans[i].live = true;
+	mock.rchans[i].version = mock.remote_version;
+	mock.remote.chan = &mock.rchans[i];
+	*out = &mock.rchans[i];
+	*version = mock.remote_version;
+	return 0;
+}
+
+int csx_os_remote_call(struct csx_os_rchan *rc, uint32_t op, const void *in,
+		       size_t in_len, void *out, size_t out_cap,
+		       size_t *out_len, int64_t timeout_ns)
+{
+	if (!rc->live)
+		mock_error("csx_os_remote_call() on a closed channel");
+	if (csx_os_context() & CSX_OS_CTX_ATOMIC)
+		mock_error("csx_os_remote_call() in atomic context");
+	mock.remote.calls++;
+	mock.remote.chan = rc;
+	mock.remote.op = op;
+	mock.remote.in = in;
+	mock.remote.in_len = in_len;
+	mock.remote.out = out;
+	mock.remote.out_cap = out_cap;
+	mock.remote.timeout_ns = timeout_ns;
+	if (mock.remote_resp_len <= out_cap && mock.remote_resp_len)
+		memcpy(out, mock.remote_resp, mock.remote_resp_len);
+	*out_len = mock.remote_resp_len;
+	return mock.remote_call_status;
+}
+
+void csx_os_remote_close(struct csx_os_rchan *rc)
+{
+	mock.remote.closes++;
+	mock.remote.chan = rc;
+	if (!rc->live) {
+		mock_error("csx_os_remote_close() of a closed channel");
+		return;
+	}
+	rc->live = false;
 }

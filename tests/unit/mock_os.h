@@ -99,4 +99,35 @@ uint8_t *mock_dev_cfg(struct csx_os_dev *d);
 unsigned long mock_dev_reg_ops(struct csx_os_dev *d);
 void mock_set_driver_register_result(int ret);
 
+/* ---- Remote services -------------------------------------------------- */
+
+/*
+ * What csx_os_remote_open() answers: @result (default -CSX_ENOENT, as a
+ * back end with no other domain); on 0 a channel at @version.
+ */
+void mock_set_remote_open(int result, uint32_t version);
+/*
+ * What csx_os_remote_call() answers: @status, with @resp_len bytes of
+ * @resp (kept by pointer) copied out when they fit and *out_len set to
+ * @resp_len whether they fit or not (to test the core's check).
+ */
+void mock_set_remote_call(int status, const void *resp, size_t resp_len);
+
+/* What the remote hooks saw. Channels are checked at teardown. */
+struct mock_remote_seen {
+	unsigned long opens, calls, closes;
+	char name[CSX_SERVICE_NAME_MAX];
+	uint32_t min_version;
+	struct csx_os_rchan *chan; /* opened last / called last / closed last */
+	uint32_t op;
+	const void *in;
+	size_t in_len;
+	void *out;
+	size_t out_cap;
+	int64_t timeout_ns;
+};
+const struct mock_remote_seen *mock_remote_seen(void);
+/* Remote channels opened and not closed yet. */
+unsigned int mock_remote_live(void);
+
 #endif /* MOCK_OS_H */

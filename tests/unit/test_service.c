@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only */
 /*
  * The service registry: export/open/call/close, versions, name rules,
- * payload limits, and withdrawal under open channels and in-flight calls.
+ * payload limits, withdrawal under open channels and in-flight calls, and
+ * the fallback to the back end's remote services (csx_os_remote_*).
  */
 #include <pthread.h>
 #include <sched.h>
@@ -286,6 +287,186 @@ static void registry_without_memory(void **state)
 	assert_int_equal(csx__live_count(CSX__T_SERVICE), 0);
 }
 
+static void remote_only_when_local_misses(void **state)
+{
+	struct svc_state s = { 0 };
+	struct csx_service *svc;
+	struct csx_chan *ch;
+
+	(void)state;
+	/* By default the back end knows no other domain. */
+	assert_int_equal(csx_open("far/away", 0, &ch), -CSX_ENOENT);
+	assert_null(ch);
+	assert_int_equal(mock_remote_seen()->opens, 1);
+	assert_string_equal(mock_remote_seen()->name, "far/away");
+
+	/* A local service wins even when a remote one would open. */
+	mock_set_remote_open(0, 9);
+	assert_int_equal(csx_service_export("near/by", 2, handler, &s, &svc),
+			 0);
+	assert_int_equal(csx_open("near/by", 1, &ch), 0);
+	assert_int_equal(mock_remote_seen()->opens, 1);
+	assert_int_equal(csx_chan_version(ch), 2);
+	csx_close(ch);
+	/* A local version mismatch is final: no remote lookup either. */
+	assert_int_equal(csx_open("near/by", 3, &ch), -CSX_EPROTO);
+	assert_int_equal(mock_remote_seen()->opens, 1);
+	/* Bad names and forbidden contexts never reach the back end. */
+	assert_int_equal(csx_open("noslash", 0, &ch), -CSX_EINVAL);
+	mock_set_context(CSX_OS_CTX_DPC);
+	assert_int_equal(csx_open("far/away", 0, &ch), -CSX_EDEADLK);
+	mock_set_context(0);
+	assert_int_equal(mock_remote_seen()->opens, 1);
+	assert_int_equal(mock_remote_live(), 0);
+	assert_int_equal(csx_service_unexport(svc), 0);
+
+	/* Withdrawn locally: the next open falls through to the back end. */
+	assert_int_equal(csx_open("near/by", 4, &ch), 0);
+	assert_int_equal(mock_remote_seen()->opens, 2);
+	assert_int_equal(mock_remote_seen()->min_version, 4);
+	assert_int_equal(csx_chan_version(ch), 9);
+	assert_int_equal(mock_remote_live(), 1);
+	assert_int_equal(csx__live_count(CSX__T_CHAN), 1);
+	csx_close(ch);
+	assert_int_equal(mock_remote_live(), 0);
+	assert_int_equal(csx__live_count(CSX__T_CHAN), 0);
+}
+
+static void remote_open_errors(void **state)
+{
+	struct csx_chan *ch;
+
+	(void)state;
+	mock_set_remote_open(-CSX_EPROTO, 0);
+	assert_int_equal(csx_open("k/svc", 7, &ch), -CSX_EPROTO);
+	assert_null(ch);
+	assert_true(mock_log_contains("service k/svc (in another domain) is "
+				      "older than version 7"));
+	mock_set_remote_open(-CSX_EPERM, 0);
+	assert_int_equal(csx_open("k/svc", 0, &ch), -CSX_EPERM);
+	mock_set_remote_open(-CSX_ENOSPC, 0);
+	assert_int_equal(csx_open("k/svc", 0, &ch), -CSX_ENOSPC);
+	assert_null(ch);
+	/* A back end that opened an older service anyway is caught. */
+	mock_set_remote_open(0, 2);
+	assert_int_equal(csx_open("k/svc", 3, &ch), -CSX_EPROTO);
+	assert_null(ch);
+	assert_int_equal(mock_remote_seen()->closes, 1);
+	assert_int_equal(mock_remote_live(), 0);
+	/* No memory for the channel: the back end is not asked. */
+	mock_fail_alloc_after(0);
+	assert_int_equal(csx_open("k/svc", 0, &ch), -CSX_ENOMEM);
+	assert_int_equal(mock_remote_seen()->opens, 4);
+	assert_int_equal(csx__live_count(CSX__T_CHAN), 0);
+}
+
+static void remote_call_version_close(void **state)
+{
+	static const char resp[] = "pong";
+	const struct mock_remote_seen *seen = mock_remote_seen();
+	struct csx_os_rchan *rc;
+	struct csx_chan *ch;
+	char out[16];
+	size_t len = 99;
+
+	(void)state;
+	mock_set_remote_open(0, 5);
+	assert_int_equal(csx_open("kern/echo", 5, &ch), 0);
+	rc = seen->chan;
+	assert_non_null(rc);
+	assert_int_equal(csx_chan_version(ch), 5);
+
+	mock_set_remote_call(0, resp, 4);
+	assert_int_equal(
+		csx_call(ch, 42, "ping", 4, out, sizeof(out), &len, 1000000),
+		0);
+	assert_int_equal(seen->calls, 1);
+	assert_ptr_equal(seen->chan, rc);
+	assert_int_equal(seen->op, 42);
+	assert_int_equal(seen->in_len, 4);
+	assert_memory_equal(seen->in, "ping", 4);
+	assert_ptr_equal(seen->out, out);
+	assert_int_equal(seen->out_cap, sizeof(out));
+	assert_int_equal(seen->timeout_ns, 1000000);
+	assert_int_equal(len, 4);
+	assert_memory_equal(out, "pong", 4);
+
+	/* The handler's status and the transport's come back unchanged. */
+	mock_set_remote_call(-CSX_EOPNOTSUPP, NULL, 0);
+	assert_int_equal(
+		csx_call(ch, 43, NULL, 0, NULL, 0, &len, CSX_WAIT_FOREVER),
+		-CSX_EOPNOTSUPP);
+	assert_int_equal(seen->timeout_ns, CSX_WAIT_FOREVER);
+	assert_int_equal(len, 0);
+	mock_set_remote_call(-CSX_EPEERDIED, NULL, 0);
+	assert_int_equal(csx_call(ch, 1, NULL, 0, NULL, 0, NULL, 0),
+			 -CSX_EPEERDIED);
+	mock_set_remote_call(-CSX_ETIMEDOUT, NULL, 0);
+	assert_int_equal(csx_call(ch, 1, NULL, 0, NULL, 0, &len, 5),
+			 -CSX_ETIMEDOUT);
+	/* A back end overstating the response length is caught. */
+	mock_set_remote_call(0, resp, 4);
+	assert_int_equal(csx_call(ch, 1, NULL, 0, out, 2, &len, 0), -CSX_EIO);
+	assert_int_equal(len, 0);
+	assert_int_equal(seen->calls, 5);
+
+	assert_int_equal(seen->closes, 0);
+	csx_close(ch);
+	assert_int_equal(seen->closes, 1);
+	assert_ptr_equal(seen->chan, rc);
+	assert_int_equal(mock_remote_live(), 0);
+	/* The handle is dead: no second close, no call, version 0. */
+	csx_close(ch);
+	assert_int_equal(csx_call(ch, 1, NULL, 0, NULL, 0, NULL, 0),
+			 -CSX_EINVAL);
+	assert_int_equal(csx_chan_version(ch), 0);
+	assert_int_equal(seen->closes, 1);
+	assert_int_equal(seen->calls, 5);
+	assert_int_equal(mock_errors(), 0);
+}
+
+static void remote_call_checks_arguments_first(void **state)
+{
+	static char big[CSX_CALL_MAX_PAYLOAD + 1];
+	struct csx_chan *ch;
+	char out[8];
+	size_t len = 5;
+
+	(void)state;
+	mock_set_remote_open(0, 1);
+	assert_int_equal(csx_open("kern/q", 1, &ch), 0);
+	assert_int_equal(csx_call(ch, 1, NULL, 4, out, 8, &len, 0),
+			 -CSX_EINVAL);
+	assert_int_equal(len, 0);
+	assert_int_equal(csx_call(ch, 1, "abcd", 4, NULL, 8, &len, 0),
+			 -CSX_EINVAL);
+	assert_int_equal(csx_call(ch, 1, "abcd", 4, out, 8, &len, -2),
+			 -CSX_EINVAL);
+	assert_int_equal(csx_call(ch, 1, big, sizeof(big), out, 8, &len, 0),
+			 -CSX_EMSGSIZE);
+	assert_int_equal(csx_call(ch, 1, "a", 1, big, sizeof(big), &len, 0),
+			 -CSX_EMSGSIZE);
+	mock_set_context(CSX_OS_CTX_ISR);
+	assert_int_equal(csx_call(ch, 1, "a", 1, out, 8, &len, 0),
+			 -CSX_EDEADLK);
+	mock_set_context(0);
+	assert_int_equal(mock_remote_seen()->calls, 0);
+	/* Exactly the limit goes through. */
+	mock_set_remote_call(0, NULL, 0);
+	assert_int_equal(csx_call(ch, 1, big, CSX_CALL_MAX_PAYLOAD, big,
+				  CSX_CALL_MAX_PAYLOAD, &len, 0),
+			 0);
+	assert_int_equal(mock_remote_seen()->calls, 1);
+	assert_int_equal(mock_remote_seen()->in_len, CSX_CALL_MAX_PAYLOAD);
+	/* Closing where sleeping is forbidden does not close. */
+	mock_set_context(CSX_OS_CTX_DPC);
+	csx_close(ch);
+	mock_set_context(0);
+	assert_int_equal(mock_remote_seen()->closes, 0);
+	csx_close(ch);
+	assert_int_equal(mock_remote_seen()->closes, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +477,10 @@ int main(void)
 		UNIT_TEST(unexport_with_open_channel),
 		UNIT_TEST(unexport_waits_for_inflight_calls),
 		UNIT_TEST(registry_without_memory),
+		UNIT_TEST(remote_only_when_local_misses),
+		UNIT_TEST(remote_open_errors),
+		UNIT_TEST(remote_call_version_close),
+		UNIT_TEST(remote_call_checks_arguments_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

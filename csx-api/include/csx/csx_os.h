@@ -385,7 +385,7 @@ struct csx_os_rchan;
  * @param out Channel. @param version The service's version.
  * @return 0; -CSX_ENOENT (no such service, or no path to other domains
  * from this back end yet); -CSX_EPROTO (the service is older than
- * @p min_version); -CSX_ENOMEM; -CSX_EPERM; -CSX_EMFILE (too many open).
+ * @p min_version); -CSX_ENOMEM; -CSX_EPERM; -CSX_ENOSPC (too many channels open).
  */
 int csx_os_remote_open(const char *name, uint32_t min_version,
 		       struct csx_os_rchan **out, uint32_t *version);

@@ -5,9 +5,13 @@
  *
  * A module exports a named, versioned service; another module opens it by
  * name with the lowest version it accepts and calls operations on it with a
- * request buffer and a response buffer. Today the registry is in-process
- * (a direct call); the same API extends across processes and into the
- * kernel through the helpers.
+ * request buffer and a response buffer. The registry is in-process: a
+ * service exported in the same address space is called directly, in the
+ * caller's thread. A name not found there is looked up by the back end in
+ * other domains: in a user process, the services of kernel modules through
+ * the kernel helper (/dev/csx); kernel to user and user to user across
+ * processes come with the user helper daemon. A channel to such a service
+ * is used exactly like a local one.
  *
  * Names are "module/service", at most CSX_SERVICE_NAME_MAX - 1 bytes.
  */
@@ -77,10 +81,16 @@ int csx_service_unexport(struct csx_service *svc);
  * @param out Receives the channel.
  * @return 0 or a negative status.
  * @retval -CSX_EINVAL NULL or bad name.
- * @retval -CSX_ENOENT No such service.
+ * @retval -CSX_ENOENT No such service, in-process or (through the back
+ *                     end) in another domain; also when the back end has
+ *                     no path to other domains (e.g. no kernel helper).
  * @retval -CSX_EPROTO The service's version is below @p min_version.
+ * @retval -CSX_ENOMEM Out of memory.
+ * @retval -CSX_EPERM A service in another domain refused the caller.
+ * @retval -CSX_ENOSPC Too many channels open to another domain.
+ * @retval -CSX_EDEADLK Called where sleeping is forbidden.
  *
- * Thread context.
+ * Thread context; may sleep (a lookup in another domain is a system call).
  */
 int csx_open(const char *name, uint32_t min_version, struct csx_chan **out);
 
@@ -105,8 +115,17 @@ uint32_t csx_chan_version(struct csx_chan *chan);
  * @retval -CSX_EINVAL Bad handle, NULL buffer with a non-zero length, or a
  *                     negative timeout.
  * @retval -CSX_EMSGSIZE A payload exceeds CSX_CALL_MAX_PAYLOAD.
- * @retval -CSX_EPEERDIED The service was withdrawn.
- * @retval -CSX_ETIMEDOUT The call did not complete in time (remote paths).
+ * @retval -CSX_EPEERDIED The service was withdrawn, or its domain went
+ *                        away (e.g. the kernel module exporting it
+ *                        unexported it or was unloaded).
+ * @retval -CSX_EDEADLK Called where sleeping is forbidden.
+ * @retval -CSX_EOVERFLOW The handler claimed a response longer than
+ *                        @p out_cap (in-process calls).
+ * @retval -CSX_ETIMEDOUT The call did not complete in time (services in
+ *                        another domain only: an in-process handler runs
+ *                        in the caller's thread, unbounded).
+ * @retval -CSX_EIO The transport to another domain failed.
+ * @retval -CSX_ENOMEM Out of memory on the way to another domain.
  *
  * Thread context; may sleep.
  */
@@ -117,7 +136,8 @@ int csx_call(struct csx_chan *chan, uint32_t op, const void *in, size_t in_len,
  * csx_close() - Close a channel.
  * @param chan The channel, or NULL.
  *
- * Thread context. Must not race with calls on the same channel.
+ * Thread context. Must not race with calls on the same channel. Closing a
+ * channel to another domain releases it there too.
  */
 void csx_close(struct csx_chan *chan);
 

@@ -142,6 +142,11 @@ else
 	skip "bench_load" "benchmarks off"
 fi
 
+# --- module-to-module calls (payload-calls.sh) ---------------------------------
+. ./payload-user.sh
+. ./payload-calls.sh
+calls_tests
+
 # --- csx.ko unload: the core reports leaked objects --------------------------
 rmmod csx
 tap $? "csx_unload"
@@ -154,7 +159,6 @@ tap $? "csx_no_leaked_objects"
 # benchmark against uio_pci_generic; payload-helper.sh: the /dev/csx ABI
 # tests and the fuzzer.
 [ -f ./payload-helper.sh ] && . ./payload-helper.sh
-. ./payload-user.sh
 user_hw_tests
 
 finish

@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only
+/*
+ * Service calls, user → kernel (CSX_KH_IOC_SVC_OPEN/CALL/CLOSE): a process
+ * calls a service a kernel module exported with csx_service_export() in
+ * csx.ko's registry. The helper is only the transport: it copies the
+ * request in, runs csx_call() in the ioctl's thread and copies the
+ * response out.
+ *
+ * csx.ko is optional: csx_helper.ko must load and serve devices without
+ * it, so it does not link against csx.ko's exports. The first SVC_OPEN of
+ * a file takes csx_open/csx_call/csx_close/csx_chan_version with
+ * symbol_get() (-ENOENT and a log line when csx.ko is not loaded); the
+ * last channel of the file to close gives them back with symbol_put().
+ * Each symbol_get() holds a reference on csx.ko, so csx.ko cannot be
+ * unloaded (rmmod: "in use") while any file has a channel open: that is
+ * intended, the channels point into it. The module that exported the
+ * service may go at any time: csx_service_unexport() makes the channels'
+ * later calls fail with -CSX_EPEERDIED, which CALL reports in @status.
+ *
+ * Channels: a table of CSX_KH_SVC_MAX slots per file, under f->lock. A
+ * handle is the slot number plus one in its low byte and a per-file
+ * generation above it, so a stale handle of a reused slot is -ENOENT, not
+ * somebody else's channel. Each channel is reference counted: the table
+ * holds one reference, each CALL in progress one more, taken under
+ * f->lock; the call itself runs without f->lock, so calls on one file run
+ * concurrently. CLOSE (and the file's release) takes the channel out of
+ * the table, drops the table's reference and waits for the calls in
+ * progress to finish before csx_close(), which must not race them.
+ */
+#define pr_fmt(fmt) "csx_helper: " fmt
+
+#include <linux/completion.h>
+#include <linux/kref.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include <csx/csx_service.h>
+#include <csx/csx_status.h>
+
+#include "csx_helper.h"
+
+/* Calls whose request and response fit here allocate nothing. */
+#define KH_SVC_SMALL 256
+
+struct kh_svc_chan {
+	struct kref ref;	/* the table's, plus one per CALL */
+	struct completion idle; /* the last reference went */
+	struct csx_chan *chan;
+	u32 handle;
+};
+
+/* The ABI's constants must agree with csx_service.h's. */
+static_assert(CSX_KH_SVC_NAME_MAX == CSX_SERVICE_NAME_MAX);
+static_assert(CSX_KH_CALL_MAX == CSX_CALL_MAX_PAYLOAD);
+static_assert(CSX_KH_SVC_MAX <= 255);
+
+#define KH_SVC_SLOT(h) (((h)&0xffu) - 1)
+
+static void kh_svc_chan_idle(struct kref *ref)
+{
+	complete(&container_of(ref, struct kh_svc_chan, ref)->idle);
+}
+
+/*
+ * f->lock held: the file's channel count (channels and opens in progress)
+ * goes down by one; the last gives csx.ko's entry points back.
+ */
+static void kh_svc_put_ops(struct kh_file *f)
+{
+	if (--f->svc_nchan)
+		return;
+	if (f->svc_open)
+		symbol_put(csx_open);
+	if (f->svc_call)
+		symbol_put(csx_call);
+	if (f->svc_close)
+		symbol_put(csx_close);
+	if (f->svc_version)
+		symbol_put(csx_chan_version);
+	f->svc_open = NULL;
+	f->svc_call = NULL;
+	f->svc_close = NULL;
+	f->svc_version = NULL;
+}
+
+/* f->lock held: take csx.ko's entry points for the file's first channel. */
+static int kh_svc_get_ops(struct kh_file *f)
+{
+	if (f->svc_nchan++)
+		return 0;
+	f->svc_open = symbol_get(csx_open);
+	f->svc_call = symbol_get(csx_call);
+	f->svc_close = symbol_get(csx_close);
+	f->svc_version = symbol_get(csx_chan_version);
+	if (f->svc_open && f->svc_call && f->svc_close && f->svc_version)
+		return 0;
+	kh_svc_put_ops(f);
+	return -ENOENT;
+}
+
+/*
+ * csx_service.h's rule ("module/service", printable, no blanks), checked
+ * here so that a caller's bad name costs one rate-limited line, not one
+ * csx_err() line per call.
+ */
+static bool kh_svc_name_ok(const char *name)
+{
+	size_t len = strlen(name), i;
+	bool slash = false;
+
+	if (!len)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char c = name[i];
+
+		if (c <= ' ' || c > '~')
+			return false;
+		if (c == '/' && i > 0 && i < len - 1)
+			slash = true;
+	}
+	return slash;
+}
+
+long kh_svc_open(struct kh_file *f, struct csx_kh_svc_open *a, const char **why)
+{
+	struct kh_svc_chan *ch;
+	struct csx_chan *chan;
+	unsigned int slot;
+	int ret;
+
+	if (strnlen(a->name, sizeof(a->name)) == sizeof(a->name)) {
+		*why = "service name not NUL-terminated";
+		return -EINVAL;
+	}
+	if (!kh_svc_name_ok(a->name)) {
+		*why = "malformed service name (want \"module/service\")";
+		return -EINVAL;
+	}
+	ch = kzalloc(sizeof(*ch), GFP_KERNEL);
+	if (!ch) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	kref_init(&ch->ref);
+	init_completion(&ch->idle);
+
+	mutex_lock(&f->lock);
+	for (slot = 0; slot < CSX_KH_SVC_MAX; slot++) {
+		if (!f->svc[slot])
+			break;
+	}
+	if (slot == CSX_KH_SVC_MAX) {
+		*why = "channel limit reached (CSX_KH_SVC_MAX)";
+		ret = -EMFILE;
+		goto err_unlock;
+	}
+	if (kh_svc_get_ops(f)) {
+		*why = "csx.ko not loaded";
+		ret = -ENOENT;
+		goto err_unlock;
+	}
+	/*
+	 * csx_open() may sleep; nothing it takes nests f->lock. The version
+	 * is checked here, not by csx_open(), which would log every refusal
+	 * unlimited; the channel's service is the one checked, so no race.
+	 */
+	ret = f->svc_open(a->name, 0, &chan);
+	if (!ret && f->svc_version(chan) < a->min_version) {
+		f->svc_close(chan);
+		ret = -CSX_EPROTO;
+	}
+	if (ret) {
+		kh_svc_put_ops(f);
+		switch (ret) {
+		case -CSX_ENOENT:
+			*why = "no such service";
+			ret = -ENOENT;
+			break;
+		case -CSX_EPROTO:
+			*why = "service older than min_version";
+			ret = -EPROTO;
+			break;
+		case -CSX_EINVAL:
+			*why = "malformed service name";
+			ret = -EINVAL;
+			break;
+		default:
+			*why = "csx_open() failed";
+			break;
+		}
+		goto err_unlock;
+	}
+	ch->chan = chan;
+	f->svc_gen = (f->svc_gen + 1) & 0xffffffu;
+	ch->handle = f->svc_gen << 8 | (slot + 1);
+	f->svc[slot] = ch;
+	a->version = f->svc_version(chan);
+	a->handle = ch->handle;
+	mutex_unlock(&f->lock);
+	return 0;
+
+err_unlock:
+	mutex_unlock(&f->lock);
+	kfree(ch);
+	return ret;
+}
+
+/* f->lock held: the channel of @handle, or NULL. */
+static struct kh_svc_chan *kh_svc_find(struct kh_file *f, u32 handle)
+{
+	u32 slot = KH_SVC_SLOT(handle);
+	struct kh_svc_chan *ch;
+
+	if (slot >= CSX_KH_SVC_MAX)
+		return NULL;
+	ch = f->svc[slot];
+	return ch && ch->handle == handle ? ch : NULL;
+}
+
+/* Out of the table already: wait for its calls, then close it. */
+static void kh_svc_chan_close(struct kh_file *f, struct kh_svc_chan *ch)
+{
+	kref_put(&ch->ref, kh_svc_chan_idle);
+	wait_for_completion(&ch->idle);
+	/* The file's channel count keeps csx.ko's entry points. */
+	f->svc_close(ch->chan);
+	kfree(ch);
+	mutex_lock(&f->lock);
+	kh_svc_put_ops(f);
+	mutex_unlock(&f->lock);
+}
+
+long kh_svc_close(struct kh_file *f, struct csx_kh_svc_close *a,
+		  const char **why)
+{
+	struct kh_svc_chan *ch;
+
+	mutex_lock(&f->lock);
+	ch = kh_svc_find(f, a->handle);
+	if (ch)
+		f->svc[KH_SVC_SLOT(a->handle)] = NULL;
+	mutex_unlock(&f->lock);
+	if (!ch) {
+		*why = "no such channel handle";
+		return -ENOENT;
+	}
+	kh_svc_chan_close(f, ch);
+	return 0;
+}
+
+void kh_svc_close_all(struct kh_file *f)
+{
+	struct kh_svc_chan *ch;
+	unsigned int slot;
+
+	for (slot = 0; slot < CSX_KH_SVC_MAX; slot++) {
+		mutex_lock(&f->lock);
+		ch = f->svc[slot];
+		f->svc[slot] = NULL;
+		mutex_unlock(&f->lock);
+		if (ch)
+			kh_svc_chan_close(f, ch);
+	}
+}
+
+long kh_svc_call(struct kh_file *f, struct csx_kh_svc_call *a, const char **why)
+{
+	void __user *uin = u64_to_user_ptr(a->in_ptr);
+	void __user *uout = u64_to_user_ptr(a->out_ptr);
+	int (*call)(struct csx_chan *, uint32_t, const void *, size_t, void *,
+		    size_t, size_t *, int64_t);
+	int64_t timeout = a->timeout_ns;
+	u8 small[KH_SVC_SMALL] __aligned(8);
+	struct kh_svc_chan *ch;
+	void *buf = NULL, *in = NULL, *out = NULL;
+	size_t len = 0;
+	long ret = 0;
+
+	a->status = 0;
+	a->out_len = 0;
+	if (a->in_len > CSX_KH_CALL_MAX || a->out_cap > CSX_KH_CALL_MAX) {
+		*why = a->in_len > CSX_KH_CALL_MAX ?
+			       "in_len above CSX_KH_CALL_MAX" :
+			       "out_cap above CSX_KH_CALL_MAX";
+		return -EMSGSIZE;
+	}
+	if ((!a->in_ptr && a->in_len) || (!a->out_ptr && a->out_cap)) {
+		*why = "NULL buffer with a non-zero length";
+		return -EINVAL;
+	}
+	if (timeout == -1) {
+		timeout = CSX_WAIT_FOREVER;
+	} else if (timeout < 0) {
+		*why = "negative timeout_ns other than -1";
+		return -EINVAL;
+	}
+
+	mutex_lock(&f->lock);
+	ch = kh_svc_find(f, a->handle);
+	if (ch) {
+		kref_get(&ch->ref);
+		call = f->svc_call;
+	}
+	mutex_unlock(&f->lock);
+	if (!ch) {
+		*why = "no such channel handle";
+		return -ENOENT;
+	}
+
+	/*
+	 * One buffer: request, then response. Both are at most 1 MiB; small
+	 * calls, the common case, use the stack and allocate nothing.
+	 */
+	if (a->in_len + a->out_cap) {
+		buf = small;
+		if (a->in_len + a->out_cap > sizeof(small))
+			buf = kvmalloc(a->in_len + a->out_cap, GFP_KERNEL);
+		if (!buf) {
+			*why = "out of memory";
+			ret = -ENOMEM;
+			goto out_put;
+		}
+		if (a->in_len)
+			in = buf;
+		if (a->out_cap)
+			out = buf + a->in_len;
+	}
+	if (a->in_len && copy_from_user(in, uin, a->in_len)) {
+		*why = "bad in_ptr";
+		ret = -EFAULT;
+		goto out_free;
+	}
+	a->status = call(ch->chan, a->op, in, a->in_len, out, a->out_cap, &len,
+			 timeout);
+	if (len > a->out_cap)
+		len = 0; /* csx_call() never does this; never trust it */
+	if (len && copy_to_user(uout, out, len)) {
+		*why = "bad out_ptr";
+		ret = -EFAULT;
+		goto out_free;
+	}
+	a->out_len = len;
+out_free:
+	if (buf != small)
+		kvfree(buf);
+out_put:
+	kref_put(&ch->ref, kh_svc_chan_idle);
+	return ret;
+}

@@ -1,0 +1,9 @@
+# SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only
+# Tests of the user back end itself (libcsx-user), without a kernel: what
+# it does when the kernel helper is missing or is not the helper.
+
+check_PROGRAMS += tests/user/test_remote
+TESTS += tests/user/test_remote
+tests_user_test_remote_SOURCES = tests/user/test_remote.c
+tests_user_test_remote_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+tests_user_test_remote_LDADD = libcsx-user.la $(CMOCKA_LIBS)
