@@ -184,22 +184,27 @@ int csx_os_remote_call(struct csx_os_rchan *rc, uint32_t op, const void *in,
 		/* The ABI's "forever" is -1. */
 		.timeout_ns = timeout_ns == CSX_WAIT_FOREVER ? -1 : timeout_ns,
 	};
-	uint64_t deadline = 0;
+	uint64_t deadline = 0, now;
 
 	*out_len = 0;
-	if (timeout_ns > 0 && timeout_ns != CSX_WAIT_FOREVER)
-		deadline = csx_os_time_ns() + (uint64_t)timeout_ns;
 	while (ioctl(rc->fd, CSX_KH_IOC_SVC_CALL, &c) < 0) {
 		int err = errno;
 
 		if (err == EINTR) { /* the call was not made: again */
-			if (deadline) {
-				uint64_t now = csx_os_time_ns();
-
-				if (now >= deadline)
-					return -CSX_ETIMEDOUT;
-				c.timeout_ns = (int64_t)(deadline - now);
-			}
+			if (timeout_ns <= 0 || timeout_ns == CSX_WAIT_FOREVER)
+				continue;
+			/*
+			 * The clock is read only once a signal got in the
+			 * way (not on every call): the bound then runs from
+			 * the first interruption, which came before the call
+			 * started.
+			 */
+			now = csx_os_time_ns();
+			if (!deadline)
+				deadline = now + (uint64_t)timeout_ns;
+			if (now >= deadline)
+				return -CSX_ETIMEDOUT;
+			c.timeout_ns = (int64_t)(deadline - now);
 			continue;
 		}
 		switch (err) {
