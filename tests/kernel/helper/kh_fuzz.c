@@ -7,7 +7,9 @@
  *
  * usage: kh_fuzz [SECONDS [SEED]]   (default 20 s, seed from the clock)
  *   CSX_KH_FUZZ_DEV=DOMAIN:BUS:SLOT.FN picks the device (default: the
- *   first edu device, 1234:11e8).
+ *   first edu device, 1234:11e8, that no other driver holds). Should
+ *   another driver (csx_edu) hold it, claims just fail with EBUSY and the
+ *   final device check is skipped (said in a comment line).
  *
  * What it throws at the helper: random ioctl numbers of type 0xce (every
  * nr 0..0x1f, random size and direction) and of other types (minus the
@@ -18,6 +20,16 @@
  * games on what succeeded; threads racing close/DETACH/RELEASE/munmap
  * against a blocked WAIT and against interrupts raised through the BAR;
  * fork + SIGKILL of a claimant mid-traffic.
+ *
+ * Service calls (SVC_OPEN/CALL/CLOSE): garbage, unterminated and absent
+ * names, random sizes and versions; calls on random, stale and closed
+ * handles with random ops, lengths 0, 1 and around CSX_KH_CALL_MAX (real
+ * 1 MiB buffers), NULL, unmapped, kernel, read-only and hole-bordering
+ * buffers, bad timeouts; an open storm past the channel limit, CLOSE and
+ * file close racing calls from several threads, fork + SIGKILL mid-call.
+ * A real service is used when csx.ko and the edu sample are loaded
+ * ("edu/0"); without it only the error paths run. Factorial requests
+ * always carry a small n: a huge one keeps the device busy for seconds.
  *
  * Never written through a BAR mapping: anything but the liveness, raise
  * and ack registers, since a bad edu DMA address aborts QEMU itself.
@@ -55,12 +67,20 @@
 #define EDU_IRQ_RAISE 0x60
 #define EDU_IRQ_ACK 0x64
 #define KERNEL_PTR ((void *)0xffff800000000000ul)
+#define NSVC 4	     /* channel handles a slot remembers */
+#define SVC_RACERS 3 /* threads calling on one handle */
+#define CALL_MAX CSX_KH_CALL_MAX
+#define EDU_SVC "edu/0"	 /* the edu sample's service, version 1 */
+#define EDU_OP_FACT 1	 /* in: u32 n, out: u32 n! */
+#define EDU_OP_INFO 3	 /* in: nothing, out: struct edu_info */
+#define EDU_OP_TIMEOUT 4 /* in: u32 ms (1..60000) */
 
 /* One /dev/csx file the main loop plays with. */
 struct slot {
 	int fd;
 	volatile uint32_t *bar; /* BAR0 mapping, if any */
 	size_t bar_len;
+	__u32 svc[NSVC]; /* channel handles, possibly stale */
 };
 
 /* A mapping that succeeded, tracked exactly so munmap never hits
@@ -73,12 +93,17 @@ struct map {
 
 static struct {
 	char addr[32];
+	char driver[64]; /* another driver owns the device: no claims */
 	__u32 domain, bus, devfn;
 	double end;
 	uint64_t rng;
-	atomic_ullong ioctls, mmaps, races;
+	atomic_ullong ioctls, mmaps, races, svc;
 	atomic_ulong progress;
 	uint8_t *rw, *ro, *edge, *unmapped;
+	uint8_t *big;	 /* 2 * CALL_MAX read-write, then a hole */
+	uint8_t *svc_ro; /* read-only: a valid SVC_OPEN, a SVC_CALL at 128 */
+	int svc_real;	 /* EDU_SVC exists */
+	unsigned long storms, storm_refused, storm_odd;
 	pthread_t main_thread;
 	pthread_mutex_t lock; /* threads[] */
 	pthread_t threads[NTHREADS];
@@ -265,19 +290,40 @@ static unsigned long sysfs_hex(const char *dev, const char *attr)
 	return strtoul(buf, NULL, 16);
 }
 
+/* The driver bound to @dev into @buf ("" if none, or the helper). */
+static void sysfs_driver(const char *dev, char *buf, size_t n)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	const char *base;
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", dev);
+	len = readlink(path, link, sizeof(link) - 1);
+	link[len > 0 ? len : 0] = 0;
+	base = strrchr(link, '/');
+	base = base ? base + 1 : link;
+	snprintf(buf, n, "%.63s", strcmp(base, "csx_helper") ? base : "");
+}
+
+/* The first edu device no other driver holds; else the first one. */
 static int find_edu(void)
 {
 	DIR *d = opendir("/sys/bus/pci/devices");
+	char drv[sizeof(F.driver)];
 	struct dirent *e;
 	int found = 0;
 
-	while (d && !found && (e = readdir(d))) {
-		if (e->d_name[0] != '.' &&
-		    sysfs_hex(e->d_name, "vendor") == 0x1234 &&
-		    sysfs_hex(e->d_name, "device") == 0x11e8) {
-			snprintf(F.addr, sizeof(F.addr), "%.31s", e->d_name);
-			found = 1;
-		}
+	while (d && found < 2 && (e = readdir(d))) {
+		if (e->d_name[0] == '.' ||
+		    sysfs_hex(e->d_name, "vendor") != 0x1234 ||
+		    sysfs_hex(e->d_name, "device") != 0x11e8)
+			continue;
+		sysfs_driver(e->d_name, drv, sizeof(drv));
+		if (found && drv[0])
+			continue;
+		snprintf(F.addr, sizeof(F.addr), "%.31s", e->d_name);
+		snprintf(F.driver, sizeof(F.driver), "%.63s", drv);
+		found = drv[0] ? 1 : 2;
 	}
 	if (d)
 		closedir(d);
@@ -295,6 +341,28 @@ static int parse_addr(const char *s)
 	F.bus = bus;
 	F.devfn = slot << 3 | fn;
 	return 1;
+}
+
+/* Service calls' buffers: two real CALL_MAX buffers (request, response)
+ * followed by a hole; a read-only page with a valid SVC_OPEN of EDU_SVC
+ * (the open works, its result cannot be written back). */
+static void setup_svc_pages(void)
+{
+	struct csx_kh_svc_open *o;
+
+	F.big = mmap(NULL, 2 * CALL_MAX + PAGE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	F.svc_ro = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (F.big == MAP_FAILED || F.svc_ro == MAP_FAILED) {
+		printf("Bail out! mmap: %m\n");
+		exit(1);
+	}
+	munmap(F.big + 2 * CALL_MAX, PAGE);
+	o = (void *)F.svc_ro;
+	o->size = sizeof(*o);
+	memcpy(o->name, EDU_SVC, sizeof(EDU_SVC));
+	mprotect(F.svc_ro, PAGE, PROT_READ);
 }
 
 /* The pointer zoo: a RW page, a RO page, a page followed by a hole, a
@@ -322,6 +390,7 @@ static void setup_pages(void)
 	F.edge = p;
 	F.unmapped = p + 2 * PAGE;
 	munmap(p + PAGE, 2 * PAGE);
+	setup_svc_pages();
 }
 
 /* --- the files ----------------------------------------------------------------- */
@@ -424,6 +493,259 @@ static void teardown_all(void)
 		slot_close(&S[i]);
 }
 
+/* --- service call primitives ------------------------------------------------ */
+
+/* Results of the SVC ioctls made here (OPEN, CALL, CLOSE) by errno, and
+ * of the calls made by the handler's status: what the run reached. */
+#define SVC_ERRNO_MAX 136
+static atomic_ulong svc_rc[3][SVC_ERRNO_MAX], svc_status_ok, svc_status_err;
+
+static long svc_io(int fd, unsigned long req, void *arg)
+{
+	unsigned int nr = _IOC_NR(req) - 0x10;
+	long rc;
+
+	atomic_fetch_add(&F.svc, 1);
+	rc = kio(fd, req, arg);
+	if (nr < 3)
+		atomic_fetch_add(&svc_rc[nr][-rc < SVC_ERRNO_MAX ? -rc : 0], 1);
+	if (!rc && req == CSX_KH_IOC_SVC_CALL)
+		atomic_fetch_add(((struct csx_kh_svc_call *)arg)->status ?
+					 &svc_status_err :
+					 &svc_status_ok,
+				 1);
+	return rc;
+}
+
+static void print_svc_results(void)
+{
+	static const char *const name[] = { "OPEN", "CALL", "CLOSE" };
+	unsigned int i, e;
+
+	for (i = 0; i < 3; i++) {
+		printf("# kh_fuzz: svc %-5s", name[i]);
+		for (e = 0; e < SVC_ERRNO_MAX; e++)
+			if (svc_rc[i][e])
+				printf(" %s %lu", e ? strerrorname_np(e) : "ok",
+				       (unsigned long)svc_rc[i][e]);
+		printf("\n");
+	}
+	printf("# kh_fuzz: svc calls made: %lu handler status 0, %lu errors\n",
+	       (unsigned long)svc_status_ok, (unsigned long)svc_status_err);
+}
+
+static int svc_open(int fd, const char *name, __u32 min_version, __u32 *handle)
+{
+	struct csx_kh_svc_open o = { .size = sizeof(o) };
+	int rc;
+
+	o.min_version = min_version;
+	memcpy(o.name, name, strnlen(name, sizeof(o.name) - 1));
+	rc = (int)svc_io(fd, CSX_KH_IOC_SVC_OPEN, &o);
+	if (!rc && handle)
+		*handle = o.handle;
+	return rc;
+}
+
+static int svc_close(int fd, __u32 handle)
+{
+	struct csx_kh_svc_close c = { sizeof(c), handle };
+
+	return (int)svc_io(fd, CSX_KH_IOC_SVC_CLOSE, &c);
+}
+
+static void svc_call_init(struct csx_kh_svc_call *c, __u32 handle, __u32 op,
+			  const void *in, __u64 in_len, void *out,
+			  __u64 out_cap)
+{
+	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
+	c->handle = handle;
+	c->op = op;
+	c->in_ptr = (uintptr_t)in;
+	c->in_len = in_len;
+	c->out_ptr = (uintptr_t)out;
+	c->out_cap = out_cap;
+	c->timeout_ns = -1;
+}
+
+/* A well-formed call: the ioctl's result; the handler's in c->status. */
+static int svc_call(int fd, struct csx_kh_svc_call *c, __u32 handle, __u32 op,
+		    const void *in, __u64 in_len, void *out, __u64 out_cap)
+{
+	svc_call_init(c, handle, op, in, in_len, out, out_cap);
+	return (int)svc_io(fd, CSX_KH_IOC_SVC_CALL, c);
+}
+
+/* n! of edu/0: small n only, any answer (even an error) goes. */
+static int svc_fact(int fd, __u32 handle, uint64_t *rng)
+{
+	struct csx_kh_svc_call c;
+	uint32_t n = (uint32_t)(rnd_next(rng) % 13), res = 0;
+
+	return svc_call(fd, &c, handle, EDU_OP_FACT, &n, sizeof(n), &res,
+			sizeof(res));
+}
+
+/* Lengths: 0, 1, small, around CALL_MAX, far above. */
+static uint64_t svc_len(void)
+{
+	static const uint64_t v[] = {
+		0,
+		1,
+		2,
+		3,
+		4,
+		5,
+		8,
+		255,
+		256,
+		257,
+		4095,
+		4096,
+		PAGE + 1,
+		CALL_MAX - 1,
+		CALL_MAX,
+		CALL_MAX + 1,
+		2 * CALL_MAX,
+		1ull << 32,
+		(1ull << 63),
+		~0ull,
+	};
+
+	if (pick(5))
+		return v[pick(sizeof(v) / sizeof(v[0]))];
+	return pick(2) ? pick(CALL_MAX + 2) : interesting64();
+}
+
+/* A buffer for @len bytes: mostly a real one, else NULL, a hole, kernel
+ * space, read-only memory or one running into a hole. Responses (@out)
+ * land only on memory nothing else uses. */
+static uint64_t svc_ptr(uint64_t len, int out)
+{
+	uint64_t room = len < 2 * CALL_MAX ? len : 2 * CALL_MAX;
+
+	switch (pick(12)) {
+	case 0:
+		return 0;
+	case 1:
+		return (uintptr_t)F.unmapped;
+	case 2:
+		return (uintptr_t)KERNEL_PTR + pick(2) * PAGE * pick(1024);
+	case 3: /* reading works, writing must fault */
+		return (uintptr_t)(pick(2) ? F.ro : F.svc_ro);
+	case 4: /* ends at the hole after the big buffers, or runs into it */
+		return (uintptr_t)(F.big + 2 * CALL_MAX - room +
+				   (pick(2) ? 0 : 1 + pick(64)));
+	case 5: /* the page before a hole */
+		return (uintptr_t)(F.edge + PAGE - pick(64));
+	case 6: /* non-canonical, or the top of user space */
+		return pick(2) ? 1ull << 63 : (1ull << 47) - 1 - pick(PAGE);
+	case 7:
+		if (!out) /* any user address: only read */
+			return rnd() & ((1ull << 47) - 1);
+		/* fall through */
+	default:
+		return (uintptr_t)(out ? F.big + CALL_MAX : F.big);
+	}
+}
+
+/* Requests edu/0 can take without stalling: n small at F.big, a timeout
+ * at F.big + 8 (the edu's default back at the end). */
+static void svc_requests(void)
+{
+	static const uint32_t ms[] = { 0, 1, 50, 1000, 60000, 60001, ~0u };
+	uint32_t n = pick(13), t = ms[pick(sizeof(ms) / sizeof(ms[0]))];
+
+	memcpy(F.big, &n, 4);
+	memcpy(F.big + 8, &t, 4);
+}
+
+/* Aim a call struct's buffers so they are safe for us and for edu/0: no
+ * response on memory we use, no factorial of a huge n. */
+static void svc_aim(struct csx_kh_svc_call *c)
+{
+	svc_requests();
+	c->out_ptr = svc_ptr(c->out_cap, 1);
+	if (c->in_len == 4 && c->op == EDU_OP_FACT)
+		c->in_ptr = pick(8) ? (uintptr_t)F.big : svc_ptr(0, 1);
+	else if (c->in_len == 4 && c->op == EDU_OP_TIMEOUT)
+		c->in_ptr = pick(8) ? (uintptr_t)(F.big + 8) : svc_ptr(0, 1);
+	else if (pick(4))
+		c->in_ptr = svc_ptr(c->in_len, 0);
+}
+
+static __u32 svc_handle(struct slot *s)
+{
+	switch (pick(8)) {
+	case 0:
+		return interesting32();
+	case 1: /* a slot number out of range, or slot 0 of generation g */
+		return pick(2) ? CSX_KH_SVC_MAX + 1 + pick(200) :
+				 (uint32_t)pick(0x1000) << 8;
+	default:
+		return s->svc[pick(NSVC)];
+	}
+}
+
+static uint32_t svc_op(void)
+{
+	return pick(4) ? 1 + pick(4) : interesting32();
+}
+
+static int64_t svc_timeout(void)
+{
+	static const int64_t v[] = {
+		-1, -1, -1, 0, 1, 1000000000, INT64_MAX, -2, -1000, INT64_MIN
+	};
+
+	return v[pick(sizeof(v) / sizeof(v[0]))];
+}
+
+/* Service names: unterminated, empty, no slash, non-printable, too long,
+ * valid but absent, and (when it exists) the real one. */
+static void svc_rand_name(char *name)
+{
+	static const char *const fixed[] = {
+		"",	 "noslash",	   "nope/x",   "/x",	  "x/",
+		"/",	 "edu/",	   "edu/0 ",   " edu/0",  "edu//0",
+		"edu/1", "edu/00",	   "EDU/0",    "edu/0\t", "edu/-1",
+		"a/b",	 "edu/9999999999", "csx/core", "edu\\0",
+	};
+	size_t i, n;
+
+	memset(name, 0, CSX_KH_SVC_NAME_MAX);
+	switch (pick(8)) {
+	case 0: /* 64 printable bytes, no NUL */
+		for (i = 0; i < CSX_KH_SVC_NAME_MAX; i++)
+			name[i] = (char)('!' + pick(94));
+		name[pick(CSX_KH_SVC_NAME_MAX)] = '/';
+		break;
+	case 1: /* anything but NUL, some of it high or control bytes */
+		n = 1 + pick(CSX_KH_SVC_NAME_MAX - 1);
+		for (i = 0; i < n; i++)
+			name[i] = (char)(1 + pick(255));
+		break;
+	case 2: /* the longest valid-looking name: 63 bytes */
+		memset(name, 'a' + pick(26), CSX_KH_SVC_NAME_MAX - 1);
+		name[1 + pick(CSX_KH_SVC_NAME_MAX - 3)] = '/';
+		break;
+	case 3:
+	case 4:
+		i = pick(sizeof(fixed) / sizeof(fixed[0]));
+		memcpy(name, fixed[i], strlen(fixed[i]));
+		break;
+	case 5: /* printable, a slash somewhere */
+		n = 1 + pick(12);
+		for (i = 0; i < n; i++)
+			name[i] = (char)('!' + pick(94));
+		name[pick(n)] = '/';
+		break;
+	default:
+		memcpy(name, EDU_SVC, sizeof(EDU_SVC));
+	}
+}
+
 /* --- ioctls ------------------------------------------------------------------- */
 
 static const struct {
@@ -444,6 +766,9 @@ static const struct {
 	{ CSX_KH_IOC_INTR_WAIT, sizeof(struct csx_kh_intr_wait) },
 	{ CSX_KH_IOC_INTR_KICK, 0 },
 	{ CSX_KH_IOC_INTR_STATUS, sizeof(struct csx_kh_intr_status) },
+	{ CSX_KH_IOC_SVC_OPEN, sizeof(struct csx_kh_svc_open) },
+	{ CSX_KH_IOC_SVC_CALL, sizeof(struct csx_kh_svc_call) },
+	{ CSX_KH_IOC_SVC_CLOSE, sizeof(struct csx_kh_svc_close) },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -509,7 +834,7 @@ static void mutate(uint8_t *buf, size_t len, size_t real_size)
 
 /* Per-command fixups: aim at the interesting code, avoid what the VM
  * cannot survive for reasons outside the helper. */
-static void fixup(unsigned long cmd, uint8_t *buf)
+static void fixup(unsigned long cmd, uint8_t *buf, struct slot *s)
 {
 	if (cmd == CSX_KH_IOC_CLAIM) {
 		/* Only the edu device, or a domain that does not exist: a
@@ -542,6 +867,28 @@ static void fixup(unsigned long cmd, uint8_t *buf)
 
 		if (pick(4))
 			d->length = 1 + pick(1 << 17);
+	} else if (cmd == CSX_KH_IOC_SVC_OPEN) {
+		struct csx_kh_svc_open *o = (void *)buf;
+
+		if (pick(2))
+			svc_rand_name(o->name);
+	} else if (cmd == CSX_KH_IOC_SVC_CALL) {
+		struct csx_kh_svc_call *c = (void *)buf;
+
+		if (pick(2))
+			c->handle = svc_handle(s);
+		if (pick(2))
+			c->op = svc_op();
+		if (pick(2))
+			c->in_len = svc_len();
+		if (pick(2))
+			c->out_cap = svc_len();
+		svc_aim(c);
+	} else if (cmd == CSX_KH_IOC_SVC_CLOSE) {
+		struct csx_kh_svc_close *c = (void *)buf;
+
+		if (pick(2))
+			c->handle = svc_handle(s);
 	}
 }
 
@@ -554,8 +901,10 @@ static void fuzz_real_ioctl(void)
 	void *arg;
 
 	mutate(buf, sizeof(buf), cmds[i].size);
-	fixup(cmd, buf);
+	fixup(cmd, buf, s);
 	arg = place_arg(buf, cmds[i].size ? cmds[i].size : 8);
+	if (_IOC_NR(cmd) >= 0x10)
+		atomic_fetch_add(&F.svc, 1);
 	kio(pick(50) ? s->fd : -1, cmd, arg);
 }
 
@@ -905,6 +1254,301 @@ static void fuzz_close(void)
 	slot_close(&S[pick(NSLOTS)]);
 }
 
+/* --- service calls ------------------------------------------------------------------ */
+
+/* An open with random name, size and version; a struct on a read-only
+ * page (the channel opens, the handle cannot be written back) or at a bad
+ * pointer now and then. Handles that come back are kept for the calls. */
+static void fuzz_svc_open(void)
+{
+	struct csx_kh_svc_open o;
+	struct slot *s = slot_get();
+	uint8_t *arg;
+
+	memset(&o, 0, sizeof(o));
+	o.size = pick(10) ? sizeof(o) : interesting32();
+	o.min_version = pick(3) ? pick(3) : interesting32();
+	svc_rand_name(o.name);
+	switch (pick(10)) {
+	case 0:
+		arg = F.svc_ro;
+		break;
+	case 1:
+		arg = place_arg((uint8_t *)&o, sizeof(o));
+		break;
+	default:
+		arg = memcpy(F.rw, &o, sizeof(o));
+	}
+	if (svc_io(s->fd, CSX_KH_IOC_SVC_OPEN, arg) || arg == F.svc_ro)
+		return;
+	memcpy(&o, arg, sizeof(o));
+	s->svc[pick(NSVC)] = o.handle;
+	if (!pick(4)) /* one more, then close it: a stale handle */
+		svc_close(s->fd, o.handle);
+}
+
+/* A call with a random or remembered handle and hostile buffers; now and
+ * then a large valid call on the real 1 MiB buffers, a call whose struct
+ * is read-only (the call is made, the result cannot be written back), or
+ * an open, close and reuse of the handle. */
+static void fuzz_svc_call(void)
+{
+	struct csx_kh_svc_call c, *arg = &c;
+	struct slot *s = slot_get();
+	unsigned int i = pick(NSVC);
+	__u32 h;
+
+	/* Often a live channel, so the hostile calls reach the handler. */
+	if (F.svc_real && !pick(3)) {
+		svc_close(s->fd, s->svc[i]);
+		svc_open(s->fd, EDU_SVC, 0, &s->svc[i]);
+	}
+	svc_call_init(&c, pick(2) ? s->svc[i] : svc_handle(s), svc_op(), NULL,
+		      svc_len(), NULL, svc_len());
+	c.timeout_ns = pick(3) ? -1 : svc_timeout();
+	svc_aim(&c);
+	switch (pick(10)) {
+	case 0: /* real buffers of CALL_MAX, or just about */
+		c.in_ptr = (uintptr_t)F.big;
+		c.out_ptr = (uintptr_t)(F.big + CALL_MAX);
+		c.in_len = CALL_MAX - pick(2) * pick(8);
+		c.out_cap = CALL_MAX - pick(2) * pick(8);
+		if (pick(2)) {
+			c.in_len = 0;
+			c.in_ptr = 0;
+		}
+		c.op = pick(2) ? EDU_OP_INFO : c.op;
+		c.op = c.op == EDU_OP_FACT ? 0 : c.op;
+		break;
+	case 1: /* a fresh handle, closed, then used */
+		if (svc_open(s->fd, EDU_SVC, 0, &h))
+			break;
+		svc_close(s->fd, h);
+		c.handle = h;
+		break;
+	case 2: /* the struct itself read-only */
+		if (mprotect(F.svc_ro, PAGE, PROT_READ | PROT_WRITE))
+			break;
+		arg = memcpy(F.svc_ro + 128, &c, sizeof(c));
+		mprotect(F.svc_ro, PAGE, PROT_READ);
+		break;
+	case 3:
+		arg = (void *)place_arg((uint8_t *)&c, sizeof(c));
+		break;
+	default:
+		break;
+	}
+	svc_io(pick(50) ? s->fd : -1, CSX_KH_IOC_SVC_CALL, arg);
+	if (!pick(16)) /* and close it, maybe while a fork child uses it */
+		svc_close(s->fd, c.handle);
+}
+
+/* All channels of a file and one more: the last must be refused (EMFILE
+ * or ENOSPC, counted). Then close some, call on the rest, and leave the
+ * remainder to the file's release or close them one by one. */
+static void fuzz_svc_storm(void)
+{
+	__u32 h[CSX_KH_SVC_MAX + 1];
+	struct csx_kh_svc_call c;
+	uint64_t rng = rnd() | 1;
+	unsigned int n = 0, i;
+	int fd, rc = 0;
+
+	fd = open(CSX_KH_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	atomic_fetch_add(&F.races, 1);
+	while (n <= CSX_KH_SVC_MAX) {
+		rc = svc_open(fd, EDU_SVC, pick(2), &h[n]);
+		if (rc)
+			break;
+		n++;
+	}
+	if (F.svc_real) {
+		F.storms++;
+		if (n == CSX_KH_SVC_MAX && (rc == -EMFILE || rc == -ENOSPC))
+			F.storm_refused++;
+		else if (!F.storm_odd++)
+			printf("# kh_fuzz: svc storm: %u channels, then %s\n",
+			       n, rc ? strerrorname_np(-rc) : "no refusal");
+	}
+	for (i = 0; i < n; i++) {
+		if (pick(2))
+			continue;
+		svc_close(fd, h[i]);
+		if (pick(4))
+			svc_open(fd, EDU_SVC, 0, &h[i]);
+	}
+	for (i = 0; i < 8 && n; i++) {
+		if (pick(2))
+			svc_fact(fd, h[pick(n)], &rng);
+		else
+			svc_call(fd, &c, h[pick(n)], EDU_OP_INFO, NULL, 0,
+				 F.big + CALL_MAX, PAGE);
+	}
+	for (i = 0; pick(2) && i < n; i++)
+		svc_close(fd, h[i]);
+	close(fd);
+}
+
+struct svc_racer {
+	pthread_t thread;
+	int fd;
+	volatile __u32 handle;
+	volatile int stop;
+	uint64_t rng;
+	uint8_t out[256];
+};
+
+/* Calls until stopped; the handle may be closed (ENOENT) or replaced
+ * underneath, the file closed (EBADF). */
+static void *svc_race_caller(void *arg)
+{
+	struct svc_racer *r = arg;
+	struct csx_kh_svc_call c;
+
+	while (!r->stop) {
+		int rc;
+
+		if (rnd_next(&r->rng) % 2)
+			rc = svc_fact(r->fd, r->handle, &r->rng);
+		else
+			rc = svc_call(r->fd, &c, r->handle, EDU_OP_INFO, NULL,
+				      0, r->out, sizeof(r->out));
+		atomic_fetch_add(&F.progress, 1);
+		if (rc == -EBADF)
+			break;
+		if (rc)
+			sleep_us(200);
+	}
+	return NULL;
+}
+
+static void *svc_race_closer(void *arg)
+{
+	struct svc_racer *r = arg;
+
+	svc_close(r->fd, r->handle);
+	return NULL;
+}
+
+/* SVC_CLOSE (twice at once, sometimes), a reopen into the same slot or
+ * close(2) of the file against SVC_RACERS threads calling on one handle. */
+static void fuzz_svc_race(void)
+{
+	struct svc_racer r[SVC_RACERS], closer;
+	__u32 h, h2;
+	int fd, i, closed = 0;
+
+	if (!F.svc_real)
+		return;
+	fd = open(CSX_KH_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (svc_open(fd, EDU_SVC, 1, &h)) {
+		close(fd);
+		return;
+	}
+	atomic_fetch_add(&F.races, 1);
+	memset(r, 0, sizeof(r));
+	for (i = 0; i < SVC_RACERS; i++) {
+		r[i].fd = fd;
+		r[i].handle = h;
+		r[i].rng = rnd() | 1;
+		pthread_create(&r[i].thread, NULL, svc_race_caller, &r[i]);
+	}
+	sleep_us(pick(3000));
+	switch (pick(4)) {
+	case 0: /* close(2): the release waits for the calls in flight */
+		close(fd);
+		closed = 1;
+		break;
+	case 1: /* two closers: one wins, one gets ENOENT */
+		closer.fd = fd;
+		closer.handle = h;
+		if (pthread_create(&closer.thread, NULL, svc_race_closer,
+				   &closer))
+			break;
+		svc_close(fd, h);
+		pthread_join(closer.thread, NULL);
+		break;
+	case 2: /* close, reopen: the old handle must not reach the new one */
+		svc_close(fd, h);
+		if (!svc_open(fd, EDU_SVC, 0, &h2)) {
+			sleep_us(pick(2000));
+			svc_close(fd, h2);
+		}
+		break;
+	default:
+		svc_close(fd, h);
+	}
+	sleep_us(pick(2000));
+	for (i = 0; i < SVC_RACERS; i++)
+		r[i].stop = 1;
+	for (i = 0; i < SVC_RACERS; i++)
+		pthread_join(r[i].thread, NULL);
+	if (!closed)
+		close(fd);
+}
+
+/* A child calling (on its own file, or on the parent's file and handle)
+ * is killed mid-call. Syscalls only in the child: the parent has threads. */
+static void svc_child(int fd, __u32 h)
+{
+	struct csx_kh_svc_call c;
+	uint64_t rng = (uint64_t)getpid() | 1;
+	__u32 h2;
+
+	alarm(5); /* never outlive the run, whatever happens */
+	if (fd < 0) {
+		fd = open(CSX_KH_DEVICE, O_RDWR);
+		if (fd < 0 || svc_open(fd, EDU_SVC, 0, &h))
+			_exit(1);
+	}
+	for (;;) {
+		svc_fact(fd, h, &rng);
+		svc_call(fd, &c, h, EDU_OP_INFO, NULL, 0, F.big + CALL_MAX,
+			 CALL_MAX);
+		if (!svc_open(fd, EDU_SVC, 0, &h2) && rng % 2)
+			svc_close(fd, h2);
+	}
+}
+
+static void fuzz_svc_fork_kill(void)
+{
+	int shared = pick(2), fd = -1;
+	__u32 h = 0;
+	pid_t pid;
+
+	if (!F.svc_real)
+		return;
+	if (shared) {
+		fd = open(CSX_KH_DEVICE, O_RDWR | O_CLOEXEC);
+		if (fd < 0 || svc_open(fd, EDU_SVC, 0, &h)) {
+			if (fd >= 0)
+				close(fd);
+			return;
+		}
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0)
+		svc_child(fd, h);
+	if (pid > 0) {
+		sleep_us(pick(50000));
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		atomic_fetch_add(&F.races, 1);
+	}
+	if (fd >= 0) { /* the parent's channel still works */
+		uint64_t rng = rnd() | 1;
+
+		svc_fact(fd, h, &rng);
+		close(fd);
+	}
+}
+
 /* --- main -------------------------------------------------------------------------- */
 
 static const struct {
@@ -912,13 +1556,18 @@ static const struct {
 	unsigned int weight; /* out of 100 */
 	void (*fn)(void);
 } ops[] = {
-	{ "random_ioctl", 30, fuzz_random_ioctl },
-	{ "real_ioctl", 40, fuzz_real_ioctl },
-	{ "mmap", 12, fuzz_mmap },
-	{ "map_game", 8, fuzz_map_game },
+	{ "random_ioctl", 24, fuzz_random_ioctl },
+	{ "real_ioctl", 32, fuzz_real_ioctl },
+	{ "mmap", 10, fuzz_mmap },
+	{ "map_game", 6, fuzz_map_game },
 	{ "race", 6, fuzz_race },
 	{ "fork_kill", 2, fuzz_fork_kill },
 	{ "close", 2, fuzz_close },
+	{ "svc_open", 5, fuzz_svc_open },
+	{ "svc_call", 9, fuzz_svc_call },
+	{ "svc_race", 2, fuzz_svc_race },
+	{ "svc_storm", 1, fuzz_svc_storm },
+	{ "svc_fork_kill", 1, fuzz_svc_fork_kill },
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 
@@ -947,7 +1596,7 @@ static void print_op_times(void)
 	unsigned int i;
 
 	for (i = 0; i < NOPS; i++)
-		printf("# kh_fuzz: %-12s %7lu calls, %6.2f s, max %.0f ms\n",
+		printf("# kh_fuzz: %-13s %7lu calls, %6.2f s, max %.0f ms\n",
 		       ops[i].name, op_count[i], op_time[i], op_max[i] * 1e3);
 }
 
@@ -960,6 +1609,11 @@ static int still_works(char *why, size_t n)
 	size_t len = 0;
 	int fd, rc;
 
+	if (F.driver[0]) {
+		printf("# kh_fuzz: %s is bound to %s: no device check\n",
+		       F.addr, F.driver);
+		return 0;
+	}
 	fd = open(CSX_KH_DEVICE, O_RDWR);
 	while ((rc = claim_edu(fd)) == -EBUSY && now_s() < end)
 		sleep_us(10000);
@@ -983,6 +1637,56 @@ static int still_works(char *why, size_t n)
 	return 0;
 }
 
+/* Is there a real service to call? Without, only error paths run. */
+static void svc_probe(void)
+{
+	struct csx_kh_svc_open o = { .size = sizeof(o) };
+	int fd = open(CSX_KH_DEVICE, O_RDWR | O_CLOEXEC);
+	int rc = -EBADF;
+
+	memcpy(o.name, EDU_SVC, sizeof(EDU_SVC));
+	if (fd >= 0)
+		rc = (int)svc_io(fd, CSX_KH_IOC_SVC_OPEN, &o);
+	F.svc_real = !rc;
+	if (rc)
+		printf("# kh_fuzz: no service %s (%s): SVC error paths only\n",
+		       EDU_SVC, strerrorname_np(-rc));
+	else
+		printf("# kh_fuzz: service %s version %u: real SVC calls\n",
+		       EDU_SVC, o.version);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* After everything, when the service exists: 5! = 120 through it (the
+ * edu's default request timeout set back first). */
+static int svc_still_works(char *why, size_t n)
+{
+	uint32_t ms = 1000, arg = 5, res = 0;
+	struct csx_kh_svc_call c = { 0 };
+	int fd, rc;
+	__u32 h;
+
+	fd = open(CSX_KH_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return snprintf(why, n, "open: %s", strerrorname_np(errno));
+	rc = svc_open(fd, EDU_SVC, 1, &h);
+	if (!rc)
+		rc = svc_call(fd, &c, h, EDU_OP_TIMEOUT, &ms, sizeof(ms), NULL,
+			      0);
+	if (!rc && !c.status)
+		rc = svc_call(fd, &c, h, EDU_OP_FACT, &arg, sizeof(arg), &res,
+			      sizeof(res));
+	close(fd);
+	if (rc)
+		return snprintf(why, n, "ioctl %s", strerrorname_np(-rc));
+	if (c.status || c.out_len != sizeof(res) || res != 120)
+		return snprintf(why, n,
+				"op %u status %d, out_len %llu, 5! = %u", c.op,
+				c.status, (unsigned long long)c.out_len, res);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	double secs = argc > 1 ? atof(argv[1]) : 20, t0;
@@ -996,19 +1700,25 @@ int main(int argc, char **argv)
 	F.rng = seed | 1;
 	printf("# kh_fuzz: seed %llu, %.0f s\n", seed, secs);
 	fflush(stdout);
-	if (getenv("CSX_KH_FUZZ_DEV"))
+	if (getenv("CSX_KH_FUZZ_DEV")) {
 		snprintf(F.addr, sizeof(F.addr), "%.31s",
 			 getenv("CSX_KH_FUZZ_DEV"));
-	else if (!find_edu())
+		sysfs_driver(F.addr, F.driver, sizeof(F.driver));
+	} else if (!find_edu()) {
 		return printf("not ok # no edu device\n"), 1;
+	}
 	if (!parse_addr(F.addr))
 		return printf("not ok # bad address %s\n", F.addr), 1;
+	if (F.driver[0])
+		printf("# kh_fuzz: %s is bound to %s: claims get EBUSY\n",
+		       F.addr, F.driver);
 	for (i = 0; i < NSLOTS; i++)
 		S[i].fd = -1;
 	setup_signals();
 	setup_pages();
 	pthread_mutex_init(&F.lock, NULL);
 	F.main_thread = pthread_self();
+	svc_probe();
 	pthread_create(&wd, NULL, watchdog_main, NULL);
 
 	t0 = now_s();
@@ -1022,11 +1732,20 @@ int main(int argc, char **argv)
 	pthread_join(wd, NULL);
 
 	print_op_times();
-	printf("# kh_fuzz: %llu ioctls, %llu mmaps, %llu races in %.1f s\n",
+	print_svc_results();
+	if (F.svc_real)
+		printf("# kh_fuzz: svc: %lu storms, %lu refused the 65th channel (EMFILE/ENOSPC), %lu did not\n",
+		       F.storms, F.storm_refused, F.storm_odd);
+	printf("# kh_fuzz: %llu ioctls, %llu mmaps, %llu races in %.1f s, %llu svc calls\n",
 	       (unsigned long long)F.ioctls, (unsigned long long)F.mmaps,
-	       (unsigned long long)F.races, now_s() - t0);
+	       (unsigned long long)F.races, now_s() - t0,
+	       (unsigned long long)F.svc);
 	if (still_works(why, sizeof(why))) {
 		printf("not ok # device unusable after fuzzing: %s\n", why);
+		return 1;
+	}
+	if (F.svc_real && svc_still_works(why, sizeof(why))) {
+		printf("not ok # svc sanity: %s\n", why);
 		return 1;
 	}
 	printf("ok\n");

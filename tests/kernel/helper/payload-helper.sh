@@ -25,6 +25,39 @@ kh_run() {
 	return "$(cat "/tmp/$_kh_name.rc" 2>/dev/null || echo 1)"
 }
 
+# A real kernel service for the fuzzer's service-call side: csx.ko and the
+# edu sample ("edu/0"), with the last edu device unbound again so the
+# device side still has one to claim. Only if the payload's csx.ko is
+# unloaded (it is, at this point of payload.sh).
+kh_svc_up() {
+	_kh_svc=0
+	grep -q '^csx ' /proc/modules && return
+	[ -f ./csx.ko ] && [ -f ./csx_edu.ko ] || return
+	insmod ./csx.ko || return
+	if ! insmod ./csx_edu.ko; then
+		rmmod csx
+		return
+	fi
+	_kh_svc=1
+	_kh_last=$(for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor"):$(cat "$d/device")" = 0x1234:0x11e8 ] &&
+			basename "$d"
+	done | tail -n 1)
+	[ -n "$_kh_last" ] && [ -e "/sys/bus/pci/devices/$_kh_last/driver" ] &&
+		echo "$_kh_last" >"/sys/bus/pci/devices/$_kh_last/driver/unbind"
+	echo "# kh_fuzz: csx.ko and csx_edu.ko loaded (edu/0), $_kh_last left unbound"
+}
+
+# Unload them; csx.ko must go (no channel left pinning it) and report no
+# leaked object.
+kh_svc_down() {
+	[ "$_kh_svc" = 1 ] || return
+	rmmod csx_edu && rmmod csx
+	tap $? "kh_fuzz_svc_modules_unload" "a channel still pins csx.ko?"
+	! dmesg | tail -n 50 | grep -q 'still alive at exit (leaked)'
+	tap $? "kh_fuzz_svc_no_leaked_objects"
+}
+
 kh_tests() {
 	insmod ./csx_helper.ko
 	tap $? "kh_load"
@@ -48,8 +81,10 @@ kh_tests() {
 		# Errors (level < 4) still show live; all is in dmesg.
 		_kh_printk=$(cut -f1 /proc/sys/kernel/printk)
 		echo 4 >/proc/sys/kernel/printk
+		kh_svc_up
 		kh_run kh_fuzz ./kh_fuzz "$_kh_secs"
 		_kh_rc=$?
+		kh_svc_down
 		echo "$_kh_printk" >/proc/sys/kernel/printk
 		_kh_count=$(grep '^# kh_fuzz: [0-9]' /tmp/kh_fuzz.out)
 		[ -n "$_kh_count" ] || echo "# kh_fuzz: no count line"
