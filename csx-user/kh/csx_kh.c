@@ -17,6 +17,9 @@
  * of csx_intr_set_spin() does not apply (the wait thread always sleeps in
  * the helper).
  */
+/* mmap offsets of the helper's ABI are above 2^40: a 64-bit off_t always. */
+#define _FILE_OFFSET_BITS 64
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -71,6 +74,9 @@ struct csx_kh_dev {
 
 static pthread_mutex_t khs_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct csx_kh_dev *khs_head;
+
+_Static_assert(sizeof(off_t) == 8,
+	       "the helper's mmap offsets need a 64-bit off_t");
 
 static const struct csx_user_devsrc_ops kh_src_ops;
 static const struct csx_user_dev_ops kh_irq_ops;

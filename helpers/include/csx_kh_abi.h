@@ -50,7 +50,7 @@ struct csx_kh_version {
  * (module parameter "group"). The helper binds the device (driver
  * "csx_helper"), enables it (memory decoding, bus mastering off until
  * CSX_KH_IOC_ENABLE) and masks INTx until an interrupt is attached.
- * Errors: -EPERM (no privilege), -ENODEV (no such device), -EBUSY (the
+ * Errors: -EPERM (no privilege, or the device is a bridge), -ENODEV (no such device), -EBUSY (the
  * device has a driver or another owner, or this file already holds one),
  * -EIO (enabling failed).
  */
@@ -73,7 +73,8 @@ struct csx_kh_claim {
 
 /*
  * CSX_KH_IOC_REGION: describe BAR @index (0..5) of the claimed device.
- * A memory BAR whose start is page aligned can be mapped: mmap(2) the file
+ * A memory BAR whose start is page aligned and that spans at least a page
+ * can be mapped (a smaller one may share its page with another device): mmap(2) the file
  * at @mmap_offset, MAP_SHARED, length up to @bar_size rounded up to pages.
  * Errors: -ENXIO (nothing claimed), -EINVAL (index).
  */

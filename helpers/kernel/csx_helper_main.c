@@ -265,6 +265,17 @@ static long kh_claim(struct kh_file *f, struct csx_kh_claim *a,
 	busy = pdev->dev.driver || (pdev->driver_override &&
 				    strcmp(pdev->driver_override, KH_NAME));
 	device_unlock(&pdev->dev);
+	/*
+	 * A bridge's command register gates every device behind it: never
+	 * hand one to a process.
+	 */
+	if (!busy &&
+	    (pdev->subordinate || pdev->hdr_type != PCI_HEADER_TYPE_NORMAL)) {
+		mutex_unlock(&kh_claim_mutex);
+		*why = "device is a bridge (not claimable)";
+		ret = -EPERM;
+		goto err_put;
+	}
 	if (busy) {
 		mutex_unlock(&kh_claim_mutex);
 		*why = "device has a driver or another owner";
@@ -364,6 +375,8 @@ static long kh_release_claim(struct kh_file *f, bool ioctl, const char **why)
 		/* remove() ran: let it return before c and f go. */
 		device_lock(&pdev->dev);
 		device_unlock(&pdev->dev);
+		/* So that the device's own driver can bind it again. */
+		driver_set_override(&pdev->dev, &pdev->driver_override, "", 0);
 	}
 	mutex_unlock(&kh_claim_mutex);
 	pci_dev_put(pdev);
@@ -512,8 +525,13 @@ static long kh_region(struct kh_file *f, struct csx_kh_region *a,
 		a->flags |= CSX_KH_REGION_IO;
 	if (fl & IORESOURCE_MEM) {
 		a->flags |= CSX_KH_REGION_MEM;
+		/*
+		 * Whole pages only: the rest of a page under a smaller BAR
+		 * may hold another device's registers.
+		 */
 		if (!(fl & IORESOURCE_UNSET) &&
-		    !(pci_resource_start(pdev, a->index) & ~PAGE_MASK)) {
+		    !(pci_resource_start(pdev, a->index) & ~PAGE_MASK) &&
+		    a->bar_size >= PAGE_SIZE) {
 			a->flags |= CSX_KH_REGION_MMAP;
 			a->mmap_offset = CSX_KH_MMAP_BAR(a->index);
 		}

@@ -334,6 +334,9 @@ long kh_svc_call(struct kh_file *f, struct csx_kh_svc_call *a, const char **why)
 		ret = -EFAULT;
 		goto out_free;
 	}
+	/* A handler that claims more than it wrote must not leak memory. */
+	if (out)
+		memset(out, 0, a->out_cap);
 	a->status = call(ch->chan, a->op, in, a->in_len, out, a->out_cap, &len,
 			 timeout);
 	if (len > a->out_cap)
