@@ -9,6 +9,7 @@
 #include <linux/export.h>
 
 #include <csx/csx.h>
+#include <csx/csx_os.h>
 
 /* csx.h */
 EXPORT_SYMBOL_GPL(csx_api_version);
@@ -74,11 +75,16 @@ EXPORT_SYMBOL_GPL(csx_free);
 
 /* csx_service.h */
 EXPORT_SYMBOL_GPL(csx_service_export);
+EXPORT_SYMBOL_GPL(csx_service_export_scope);
 EXPORT_SYMBOL_GPL(csx_service_unexport);
 EXPORT_SYMBOL_GPL(csx_open);
 EXPORT_SYMBOL_GPL(csx_chan_version);
 EXPORT_SYMBOL_GPL(csx_call);
+EXPORT_SYMBOL_GPL(csx_call_async);
+EXPORT_SYMBOL_GPL(csx_chan_watch);
 EXPORT_SYMBOL_GPL(csx_close);
+/* For csx_helper.ko, opening a service on behalf of a user process. */
+EXPORT_SYMBOL_GPL(csx__service_open_for);
 
 /* csx_status.h */
 EXPORT_SYMBOL_GPL(csx_strerror);

@@ -144,6 +144,7 @@ void csx__core_fini(void)
 	if (!csx__core_ready())
 		return;
 	__atomic_store_n(&csx__ready, false, __ATOMIC_RELEASE);
+	csx__service_fini();
 	csx_os_dpc_stop();
 	csx__dpc_fini();
 	csx_os_mutex_destroy(csx__registry_lock);

@@ -106,6 +106,8 @@ void csx__core_unlock(void);
 /* DPC queues, set up and torn down by csx_core.c. */
 int csx__dpc_init(void);
 void csx__dpc_fini(void);
+/* Stop the asynchronous call workers (no channel is left open). */
+void csx__service_fini(void);
 /*
  * csx__dpc_run_batch() - Run, in DPC context, the DPCs queued on @cpu now:
  * one batch, oldest first; what is queued meanwhile kicks the executor as

@@ -25,6 +25,7 @@ struct csx_service {
 	uint32_t refs;
 	uint32_t inflight;
 	bool dead;
+	enum csx_service_scope scope;
 	struct csx_service *next;
 	csx_service_fn fn;
 	void *ctx;
@@ -35,11 +36,44 @@ struct csx_service {
 struct csx_chan {
 	uint32_t magic;
 	uint32_t version;	     /* the service's, fixed at open */
+	uint32_t async_pending;	     /* completions and watch not run yet */
 	struct csx_service *svc;     /* local: referenced service, or NULL */
 	struct csx_os_rchan *remote; /* remote: the back end's channel */
+	/* Under the core lock: */
+	struct csx_chan *next; /* csx__chans */
+	bool gone;	       /* the service went away: told or to tell */
+	csx_chan_gone_fn watch;
+	void *watch_ctx;
 };
 
 static struct csx_service *csx__services;
+/* Every open channel, for the death notices (csx_chan_watch()). */
+static struct csx_chan *csx__chans;
+
+static void csx__async_start(void);
+static void csx__chan_gone_locked(struct csx_chan *chan);
+
+static void csx__chan_link(struct csx_chan *chan)
+{
+	csx__core_lock();
+	chan->next = csx__chans;
+	csx__chans = chan;
+	csx__core_unlock();
+}
+
+static void csx__chan_unlink(struct csx_chan *chan)
+{
+	struct csx_chan **pos;
+
+	csx__core_lock();
+	for (pos = &csx__chans; *pos; pos = &(*pos)->next) {
+		if (*pos == chan) {
+			*pos = chan->next;
+			break;
+		}
+	}
+	csx__core_unlock();
+}
 
 /*
  * "module/service": printable, no blanks, both parts non-empty, shorter
@@ -112,8 +146,9 @@ static int csx__service_publish(struct csx_service *svc)
 	return ret;
 }
 
-int csx_service_export(const char *name, uint32_t version, csx_service_fn fn,
-		       void *ctx, struct csx_service **out)
+int csx_service_export_scope(const char *name, uint32_t version,
+			     enum csx_service_scope scope, csx_service_fn fn,
+			     void *ctx, struct csx_service **out)
 {
 	struct csx_service *svc;
 	int ret;
@@ -126,6 +161,12 @@ int csx_service_export(const char *name, uint32_t version, csx_service_fn fn,
 		return ret;
 	if (!fn)
 		return -CSX_EINVAL;
+	if (scope != CSX_SERVICE_PRIVATE && scope != CSX_SERVICE_USER &&
+	    scope != CSX_SERVICE_PUBLIC) {
+		csx_err("csx_service_export_scope(%s): bad scope %d", name,
+			(int)scope);
+		return -CSX_EINVAL;
+	}
 	ret = csx__might_sleep(__func__);
 	if (ret)
 		return ret;
@@ -138,6 +179,7 @@ int csx_service_export(const char *name, uint32_t version, csx_service_fn fn,
 	svc->version = version;
 	svc->fn = fn;
 	svc->ctx = ctx;
+	svc->scope = scope;
 	svc->refs = 1;
 	svc->magic = CSX__MAGIC_SERVICE;
 	ret = csx__service_publish(svc);
@@ -148,8 +190,32 @@ int csx_service_export(const char *name, uint32_t version, csx_service_fn fn,
 		return ret;
 	}
 	csx__live_inc(CSX__T_SERVICE);
+	/*
+	 * Other domains hear of it only once it is callable here: a caller
+	 * the back end lets in finds it in the registry.
+	 */
+	if (scope != CSX_SERVICE_PRIVATE) {
+		ret = csx_os_service_publish(name, version, scope);
+		if (ret) {
+			if (ret == -CSX_EEXIST)
+				csx_err("csx_service_export(): service %s is "
+					"exported by another process",
+					name);
+			svc->scope =
+				CSX_SERVICE_PRIVATE; /* nothing to withdraw */
+			csx_service_unexport(svc);
+			return ret;
+		}
+	}
 	*out = svc;
 	return 0;
+}
+
+int csx_service_export(const char *name, uint32_t version, csx_service_fn fn,
+		       void *ctx, struct csx_service **out)
+{
+	return csx_service_export_scope(name, version, CSX_SERVICE_USER, fn,
+					ctx, out);
 }
 
 static void csx__service_unlink(struct csx_service *svc)
@@ -168,6 +234,7 @@ static void csx__service_unlink(struct csx_service *svc)
 
 int csx_service_unexport(struct csx_service *svc)
 {
+	struct csx_chan *chan;
 	int ret;
 
 	if (!svc)
@@ -179,25 +246,48 @@ int csx_service_unexport(struct csx_service *svc)
 		return ret;
 	/* A second unexport now fails the handle check. */
 	csx__magic_set(svc, CSX__MAGIC_SERVICE_GONE);
+	if (svc->scope != CSX_SERVICE_PRIVATE)
+		csx_os_service_withdraw(svc->name);
 	csx__service_unlink(svc);
 	__atomic_store_n(&svc->dead, true, __ATOMIC_SEQ_CST);
+	csx__core_lock();
+	for (chan = csx__chans; chan; chan = chan->next) {
+		if (chan->svc == svc)
+			csx__chan_gone_locked(chan);
+	}
+	csx__core_unlock();
 	while (__atomic_load_n(&svc->inflight, __ATOMIC_SEQ_CST))
 		csx_os_thread_sleep(CSX__POLL_NS);
 	csx__service_put(svc);
 	return 0;
 }
 
+/* Who is opening: this address space, or another domain. */
+enum csx__opener {
+	CSX__OPENER_LOCAL,
+	CSX__OPENER_SAME_USER,
+	CSX__OPENER_OTHER,
+};
+
 /* Take a reference on the live service @name at @min_version or newer. */
 static int csx__service_lookup(const char *name, uint32_t min_version,
-			       struct csx_service **out)
+			       enum csx__opener who, struct csx_service **out)
 {
 	struct csx_service **pos;
 	int ret = 0;
 
 	csx__core_lock();
 	pos = csx__service_find(name);
-	if (!pos) {
+	if (!pos || (who != CSX__OPENER_LOCAL &&
+		     (*pos)->scope == CSX_SERVICE_PRIVATE)) {
 		ret = -CSX_ENOENT;
+	} else if (who == CSX__OPENER_OTHER &&
+		   (*pos)->scope == CSX_SERVICE_USER) {
+		/* Debug only: the helpers log refusals, rate-limited. */
+		csx_dbg("service %s refused to a caller of another user "
+			"(exported with CSX_SERVICE_USER)",
+			name);
+		ret = -CSX_EPERM;
 	} else if ((*pos)->version < min_version) {
 		csx_err("csx_open(): service %s is version %u, caller needs %u "
 			"or newer",
@@ -258,7 +348,8 @@ int csx_open(const char *name, uint32_t min_version, struct csx_chan **out)
 	chan = csx__zalloc(sizeof(*chan));
 	if (!chan)
 		return -CSX_ENOMEM;
-	ret = csx__service_lookup(name, min_version, &chan->svc);
+	ret = csx__service_lookup(name, min_version, CSX__OPENER_LOCAL,
+				  &chan->svc);
 	if (!ret)
 		chan->version = chan->svc->version;
 	else if (ret == -CSX_ENOENT)
@@ -267,7 +358,44 @@ int csx_open(const char *name, uint32_t min_version, struct csx_chan **out)
 		csx__free(chan);
 		return ret;
 	}
+	csx__async_start();
 	chan->magic = CSX__MAGIC_CHAN;
+	csx__chan_link(chan);
+	csx__live_inc(CSX__T_CHAN);
+	*out = chan;
+	return 0;
+}
+
+int csx__service_open_for(const char *name, uint32_t min_version,
+			  bool same_user, struct csx_chan **out)
+{
+	struct csx_chan *chan;
+	int ret;
+
+	if (!out)
+		return -CSX_EINVAL;
+	*out = NULL;
+	if (!csx__service_name_ok(name))
+		return -CSX_EINVAL;
+	ret = csx__might_sleep(__func__);
+	if (ret)
+		return ret;
+	if (!csx__core_ready())
+		return csx__not_ready(__func__);
+	chan = csx__zalloc(sizeof(*chan));
+	if (!chan)
+		return -CSX_ENOMEM;
+	ret = csx__service_lookup(name, min_version,
+				  same_user ? CSX__OPENER_SAME_USER :
+					      CSX__OPENER_OTHER,
+				  &chan->svc);
+	if (ret) {
+		csx__free(chan);
+		return ret;
+	}
+	chan->version = chan->svc->version;
+	chan->magic = CSX__MAGIC_CHAN;
+	csx__chan_link(chan);
 	csx__live_inc(CSX__T_CHAN);
 	*out = chan;
 	return 0;
@@ -321,6 +449,33 @@ out:
 	return ret;
 }
 
+/* A checked call, in thread context: local or through the back end. */
+static int csx__call_do(struct csx_chan *chan, uint32_t op, const void *in,
+			size_t in_len, void *out, size_t out_cap,
+			size_t *out_len, int64_t timeout_ns)
+{
+	size_t len = 0;
+	int ret;
+
+	if (chan->remote) {
+		/* The back end bounds the wait by @timeout_ns. */
+		ret = csx_os_remote_call(chan->remote, op, in, in_len, out,
+					 out_cap, &len, timeout_ns);
+		if (len > out_cap) {
+			csx_err("csx_call(): remote op %u answered %zu bytes "
+				"into a %zu-byte buffer",
+				(unsigned int)op, len, out_cap);
+			ret = -CSX_EIO;
+			len = 0;
+		}
+	} else {
+		ret = csx__call_local(chan->svc, op, in, in_len, out, out_cap,
+				      &len);
+	}
+	*out_len = len;
+	return ret;
+}
+
 int csx_call(struct csx_chan *chan, uint32_t op, const void *in, size_t in_len,
 	     void *out, size_t out_cap, size_t *out_len, int64_t timeout_ns)
 {
@@ -337,23 +492,262 @@ int csx_call(struct csx_chan *chan, uint32_t op, const void *in, size_t in_len,
 	ret = csx__might_sleep(__func__);
 	if (ret)
 		return ret;
-	if (chan->remote) {
-		/* The back end bounds the wait by @timeout_ns. */
-		ret = csx_os_remote_call(chan->remote, op, in, in_len, out,
-					 out_cap, &len, timeout_ns);
-		if (len > out_cap) {
-			csx_err("csx_call(): remote op %u answered %zu bytes "
-				"into a %zu-byte buffer",
-				(unsigned int)op, len, out_cap);
-			ret = -CSX_EIO;
-			len = 0;
-		}
-	} else {
-		ret = csx__call_local(chan->svc, op, in, in_len, out, out_cap,
-				      &len);
-	}
+	ret = csx__call_do(chan, op, in, in_len, out, out_cap, &len,
+			   timeout_ns);
 	if (out_len)
 		*out_len = len;
+	return ret;
+}
+
+/*
+ * Asynchronous calls: a FIFO of requests under a spinlock (queued from any
+ * context but ISR), a semaphore counting them, and CSX_CALL_ASYNC_WORKERS
+ * threads that make each call synchronously and then run its completion.
+ * The workers start with the first channel (csx_open() is thread context;
+ * csx_call_async() may not be) and stop at core fini, when no channel is
+ * left. A channel counts its calls not completed; csx_close() waits for 0.
+ */
+struct csx__async_req {
+	struct csx__async_req *next;
+	struct csx_chan *chan;
+	bool watch; /* not a call: run the channel's watch function */
+	uint32_t op;
+	const void *in;
+	size_t in_len;
+	void *out;
+	size_t out_cap;
+	int64_t timeout_ns;
+	csx_call_done_fn done;
+	void *ctx;
+};
+
+static struct {
+	bool running;  /* workers started; read without the lock */
+	bool stopping; /* fini: workers return once the queue is empty */
+	struct csx_os_spinlock *lock;
+	struct csx_os_sem *sem;
+	struct csx__async_req *head, **tail;
+	struct csx_os_thread *workers[CSX_CALL_ASYNC_WORKERS];
+} csx__async;
+
+static void csx__async_push(struct csx__async_req *req)
+{
+	req->next = NULL;
+	__atomic_add_fetch(&req->chan->async_pending, 1, __ATOMIC_RELAXED);
+	csx_os_spin_lock(csx__async.lock);
+	*csx__async.tail = req;
+	csx__async.tail = &req->next;
+	csx_os_spin_unlock(csx__async.lock);
+	csx_os_sem_up(csx__async.sem);
+}
+
+static int csx__async_worker(void *arg)
+{
+	struct csx__async_req *req;
+	struct csx_chan *chan;
+	size_t len;
+	int ret;
+
+	(void)arg;
+	for (;;) {
+		csx_os_sem_down(csx__async.sem, CSX_WAIT_FOREVER);
+		csx_os_spin_lock(csx__async.lock);
+		req = csx__async.head;
+		if (req) {
+			csx__async.head = req->next;
+			if (!csx__async.head)
+				csx__async.tail = &csx__async.head;
+		}
+		csx_os_spin_unlock(csx__async.lock);
+		if (!req) {
+			if (__atomic_load_n(&csx__async.stopping,
+					    __ATOMIC_ACQUIRE))
+				return 0;
+			continue;
+		}
+		chan = req->chan;
+		if (req->watch) {
+			chan->watch(chan->watch_ctx);
+		} else {
+			len = 0;
+			ret = csx__call_do(chan, req->op, req->in, req->in_len,
+					   req->out, req->out_cap, &len,
+					   req->timeout_ns);
+			req->done(req->ctx, ret, len);
+		}
+		csx_os_free(req);
+		/* Last touch of @chan: csx_close() may free it now. */
+		__atomic_sub_fetch(&chan->async_pending, 1, __ATOMIC_RELEASE);
+	}
+}
+
+static void csx__async_teardown(unsigned int nworkers)
+{
+	unsigned int i;
+
+	__atomic_store_n(&csx__async.stopping, true, __ATOMIC_RELEASE);
+	for (i = 0; i < nworkers; i++)
+		csx_os_sem_up(csx__async.sem);
+	for (i = 0; i < nworkers; i++) {
+		csx_os_thread_join(csx__async.workers[i]);
+		csx__async.workers[i] = NULL;
+	}
+	if (csx__async.sem)
+		csx_os_sem_destroy(csx__async.sem);
+	if (csx__async.lock)
+		csx_os_spin_destroy(csx__async.lock);
+	csx__async.sem = NULL;
+	csx__async.lock = NULL;
+	csx__async.stopping = false;
+}
+
+/* Start the workers once; a failure is reported by csx_call_async(). */
+static void csx__async_start(void)
+{
+	unsigned int i = 0;
+	int ret;
+
+	if (__atomic_load_n(&csx__async.running, __ATOMIC_ACQUIRE))
+		return;
+	csx__core_lock();
+	if (csx__async.running)
+		goto out;
+	csx__async.head = NULL;
+	csx__async.tail = &csx__async.head;
+	ret = csx_os_spin_create(&csx__async.lock);
+	if (!ret)
+		ret = csx_os_sem_create(&csx__async.sem, 0);
+	for (; !ret && i < CSX_CALL_ASYNC_WORKERS; i++) {
+		ret = csx_os_thread_create(&csx__async.workers[i], "csx-call",
+					   csx__async_worker, NULL);
+		if (ret)
+			break;
+	}
+	if (ret) {
+		csx_warn("asynchronous calls unavailable: cannot start their "
+			 "workers (%d)",
+			 ret);
+		csx__async_teardown(i);
+		goto out;
+	}
+	__atomic_store_n(&csx__async.running, true, __ATOMIC_RELEASE);
+out:
+	csx__core_unlock();
+}
+
+void csx__service_fini(void)
+{
+	if (!csx__async.running)
+		return;
+	csx__async.running = false;
+	csx__async_teardown(CSX_CALL_ASYNC_WORKERS);
+}
+
+int csx_call_async(struct csx_chan *chan, uint32_t op, const void *in,
+		   size_t in_len, void *out, size_t out_cap, int64_t timeout_ns,
+		   csx_call_done_fn done, void *ctx)
+{
+	struct csx__async_req *req;
+	int ret;
+
+	if (!csx__magic_ok(chan, CSX__MAGIC_CHAN))
+		return csx__bad_handle(__func__, chan);
+	if (!done)
+		return -CSX_EINVAL;
+	ret = csx__call_check(in, in_len, out, out_cap, timeout_ns);
+	if (ret)
+		return ret;
+	if (csx_os_context() & CSX_OS_CTX_ISR) {
+		csx_err("csx_call_async() from an ISR: queue a DPC and call "
+			"from there");
+		return -CSX_EDEADLK;
+	}
+	if (!__atomic_load_n(&csx__async.running, __ATOMIC_ACQUIRE))
+		return -CSX_ENOMEM; /* the workers could not start: logged */
+	req = csx_os_alloc(sizeof(*req), true);
+	if (!req)
+		return -CSX_ENOMEM;
+	req->chan = chan;
+	req->watch = false;
+	req->op = op;
+	req->in = in;
+	req->in_len = in_len;
+	req->out = out;
+	req->out_cap = out_cap;
+	req->timeout_ns = timeout_ns;
+	req->done = done;
+	req->ctx = ctx;
+	csx__async_push(req);
+	return 0;
+}
+
+/*
+ * Core lock held: the service behind @chan went away. Its watch function
+ * (if any, and once) is queued to the call workers.
+ */
+static void csx__chan_gone_locked(struct csx_chan *chan)
+{
+	struct csx__async_req *req;
+
+	if (chan->gone)
+		return;
+	chan->gone = true;
+	if (!chan->watch)
+		return;
+	req = __atomic_load_n(&csx__async.running, __ATOMIC_ACQUIRE) ?
+		      csx_os_alloc(sizeof(*req), true) :
+		      NULL;
+	if (!req) {
+		csx_err("a channel's service went away, but its watch "
+			"function cannot be queued (out of memory)");
+		return;
+	}
+	__builtin_memset(req, 0, sizeof(*req));
+	req->chan = chan;
+	req->watch = true;
+	csx__async_push(req);
+}
+
+void csx__remote_peer_gone(struct csx_os_rchan *rc)
+{
+	struct csx_chan *chan;
+
+	csx__core_lock();
+	for (chan = csx__chans; chan; chan = chan->next) {
+		if (chan->remote == rc) {
+			csx__chan_gone_locked(chan);
+			break;
+		}
+	}
+	csx__core_unlock();
+}
+
+int csx_chan_watch(struct csx_chan *chan, csx_chan_gone_fn fn, void *ctx)
+{
+	int ret;
+
+	if (!csx__magic_ok(chan, CSX__MAGIC_CHAN))
+		return csx__bad_handle(__func__, chan);
+	if (!fn)
+		return -CSX_EINVAL;
+	ret = csx__might_sleep(__func__);
+	if (ret)
+		return ret;
+	csx__core_lock();
+	if (chan->watch) {
+		ret = -CSX_EBUSY;
+	} else {
+		chan->watch = fn;
+		chan->watch_ctx = ctx;
+		/* Gone already: tell now, as if it had just happened. */
+		if (chan->gone ||
+		    (chan->svc &&
+		     __atomic_load_n(&chan->svc->dead, __ATOMIC_SEQ_CST))) {
+			chan->gone = false;
+			csx__chan_gone_locked(chan);
+		}
+	}
+	csx__core_unlock();
 	return ret;
 }
 
@@ -367,6 +761,10 @@ void csx_close(struct csx_chan *chan)
 	}
 	if (csx__might_sleep(__func__))
 		return;
+	/* No new death notice after this; wait for the queued ones. */
+	csx__chan_unlink(chan);
+	while (__atomic_load_n(&chan->async_pending, __ATOMIC_ACQUIRE))
+		csx_os_thread_sleep(CSX__POLL_NS);
 	csx__magic_set(chan, CSX__MAGIC_DEAD);
 	if (chan->remote)
 		csx_os_remote_close(chan->remote);

@@ -432,6 +432,162 @@ CSX_TEST(svc_concurrent_callers)
 		     N_CALLERS * CALLS_PER_CALLER);
 }
 
+/* Asynchronous calls: started from a DPC, completed in thread context. */
+#define ASYNC_CALLS 64
+
+static struct {
+	struct csx_chan *chan;
+	struct csx_event *all_done;
+	uint32_t in[ASYNC_CALLS][2];
+	uint32_t sum[ASYNC_CALLS];
+	long started, start_failed, completed, wrong, in_atomic;
+} async;
+
+static void async_done(void *ctx, int status, size_t out_len)
+{
+	uint32_t i = (uint32_t)(uintptr_t)ctx;
+
+	if (csx_in_isr() || csx_in_dpc())
+		csx_test_inc(&async.in_atomic);
+	if (status || out_len != sizeof(uint32_t) ||
+	    async.sum[i] != async.in[i][0] + async.in[i][1])
+		csx_test_inc(&async.wrong);
+	if (csx_test_inc(&async.completed) == ASYNC_CALLS)
+		csx_event_set(async.all_done);
+}
+
+static void async_from_dpc(struct csx_dpc *dpc, void *ctx)
+{
+	uint32_t i;
+
+	(void)dpc;
+	(void)ctx;
+	for (i = 0; i < ASYNC_CALLS; i++) {
+		if (csx_call_async(async.chan, OP_ADD, async.in[i],
+				   sizeof(async.in[i]), &async.sum[i],
+				   sizeof(async.sum[i]), CSX_TEST_PATIENCE_NS,
+				   async_done, (void *)(uintptr_t)i))
+			csx_test_inc(&async.start_failed);
+		else
+			csx_test_inc(&async.started);
+	}
+}
+
+CSX_TEST(svc_async_from_dpc)
+{
+	struct csx_service *svc;
+	struct csx_dpc *dpc;
+	uint32_t i;
+
+	async.started = async.start_failed = async.completed = 0;
+	async.wrong = async.in_atomic = 0;
+	for (i = 0; i < ASYNC_CALLS; i++) {
+		async.in[i][0] = i * 1000;
+		async.in[i][1] = i + 7;
+		async.sum[i] = 0;
+	}
+	CSX_CHECK_OK(
+		csx_event_create(&async.all_done, CSX_EVENT_MANUAL, false));
+	CSX_CHECK_OK(
+		csx_service_export("conformance/async", 1, calc, NULL, &svc));
+	CSX_CHECK_OK(csx_open("conformance/async", 1, &async.chan));
+	CSX_CHECK_OK(csx_dpc_create(&dpc, async_from_dpc, NULL));
+	CSX_CHECK_EQ(csx_dpc_queue(dpc), 0);
+	CSX_CHECK_OK(csx_event_wait(async.all_done, CSX_TEST_PATIENCE_NS));
+	CSX_CHECK_OK(csx_dpc_destroy(dpc));
+	csx_close(async.chan);
+	CSX_CHECK_OK(csx_service_unexport(svc));
+	CSX_CHECK_OK(csx_event_destroy(async.all_done));
+	CSX_CHECK_EQ(csx_test_load(&async.start_failed), 0);
+	CSX_CHECK_EQ(csx_test_load(&async.started), ASYNC_CALLS);
+	CSX_CHECK_EQ(csx_test_load(&async.completed), ASYNC_CALLS);
+	CSX_CHECK_EQ(csx_test_load(&async.wrong), 0);
+	CSX_CHECK_EQ(csx_test_load(&async.in_atomic), 0);
+}
+
+/* csx_close() waits for the completions still to come on its channel. */
+static long slow_done_count;
+
+static void slow_done(void *ctx, int status, size_t out_len)
+{
+	(void)ctx;
+	(void)out_len;
+	if (!status)
+		csx_thread_sleep(2 * CSX_NSEC_PER_MSEC);
+	csx_test_inc(&slow_done_count);
+}
+
+CSX_TEST(svc_close_waits_for_async)
+{
+	struct csx_service *svc;
+	struct csx_chan *chan;
+	unsigned int i;
+
+	csx_test_store(&slow_done_count, 0);
+	CSX_CHECK_OK(
+		csx_service_export("conformance/async2", 1, calc, NULL, &svc));
+	CSX_CHECK_OK(csx_open("conformance/async2", 1, &chan));
+	for (i = 0; i < 8; i++)
+		CSX_CHECK_OK(csx_call_async(chan, OP_SLEEP, NULL, 0, NULL, 0,
+					    CSX_TEST_PATIENCE_NS, slow_done,
+					    NULL));
+	/* Errors come back at once, and then no completion ever runs. */
+	CSX_CHECK_RC(csx_call_async(chan, OP_ECHO, NULL, 4, NULL, 0,
+				    CSX_WAIT_FOREVER, slow_done, NULL),
+		     -CSX_EINVAL);
+	CSX_CHECK_RC(csx_call_async(chan, OP_ECHO, NULL, 0, NULL, 0,
+				    CSX_WAIT_FOREVER, NULL, NULL),
+		     -CSX_EINVAL);
+	csx_close(chan);
+	CSX_CHECK_EQ(csx_test_load(&slow_done_count), 8);
+	CSX_CHECK_OK(csx_service_unexport(svc));
+}
+
+/* Death notices: once per watched channel, never after its close. */
+static long gone_calls;
+static struct csx_event *gone_event;
+
+static void on_gone(void *ctx)
+{
+	if (csx_in_isr() || csx_in_dpc())
+		csx_test_add(&gone_calls, 1000); /* wrong context: fail */
+	csx_test_inc(&gone_calls);
+	csx_event_set(gone_event);
+}
+
+CSX_TEST(svc_watch_death_notice)
+{
+	struct csx_chan *watched, *closed_first, *late;
+	struct csx_service *svc;
+
+	csx_test_store(&gone_calls, 0);
+	CSX_CHECK_OK(csx_event_create(&gone_event, CSX_EVENT_AUTO, false));
+	CSX_CHECK_OK(
+		csx_service_export("conformance/watched", 1, calc, NULL, &svc));
+	CSX_CHECK_OK(csx_open("conformance/watched", 1, &watched));
+	CSX_CHECK_OK(csx_open("conformance/watched", 1, &closed_first));
+	CSX_CHECK_OK(csx_chan_watch(watched, on_gone, NULL));
+	CSX_CHECK_RC(csx_chan_watch(watched, on_gone, NULL), -CSX_EBUSY);
+	CSX_CHECK_RC(csx_chan_watch(watched, NULL, NULL), -CSX_EINVAL);
+	CSX_CHECK_OK(csx_chan_watch(closed_first, on_gone, NULL));
+	/* A channel closed while its service lives is never told. */
+	csx_close(closed_first);
+	CSX_CHECK_OK(csx_service_unexport(svc));
+	CSX_CHECK_OK(csx_event_wait(gone_event, CSX_TEST_PATIENCE_NS));
+	CSX_CHECK_EQ(csx_test_load(&gone_calls), 1);
+	/* Watching a channel whose service is gone already: told at once. */
+	CSX_CHECK_OK(
+		csx_service_export("conformance/watched", 2, calc, NULL, &svc));
+	CSX_CHECK_OK(csx_open("conformance/watched", 2, &late));
+	CSX_CHECK_OK(csx_service_unexport(svc));
+	CSX_CHECK_OK(csx_chan_watch(late, on_gone, NULL));
+	CSX_CHECK_OK(csx_event_wait(gone_event, CSX_TEST_PATIENCE_NS));
+	csx_close(late);
+	csx_close(watched);
+	CSX_CHECK_EQ(csx_test_load(&gone_calls), 2);
+	CSX_CHECK_OK(csx_event_destroy(gone_event));
+}
+
 static const struct csx_test_case service_cases[] = {
 	CSX_TEST_CASE(svc_export_open_call_close),
 	CSX_TEST_CASE(svc_handler_may_sleep),
@@ -444,5 +600,8 @@ static const struct csx_test_case service_cases[] = {
 	CSX_TEST_CASE(svc_calls_after_unexport_fail),
 	CSX_TEST_CASE(svc_unexport_waits_for_calls),
 	CSX_TEST_CASE(svc_concurrent_callers),
+	CSX_TEST_CASE(svc_async_from_dpc),
+	CSX_TEST_CASE(svc_close_waits_for_async),
+	CSX_TEST_CASE(svc_watch_death_notice),
 };
 CSX_TEST_SUITE(service, service_cases);

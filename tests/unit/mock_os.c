@@ -118,6 +118,8 @@ static struct {
 	size_t remote_resp_len;
 	struct mock_remote_seen remote;
 	struct csx_os_rchan rchans[MOCK_MAX_RCHANS];
+	int publish_result;
+	struct mock_publish_seen publish;
 } mock = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static __thread unsigned int tls_ctx;
@@ -189,6 +191,8 @@ void mock_reset(void)
 	mock.remote_call_status = 0;
 	mock.remote_resp = NULL;
 	mock.remote_resp_len = 0;
+	mock.publish_result = 0;
+	memset(&mock.publish, 0, sizeof(mock.publish));
 	memset(&mock.remote, 0, sizeof(mock.remote));
 	memset(mock.rchans, 0, sizeof(mock.rchans));
 	mock.verbose = getenv("MOCK_OS_VERBOSE") != NULL;
@@ -1428,4 +1432,34 @@ void csx_os_remote_close(struct csx_os_rchan *rc)
 		return;
 	}
 	rc->live = false;
+}
+
+void mock_set_publish_result(int result)
+{
+	mock.publish_result = result;
+}
+
+const struct mock_publish_seen *mock_publish_seen(void)
+{
+	return &mock.publish;
+}
+
+int csx_os_service_publish(const char *name, uint32_t version,
+			   enum csx_service_scope scope)
+{
+	if (csx_os_context() & CSX_OS_CTX_ATOMIC)
+		mock_error("csx_os_service_publish() in atomic context");
+	mock.publish.publishes++;
+	snprintf(mock.publish.name, sizeof(mock.publish.name), "%s", name);
+	mock.publish.version = version;
+	mock.publish.scope = scope;
+	return mock.publish_result;
+}
+
+void csx_os_service_withdraw(const char *name)
+{
+	if (csx_os_context() & CSX_OS_CTX_ATOMIC)
+		mock_error("csx_os_service_withdraw() in atomic context");
+	mock.publish.withdraws++;
+	snprintf(mock.publish.name, sizeof(mock.publish.name), "%s", name);
 }

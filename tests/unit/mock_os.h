@@ -130,4 +130,15 @@ const struct mock_remote_seen *mock_remote_seen(void);
 /* Remote channels opened and not closed yet. */
 unsigned int mock_remote_live(void);
 
+/* What csx_os_service_publish() answers (default 0). */
+void mock_set_publish_result(int result);
+/* What the publish/withdraw hooks saw. */
+struct mock_publish_seen {
+	unsigned long publishes, withdraws;
+	char name[CSX_SERVICE_NAME_MAX]; /* last published or withdrawn */
+	uint32_t version;
+	enum csx_service_scope scope;
+};
+const struct mock_publish_seen *mock_publish_seen(void);
+
 #endif /* MOCK_OS_H */

@@ -467,6 +467,94 @@ static void remote_call_checks_arguments_first(void **state)
 	assert_int_equal(mock_remote_seen()->closes, 1);
 }
 
+static void scopes_publish_and_open_for(void **state)
+{
+	struct svc_state s = { 0 };
+	struct csx_service *priv, *user, *pub, *svc;
+	struct csx_chan *ch;
+
+	(void)state;
+	/* Private services stay in this address space: never published. */
+	assert_int_equal(csx_service_export_scope("p/priv", 1,
+						  CSX_SERVICE_PRIVATE, handler,
+						  &s, &priv),
+			 0);
+	assert_int_equal(mock_publish_seen()->publishes, 0);
+	/* The default scope is USER, published with name and version. */
+	assert_int_equal(csx_service_export("p/user", 3, handler, &s, &user),
+			 0);
+	assert_int_equal(mock_publish_seen()->publishes, 1);
+	assert_string_equal(mock_publish_seen()->name, "p/user");
+	assert_int_equal(mock_publish_seen()->version, 3);
+	assert_int_equal(mock_publish_seen()->scope, CSX_SERVICE_USER);
+	assert_int_equal(csx_service_export_scope("p/pub", 1,
+						  CSX_SERVICE_PUBLIC, handler,
+						  &s, &pub),
+			 0);
+	assert_int_equal(mock_publish_seen()->scope, CSX_SERVICE_PUBLIC);
+	assert_int_equal(csx_service_export_scope("p/bad", 1,
+						  (enum csx_service_scope)7,
+						  handler, &s, &svc),
+			 -CSX_EINVAL);
+	assert_null(svc);
+
+	/* In-process callers open every scope. */
+	assert_int_equal(csx_open("p/priv", 0, &ch), 0);
+	csx_close(ch);
+
+	/* Callers from other domains: the scope decides. */
+	assert_int_equal(csx__service_open_for("p/priv", 0, true, &ch),
+			 -CSX_ENOENT);
+	assert_null(ch);
+	assert_int_equal(csx__service_open_for("p/user", 0, true, &ch), 0);
+	assert_int_equal(csx_chan_version(ch), 3);
+	csx_close(ch);
+	assert_int_equal(csx__service_open_for("p/user", 0, false, &ch),
+			 -CSX_EPERM);
+	assert_int_equal(csx__service_open_for("p/user", 4, true, &ch),
+			 -CSX_EPROTO);
+	assert_int_equal(csx__service_open_for("p/pub", 0, false, &ch), 0);
+	csx_close(ch);
+	/* Never a lookup in yet another domain. */
+	assert_int_equal(csx__service_open_for("p/none", 0, true, &ch),
+			 -CSX_ENOENT);
+	assert_int_equal(mock_remote_seen()->opens, 0);
+	assert_int_equal(csx__service_open_for("bad", 0, true, &ch),
+			 -CSX_EINVAL);
+
+	/* Unexport withdraws what was published, and only that. */
+	assert_int_equal(csx_service_unexport(priv), 0);
+	assert_int_equal(mock_publish_seen()->withdraws, 0);
+	assert_int_equal(csx_service_unexport(user), 0);
+	assert_int_equal(mock_publish_seen()->withdraws, 1);
+	assert_string_equal(mock_publish_seen()->name, "p/user");
+	assert_int_equal(csx_service_unexport(pub), 0);
+	assert_int_equal(mock_publish_seen()->withdraws, 2);
+	assert_int_equal(csx__live_count(CSX__T_CHAN), 0);
+}
+
+static void publish_refused_fails_export(void **state)
+{
+	struct svc_state s = { 0 };
+	struct csx_service *svc;
+	struct csx_chan *ch;
+
+	(void)state;
+	/* Another process holds the name: the export fails, nothing left. */
+	mock_set_publish_result(-CSX_EEXIST);
+	assert_int_equal(csx_service_export("x/taken", 1, handler, &s, &svc),
+			 -CSX_EEXIST);
+	assert_null(svc);
+	assert_int_equal(mock_publish_seen()->withdraws, 0);
+	assert_int_equal(csx__live_count(CSX__T_SERVICE), 0);
+	assert_int_equal(csx_open("x/taken", 0, &ch), -CSX_ENOENT);
+	mock_set_publish_result(0);
+	/* The name is free here again. */
+	assert_int_equal(csx_service_export("x/taken", 1, handler, &s, &svc),
+			 0);
+	assert_int_equal(csx_service_unexport(svc), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -481,6 +569,8 @@ int main(void)
 		UNIT_TEST(remote_open_errors),
 		UNIT_TEST(remote_call_version_close),
 		UNIT_TEST(remote_call_checks_arguments_first),
+		UNIT_TEST(scopes_publish_and_open_for),
+		UNIT_TEST(publish_refused_fails_export),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

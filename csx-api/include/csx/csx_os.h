@@ -26,9 +26,10 @@
 #include <csx/csx_device.h>
 #include <csx/csx_intr.h>
 #include <csx/csx_timer.h>
+#include <csx/csx_service.h>
 
 /** Version of this contract; a back end reports the one it implements. */
-#define CSX_OS_CONTRACT_VERSION 1
+#define CSX_OS_CONTRACT_VERSION 2
 
 /* ---- Lifecycle --------------------------------------------------------- */
 
@@ -373,7 +374,8 @@ bool csx_os_intr_is_msi(struct csx_os_intr *oi);
 /* ---- Remote services ---------------------------------------------------- */
 
 /**
- * A channel to a service in another domain (user process → kernel today),
+ * A channel to a service in another domain (user process → kernel or
+ * another process; kernel → user process),
  * opened by the back end when the in-process registry has no such name.
  */
 struct csx_os_rchan;
@@ -410,7 +412,52 @@ int csx_os_remote_call(struct csx_os_rchan *rc, uint32_t op, const void *in,
  */
 void csx_os_remote_close(struct csx_os_rchan *rc);
 
+/**
+ * csx_os_service_publish() - A service was exported in this address space:
+ * make it reachable from other domains as @p scope allows (user mode: the
+ * user helper daemon). Not called for CSX_SERVICE_PRIVATE. Thread context;
+ * may sleep.
+ * @param name "module/service". @param version Its version.
+ * @param scope CSX_SERVICE_USER or CSX_SERVICE_PUBLIC.
+ * @return 0 (also when there is no other domain to tell, or it is not
+ * reachable now); -CSX_EEXIST (another domain holds the name: the export
+ * fails); -CSX_ENOMEM.
+ */
+int csx_os_service_publish(const char *name, uint32_t version,
+			   enum csx_service_scope scope);
+/**
+ * csx_os_service_withdraw() - Undo csx_os_service_publish(): no new opens
+ * from other domains. Channels already open fail their next call, as the
+ * core's own. Thread context; may sleep.
+ * @param name "module/service".
+ */
+void csx_os_service_withdraw(const char *name);
+
 /* ---- Upcalls: implemented by the core, called by back ends ------------- */
+
+/**
+ * csx__service_open_for() - Open, on behalf of a caller in another domain,
+ * a service exported in this address space (never looks further: no
+ * csx_os_remote_open()). Thread context; may sleep.
+ * @param name "module/service". @param min_version Lowest acceptable.
+ * @param same_user The caller runs as the exporter's user, or is
+ * privileged: CSX_SERVICE_USER services are open to it.
+ * @param out The channel, closed with csx_close().
+ * @return 0; -CSX_ENOENT (no such name, or CSX_SERVICE_PRIVATE);
+ * -CSX_EPERM (CSX_SERVICE_USER and not @p same_user); -CSX_EPROTO;
+ * -CSX_EINVAL; -CSX_ENOMEM.
+ */
+int csx__service_open_for(const char *name, uint32_t min_version,
+			  bool same_user, struct csx_chan **out);
+/**
+ * csx__remote_peer_gone() - The service behind a remote channel went away
+ * (its process died or withdrew it): the core tells the channel's watcher
+ * (csx_chan_watch()). Thread context; may sleep. Back ends call it at
+ * most once per channel, and never once csx_os_remote_close() of @p rc
+ * has begun to return (they synchronize with their own close).
+ * @param rc The channel, as csx_os_remote_open() made it.
+ */
+void csx__remote_peer_gone(struct csx_os_rchan *rc);
 
 /**
  * csx__core_init() - Initialize the core (calls csx_os_init() first).

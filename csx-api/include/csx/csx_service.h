@@ -8,10 +8,12 @@
  * request buffer and a response buffer. The registry is in-process: a
  * service exported in the same address space is called directly, in the
  * caller's thread. A name not found there is looked up by the back end in
- * other domains: in a user process, the services of kernel modules through
- * the kernel helper (/dev/csx); kernel to user and user to user across
- * processes come with the user helper daemon. A channel to such a service
- * is used exactly like a local one.
+ * other domains: in a user process, first the services of kernel modules
+ * through the kernel helper (/dev/csx), then the services of other CSX
+ * processes through the user helper daemon (csx-uhelperd), which
+ * introduces the two processes; their calls then go through shared memory
+ * without the daemon. A channel to such a service is used exactly like a
+ * local one; csx_service_export_scope() says who may open it.
  *
  * Names are "module/service", at most CSX_SERVICE_NAME_MAX - 1 bytes.
  */
@@ -50,14 +52,55 @@ typedef int (*csx_service_fn)(void *ctx, uint32_t op, const void *in,
 			      size_t *out_len);
 
 /**
- * csx_service_export() - Publish a service.
+ * Who may open a service from outside the exporter's address space.
+ * In-process callers can always open it.
+ */
+enum csx_service_scope {
+	/** Only callers in the same address space (process or kernel). */
+	CSX_SERVICE_PRIVATE = 0,
+	/**
+	 * The default: also processes of the same user as the exporter, and
+	 * privileged callers (root; for a kernel service, processes allowed
+	 * to use the kernel helper, /dev/csx).
+	 */
+	CSX_SERVICE_USER = 1,
+	/** Any process that can reach the helpers. */
+	CSX_SERVICE_PUBLIC = 2,
+};
+
+/**
+ * csx_service_export_scope() - Publish a service with a chosen visibility.
+ * @param name "module/service".
+ * @param version The service's version (callers ask for a minimum).
+ * @param scope Who may open it from another address space.
+ * @param fn The handler.
+ * @param ctx Passed to @p fn.
+ * @param out Receives the handle.
+ * @return 0 or a negative status.
+ * @retval -CSX_EINVAL NULL, bad name or bad @p scope.
+ * @retval -CSX_EEXIST The name is taken: in this address space, or (user
+ *                     mode, with the user helper daemon running) by
+ *                     another process.
+ * @retval -CSX_ENOMEM Out of memory.
+ * @retval -CSX_EDEADLK Called where sleeping is forbidden.
+ *
+ * Thread context; may sleep (in user mode the service is also registered
+ * with the user helper daemon, csx-uhelperd, when one is running; without
+ * it the service is reachable in-process only, and from other processes
+ * once a daemon starts: the back end keeps registering).
+ */
+int csx_service_export_scope(const char *name, uint32_t version,
+			     enum csx_service_scope scope, csx_service_fn fn,
+			     void *ctx, struct csx_service **out);
+
+/**
+ * csx_service_export() - Publish a service (scope CSX_SERVICE_USER).
  * @param name "module/service".
  * @param version The service's version (callers ask for a minimum).
  * @param fn The handler.
  * @param ctx Passed to @p fn.
  * @param out Receives the handle.
- * @return 0, -CSX_EINVAL (NULL or bad name), -CSX_EEXIST (name taken),
- *         -CSX_ENOMEM, -CSX_EDEADLK. Thread context.
+ * @return As csx_service_export_scope(). Thread context; may sleep.
  */
 int csx_service_export(const char *name, uint32_t version, csx_service_fn fn,
 		       void *ctx, struct csx_service **out);
@@ -125,6 +168,9 @@ uint32_t csx_chan_version(struct csx_chan *chan);
  *                        another domain only: an in-process handler runs
  *                        in the caller's thread, unbounded).
  * @retval -CSX_EIO The transport to another domain failed.
+ * @retval -CSX_EINTR Kernel mode, a service of a user process: the calling
+ *                    task was killed while it waited (the call is
+ *                    abandoned as on a timeout).
  * @retval -CSX_ENOMEM Out of memory on the way to another domain.
  *
  * Thread context; may sleep.
@@ -133,10 +179,84 @@ int csx_call(struct csx_chan *chan, uint32_t op, const void *in, size_t in_len,
 	     void *out, size_t out_cap, size_t *out_len, int64_t timeout_ns);
 
 /**
+ * Completion of an asynchronous call (csx_call_async()).
+ * @param ctx The context given to csx_call_async().
+ * @param status What csx_call() would have returned.
+ * @param out_len The response length (0 on failure).
+ *
+ * Runs in thread context, in one of the core's call workers; it may sleep
+ * and may start other calls, but must not close the channel it completes
+ * on (csx_close() waits for it).
+ */
+typedef void (*csx_call_done_fn)(void *ctx, int status, size_t out_len);
+
+/** Most asynchronous calls in progress at once in one address space. */
+#define CSX_CALL_ASYNC_WORKERS 4
+
+/**
+ * csx_call_async() - Start a call; @p done reports its completion.
+ * @param chan The channel.
+ * @param op Operation number.
+ * @param in Request payload or NULL; must stay valid until @p done runs.
+ * @param in_len Request length, at most CSX_CALL_MAX_PAYLOAD.
+ * @param out Response buffer or NULL; must stay valid until @p done runs.
+ * @param out_cap Its capacity.
+ * @param timeout_ns Bound on the call once it starts, or CSX_WAIT_FOREVER
+ *                   (as csx_call()).
+ * @param done Completion callback.
+ * @param ctx Passed to @p done.
+ * @return 0: @p done will be called exactly once. Or, and then @p done is
+ *         never called:
+ * @retval -CSX_EINVAL Bad handle, NULL @p done, NULL buffer with a
+ *                     non-zero length, or a negative timeout.
+ * @retval -CSX_EMSGSIZE A payload exceeds CSX_CALL_MAX_PAYLOAD.
+ * @retval -CSX_ENOMEM Out of memory (the request is allocated without
+ *                     sleeping).
+ *
+ * Any context but ISR: thread, DPC, timer callback; never sleeps. Calls
+ * are run by CSX_CALL_ASYNC_WORKERS worker threads in the order they were
+ * started; more wait their turn. csx_close() of the channel waits until
+ * every completion started on it has returned.
+ */
+int csx_call_async(struct csx_chan *chan, uint32_t op, const void *in,
+		   size_t in_len, void *out, size_t out_cap, int64_t timeout_ns,
+		   csx_call_done_fn done, void *ctx);
+
+/**
+ * Death notice of a channel's service (csx_chan_watch()).
+ * @param ctx The context given to csx_chan_watch().
+ *
+ * Runs in thread context, in one of the core's call workers; it may sleep
+ * and may start calls, but must not close the channel it watches.
+ */
+typedef void (*csx_chan_gone_fn)(void *ctx);
+
+/**
+ * csx_chan_watch() - Be told when the service behind a channel goes away.
+ * @param chan The channel.
+ * @param fn Called once when the service is withdrawn or the domain it
+ *           lives in goes away (its process died), or at once (queued)
+ *           if that happened already.
+ * @param ctx Passed to @p fn.
+ * @return 0, -CSX_EINVAL (bad handle, NULL @p fn), -CSX_EBUSY (the channel
+ *         has a watch function already), -CSX_EDEADLK.
+ *
+ * Thread context. Covers services in the same address space and, in user
+ * mode, services of other processes (reached through the user helper
+ * daemon). A user process's channel to a kernel service, and a kernel
+ * module's channel to a process, learn of a death only through
+ * -CSX_EPEERDIED on their next call. @p fn never runs after csx_close()
+ * of the channel returns.
+ */
+int csx_chan_watch(struct csx_chan *chan, csx_chan_gone_fn fn, void *ctx);
+
+/**
  * csx_close() - Close a channel.
  * @param chan The channel, or NULL.
  *
- * Thread context. Must not race with calls on the same channel. Closing a
+ * Thread context. Must not race with csx_call() on the same channel; waits
+ * for the completions of the channel's asynchronous calls and for its
+ * watch function (csx_chan_watch()) if it was queued. Closing a
  * channel to another domain releases it there too.
  */
 void csx_close(struct csx_chan *chan);
