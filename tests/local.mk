@@ -6,4 +6,5 @@ include tests/conformance/local.mk
 include tests/edu/local.mk
 include tests/user/local.mk
 include tests/calls/local.mk
+include tests/uh/local.mk
 include tests/checks.mk

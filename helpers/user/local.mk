@@ -1,0 +1,28 @@
+# SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only
+# The user helper daemon, csx-uhelperd (libevent; protocol in
+# helpers/include/csx_uh_proto.h), and its systemd unit. It speaks to
+# csx-user over a socket and does not link libcsx-user.
+
+sbin_PROGRAMS += helpers/user/csx-uhelperd
+helpers_user_csx_uhelperd_SOURCES = \
+	helpers/user/csx-uhelperd.c \
+	helpers/user/uhd.h \
+	helpers/user/uhd_client.c \
+	helpers/user/uhd_registry.c \
+	helpers/include/csx_uh_proto.h
+helpers_user_csx_uhelperd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+helpers_user_csx_uhelperd_LDADD = $(LIBEVENT_LIBS)
+
+# @sbindir@ is substituted at make time: configure leaves it as
+# ${exec_prefix}/sbin, which only make expands.
+uhd_unit = helpers/user/csx-uhelperd.service
+uhd_unit_in = $(top_srcdir)/helpers/user/csx-uhelperd.service.in
+$(uhd_unit): $(uhd_unit_in) Makefile
+	$(AM_V_GEN)$(MKDIR_P) $(@D) && \
+	sed -e 's|@sbindir[@]|$(sbindir)|g' $(uhd_unit_in) > $@.tmp && \
+	mv $@.tmp $@
+if WITH_SYSTEMD_UNIT
+systemdsystemunit_DATA = $(uhd_unit)
+endif
+EXTRA_DIST += helpers/user/csx-uhelperd.service.in
+CLEANFILES += $(uhd_unit)

@@ -1,0 +1,568 @@
+/* SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only */
+/*
+ * csx-uhelperd: one client connection. Every datagram is checked before a
+ * field of it is believed: a header that does not frame the datagram ends
+ * the connection (we could not tell where the client thinks it is), a bad
+ * body is refused with -EINVAL and the connection goes on. Every refusal
+ * is logged with the peer's pid, and every request gets exactly one reply,
+ * in order.
+ */
+#include "uhd.h"
+
+#include <csx/csx_status.h>
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* The protocol says "negative CSX status"; they are Linux errno values. */
+_Static_assert(CSX_EINVAL == EINVAL && CSX_EPROTO == EPROTO &&
+		       CSX_EPEERDIED == EOWNERDEAD && CSX_ENOSPC == ENOSPC,
+	       "CSX status codes are Linux errno values");
+
+/*
+ * File descriptors we take from one datagram to close them; more are
+ * discarded by the kernel (MSG_CTRUNC), which is what we want anyway.
+ */
+#define UHD_CMSG_FDS 16
+
+static const char *uhd_type_name(uint16_t type)
+{
+	switch (type) {
+	case CSX_UH_HELLO:
+		return "HELLO";
+	case CSX_UH_EXPORT:
+		return "EXPORT";
+	case CSX_UH_UNEXPORT:
+		return "UNEXPORT";
+	case CSX_UH_OPEN:
+		return "OPEN";
+	case CSX_UH_LIST:
+		return "LIST";
+	default:
+		return "request";
+	}
+}
+
+int uhd_sendmsg(int fd, const void *buf, size_t len, int pass_fd)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cbuf;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	if (pass_fd >= 0) {
+		struct cmsghdr *cm;
+
+		memset(&cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = sizeof(cbuf.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+	}
+	/* Never block the daemon on one client, never die of SIGPIPE. */
+	do {
+		n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EMSGSIZE;
+}
+
+/*
+ * Answers the current request. A client that leaves its replies unread
+ * fills its socket; rather than queue without bound or block, drop it.
+ * Returns 0, or -1 when @c must be closed.
+ */
+static int uhd_reply_fd(struct uhd_client *c, int status, uint32_t value,
+			const char *text, size_t text_len, int pass_fd)
+{
+	struct csx_uh_reply *r = (struct csx_uh_reply *)c->d->tbuf;
+	size_t len = sizeof(*r) + text_len;
+	int ret;
+
+	if (text && text != c->d->tbuf + sizeof(*r))
+		memmove(c->d->tbuf + sizeof(*r), text, text_len);
+	memset(r, 0, sizeof(*r));
+	r->hdr.magic = CSX_UH_MAGIC;
+	r->hdr.version = CSX_UH_PROTO_VERSION;
+	r->hdr.type = CSX_UH_REPLY;
+	r->hdr.len = (uint32_t)len;
+	r->hdr.seq = c->seq;
+	r->status = status;
+	r->value = value;
+	ret = uhd_sendmsg(c->fd, r, len, pass_fd);
+	if (!ret)
+		return 0;
+	if (ret == -EAGAIN)
+		uhd_log_peer(
+			c, UHD_WARN,
+			"does not read its replies (socket full); dropped");
+	else
+		uhd_log_peer(c, UHD_DEBUG, "reply failed: %s", strerror(-ret));
+	return -1;
+}
+
+static int uhd_reply(struct uhd_client *c, int status, uint32_t value)
+{
+	return uhd_reply_fd(c, status, value, NULL, 0, -1);
+}
+
+/* The daemon does not link libcsx-user, so no csx_status_name(). */
+static const char *uhd_status_name(int status)
+{
+	switch (-status) {
+	case CSX_EINVAL:
+		return "EINVAL";
+	case CSX_EPROTO:
+		return "EPROTO";
+	case CSX_EEXIST:
+		return "EEXIST";
+	case CSX_ENOENT:
+		return "ENOENT";
+	case CSX_EPERM:
+		return "EPERM";
+	case CSX_ENOSPC:
+		return "ENOSPC";
+	case CSX_EBUSY:
+		return "EBUSY";
+	case CSX_EPEERDIED:
+		return "EPEERDIED";
+	default:
+		return "error";
+	}
+}
+
+__attribute__((format(printf, 4, 0))) static int
+uhd_vrefuse(struct uhd_client *c, enum uhd_level lvl, int status,
+	    const char *fmt, va_list ap)
+{
+	char why[256];
+
+	vsnprintf(why, sizeof(why), fmt, ap);
+	uhd_log_peer(c, lvl, "refused (%s): %s", uhd_status_name(status), why);
+	return uhd_reply(c, status, 0);
+}
+
+/* Logs why a request is refused, then refuses it with @status. */
+__attribute__((format(printf, 4, 5))) static int
+uhd_refuse(struct uhd_client *c, enum uhd_level lvl, int status,
+	   const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = uhd_vrefuse(c, lvl, status, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+/* Malformed requests are what an attacker sends: logged louder. */
+__attribute__((format(printf, 2, 3))) static int
+uhd_malformed(struct uhd_client *c, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = uhd_vrefuse(c, UHD_WARN, -CSX_EINVAL, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+/* A name field: NUL-terminated inside the field. */
+static bool uhd_name_terminated(const char *name)
+{
+	return memchr(name, '\0', CSX_UH_NAME_MAX) != NULL;
+}
+
+/* The process name is free text; keep logs and LIST one line per entry. */
+static void uhd_sanitize(char *dst, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src[i] && i < CSX_UH_NAME_MAX - 1; i++)
+		dst[i] = (src[i] >= 0x21 && src[i] <= 0x7e) ? src[i] : '?';
+	if (i == 0)
+		dst[i++] = '-';
+	dst[i] = '\0';
+}
+
+static int uhd_do_hello(struct uhd_client *c, const struct csx_uh_hello *m)
+{
+	if (c->hello)
+		return uhd_malformed(c, "second HELLO");
+	if (m->flags)
+		return uhd_malformed(c, "HELLO flags 0x%x", m->flags);
+	if (!uhd_name_terminated(m->name))
+		return uhd_malformed(c, "HELLO name not terminated");
+	if (m->proto != CSX_UH_PROTO_VERSION)
+		return uhd_refuse(c, UHD_WARN, -CSX_EPROTO,
+				  "HELLO protocol %u, daemon speaks %u",
+				  m->proto, CSX_UH_PROTO_VERSION);
+	uhd_sanitize(c->name, m->name);
+	c->hello = true;
+	c->since = time(NULL);
+	uhd_log_peer(c, UHD_INFO, "hello from %s (uid %lu)", c->name,
+		     (unsigned long)c->uid);
+	return uhd_reply(c, 0, CSX_UH_PROTO_VERSION);
+}
+
+/* NULL if @name is a valid service name, else what is wrong with it. */
+static const char *uhd_name_problem(const char *name)
+{
+	if (!uhd_name_terminated(name))
+		return "name not terminated";
+	if (!uhd_service_name_ok(name))
+		return "bad service name";
+	return NULL;
+}
+
+static int uhd_do_export(struct uhd_client *c, const struct csx_uh_export *m)
+{
+	const char *why;
+	int ret;
+
+	why = uhd_name_problem(m->name);
+	if (why)
+		return uhd_malformed(c, "EXPORT: %s", why);
+	if (m->scope != CSX_UH_SCOPE_USER && m->scope != CSX_UH_SCOPE_PUBLIC)
+		return uhd_malformed(c, "EXPORT %s: scope %u", m->name,
+				     m->scope);
+	ret = uhd_service_add(c, m->name, m->version, m->scope);
+	if (ret == -EEXIST) {
+		struct uhd_service *s = uhd_service_find(c->d, m->name);
+
+		return uhd_refuse(c, UHD_INFO, -CSX_EEXIST,
+				  "EXPORT %s: exported by pid %ld", m->name,
+				  (long)s->owner->pid);
+	}
+	if (ret == -ENOSPC)
+		return uhd_refuse(c, UHD_WARN, -CSX_ENOSPC,
+				  "EXPORT %s: %d services already", m->name,
+				  UHD_SERVICES_PER_CLIENT);
+	if (ret)
+		return uhd_refuse(c, UHD_ERR, -CSX_ENOSPC,
+				  "EXPORT %s: out of memory", m->name);
+	uhd_log_peer(c, UHD_INFO, "exported %s v%u %s", m->name, m->version,
+		     m->scope == CSX_UH_SCOPE_PUBLIC ? "public" : "user");
+	return uhd_reply(c, 0, 0);
+}
+
+static int uhd_do_unexport(struct uhd_client *c, const struct csx_uh_name *m)
+{
+	struct uhd_service *s;
+	const char *why;
+
+	why = uhd_name_problem(m->name);
+	if (why)
+		return uhd_malformed(c, "UNEXPORT: %s", why);
+	s = uhd_service_find(c->d, m->name);
+	if (!s || s->owner != c)
+		return uhd_refuse(c, UHD_INFO, -CSX_ENOENT,
+				  "UNEXPORT %s: not exported by this process",
+				  m->name);
+	uhd_service_del(s);
+	uhd_log_peer(c, UHD_INFO, "withdrew %s", m->name);
+	return uhd_reply(c, 0, 0);
+}
+
+/* USER scope: the exporter's uid, and root, as csx_service_export_scope(). */
+static bool uhd_may_open(const struct uhd_service *s,
+			 const struct uhd_client *c)
+{
+	return s->scope == CSX_UH_SCOPE_PUBLIC || c->uid == 0 ||
+	       c->uid == s->owner->uid;
+}
+
+/* Tells the exporter about the channel; 0 or a negative CSX status. */
+static int uhd_connect(struct uhd_client *c, const struct uhd_service *s,
+		       uint32_t min_version, int fd, uint64_t chan)
+{
+	struct csx_uh_connect m;
+	int ret;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.magic = CSX_UH_MAGIC;
+	m.hdr.version = CSX_UH_PROTO_VERSION;
+	m.hdr.type = CSX_UH_CONNECT;
+	m.hdr.len = sizeof(m);
+	m.chan_id = chan;
+	m.peer_pid = (uint32_t)c->pid;
+	m.peer_uid = (uint32_t)c->uid;
+	m.min_version = min_version;
+	strcpy(m.name, s->name);
+	ret = uhd_sendmsg(s->owner->fd, &m, sizeof(m), fd);
+	if (!ret)
+		return 0;
+	/*
+	 * A full socket is an exporter too busy to take the channel now; any
+	 * other error one that is going away (we will see its hang-up).
+	 */
+	return ret == -EAGAIN ? -CSX_EBUSY : -CSX_EPEERDIED;
+}
+
+static int uhd_do_open(struct uhd_client *c, const struct csx_uh_open *m)
+{
+	struct uhd_service *s;
+	const char *why;
+	uint64_t chan;
+	int sv[2], ret;
+
+	if (m->flags)
+		return uhd_malformed(c, "OPEN flags 0x%x", m->flags);
+	why = uhd_name_problem(m->name);
+	if (why)
+		return uhd_malformed(c, "OPEN: %s", why);
+	s = uhd_service_find(c->d, m->name);
+	if (!s)
+		return uhd_refuse(c, UHD_INFO, -CSX_ENOENT,
+				  "OPEN %s: no such service", m->name);
+	/* Before the version, as the core does: tell strangers nothing more. */
+	if (!uhd_may_open(s, c))
+		return uhd_refuse(c, UHD_WARN, -CSX_EPERM,
+				  "OPEN %s: uid %lu may not open a service of "
+				  "uid %lu (scope user)",
+				  m->name, (unsigned long)c->uid,
+				  (unsigned long)s->owner->uid);
+	if (s->version < m->min_version)
+		return uhd_refuse(c, UHD_INFO, -CSX_EPROTO,
+				  "OPEN %s: version %u, caller wants %u",
+				  m->name, s->version, m->min_version);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		return uhd_refuse(c, UHD_ERR, -CSX_ENOSPC,
+				  "OPEN %s: socketpair: %s", m->name,
+				  strerror(errno));
+	chan = ++c->d->next_chan;
+	ret = uhd_connect(c, s, m->min_version, sv[1], chan);
+	close(sv[1]);
+	if (ret) {
+		close(sv[0]);
+		return uhd_refuse(c, UHD_WARN, ret,
+				  "OPEN %s: exporter pid %ld not told: %s",
+				  m->name, (long)s->owner->pid,
+				  ret == -CSX_EBUSY ? "its socket is full" :
+						      "it is gone");
+	}
+	uhd_log_peer(c, UHD_DEBUG, "opened %s v%u of pid %ld (channel %llu)",
+		     m->name, s->version, (long)s->owner->pid,
+		     (unsigned long long)chan);
+	ret = uhd_reply_fd(c, 0, s->version, NULL, 0, sv[0]);
+	close(sv[0]);
+	return ret;
+}
+
+static int uhd_do_list(struct uhd_client *c)
+{
+	struct uhd *d = c->d;
+	size_t cap = sizeof(d->tbuf) - sizeof(struct csx_uh_reply);
+	size_t len;
+
+	/* In place behind the header, which uhd_reply_fd() fills in. */
+	len = uhd_registry_text(d, d->tbuf + sizeof(struct csx_uh_reply), cap);
+	return uhd_reply_fd(c, 0, 0, d->tbuf + sizeof(struct csx_uh_reply), len,
+			    -1);
+}
+
+/* Exact size per type: a short one would read fields that did not come. */
+static size_t uhd_type_size(uint16_t type)
+{
+	switch (type) {
+	case CSX_UH_HELLO:
+		return sizeof(struct csx_uh_hello);
+	case CSX_UH_EXPORT:
+		return sizeof(struct csx_uh_export);
+	case CSX_UH_UNEXPORT:
+		return sizeof(struct csx_uh_name);
+	case CSX_UH_OPEN:
+		return sizeof(struct csx_uh_open);
+	case CSX_UH_LIST:
+		return sizeof(struct csx_uh_hdr);
+	default:
+		return 0;
+	}
+}
+
+/* One framed datagram of @len bytes in c->d->rbuf. */
+static int uhd_dispatch(struct uhd_client *c, size_t len, bool had_fds)
+{
+	const union uhd_msg *m = &c->d->rbuf;
+	uint16_t type = m->hdr.type;
+	size_t want = uhd_type_size(type);
+
+	uhd_log_peer(c, UHD_DEBUG, "%s seq %u, %zu bytes", uhd_type_name(type),
+		     m->hdr.seq, len);
+	if (!want)
+		return uhd_malformed(c, "unknown message type 0x%x", type);
+	if (len != want)
+		return uhd_malformed(c, "%s of %zu bytes, want %zu",
+				     uhd_type_name(type), len, want);
+	if (had_fds)
+		return uhd_malformed(c, "%s with file descriptors",
+				     uhd_type_name(type));
+	if (type == CSX_UH_HELLO)
+		return uhd_do_hello(c, &m->hello);
+	if (!c->hello)
+		return uhd_malformed(c, "%s before HELLO", uhd_type_name(type));
+	switch (type) {
+	case CSX_UH_EXPORT:
+		return uhd_do_export(c, &m->exp);
+	case CSX_UH_UNEXPORT:
+		return uhd_do_unexport(c, &m->name);
+	case CSX_UH_OPEN:
+		return uhd_do_open(c, &m->open);
+	default:
+		return uhd_do_list(c);
+	}
+}
+
+/* The daemon never accepts descriptors: close whatever came along. */
+static bool uhd_close_fds(struct msghdr *mh)
+{
+	struct cmsghdr *cm;
+	bool any = false;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		size_t n, i;
+
+		any = true;
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int),
+			       sizeof(fd));
+			close(fd);
+		}
+	}
+	return any;
+}
+
+/*
+ * Receives and handles one datagram. 0: go on; -EAGAIN: nothing more to
+ * read now; -1: close the connection (hang-up, error, or a bad header).
+ */
+static int uhd_client_recv(struct uhd_client *c)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * UHD_CMSG_FDS)];
+	} cbuf;
+	struct iovec iov = { c->d->rbuf.raw, sizeof(c->d->rbuf.raw) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	const struct csx_uh_hdr *h = &c->d->rbuf.hdr;
+	bool had_fds;
+	ssize_t n;
+
+	mh.msg_control = cbuf.buf;
+	mh.msg_controllen = sizeof(cbuf.buf);
+	n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return -EAGAIN;
+		if (errno == EINTR)
+			return 0;
+		uhd_log_peer(c, UHD_DEBUG, "receive: %s", strerror(errno));
+		return -1;
+	}
+	had_fds = uhd_close_fds(&mh) || (mh.msg_flags & MSG_CTRUNC);
+	if (n == 0)
+		return -1; /* hang-up (or an empty datagram: no header either) */
+	if (mh.msg_flags & MSG_TRUNC) {
+		uhd_log_peer(c, UHD_WARN, "message over %d bytes; closing",
+			     CSX_UH_MSG_MAX);
+		return -1;
+	}
+	if ((size_t)n < sizeof(*h) || h->magic != CSX_UH_MAGIC ||
+	    h->version != CSX_UH_PROTO_VERSION || h->len != (size_t)n) {
+		uhd_log_peer(c, UHD_WARN,
+			     "bad header (%zd bytes, magic 0x%08x, version %u, "
+			     "len %u); closing",
+			     n, (size_t)n >= 4 ? h->magic : 0,
+			     (size_t)n >= 6 ? h->version : 0,
+			     (size_t)n >= 12 ? h->len : 0);
+		return -1;
+	}
+	c->seq = h->seq;
+	return uhd_dispatch(c, (size_t)n, had_fds) ? -1 : 0;
+}
+
+static void uhd_client_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct uhd_client *c = arg;
+	int i, ret;
+
+	for (i = 0; i < UHD_BATCH; i++) {
+		ret = uhd_client_recv(c);
+		if (ret == -EAGAIN)
+			return;
+		if (ret) {
+			uhd_client_free(c, "disconnected");
+			return;
+		}
+	}
+	/*
+	 * More may be queued: the persistent event fires again, after the
+	 * other clients had their turn.
+	 */
+}
+
+int uhd_client_new(struct uhd *d, int fd, pid_t pid, uid_t uid, gid_t gid)
+{
+	struct uhd_client *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->d = d;
+	c->fd = fd;
+	c->pid = pid;
+	c->uid = uid;
+	c->gid = gid;
+	strcpy(c->name, "-");
+	uhd_list_init(&c->services);
+	c->ev = event_new(d->base, fd, EV_READ | EV_PERSIST,
+			  uhd_client_readable, c);
+	if (!c->ev || event_add(c->ev, NULL)) {
+		if (c->ev)
+			event_free(c->ev);
+		free(c);
+		return -ENOMEM;
+	}
+	uhd_list_add_tail(&c->node, &d->clients);
+	d->nclients++;
+	uhd_log_peer(c, UHD_DEBUG, "connected (uid %lu gid %lu)",
+		     (unsigned long)uid, (unsigned long)gid);
+	return 0;
+}
+
+/* Closes @c; its services go with it, as its process died or hung up. */
+void uhd_client_free(struct uhd_client *c, const char *why)
+{
+	unsigned int n = uhd_services_drop(c);
+
+	if (n)
+		uhd_log_peer(c, UHD_INFO, "%s (%s): %u service(s) withdrawn",
+			     why, c->name, n);
+	else
+		uhd_log_peer(c, UHD_DEBUG, "%s", why);
+	/* Reported with the next line about any peer, not one per client. */
+	c->d->rl.suppressed += c->rl.suppressed;
+	uhd_list_del(&c->node);
+	c->d->nclients--;
+	event_free(c->ev);
+	close(c->fd);
+	free(c);
+}

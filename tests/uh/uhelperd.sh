@@ -1,0 +1,232 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only
+#
+# csx-uhelperd for real, on a socket in a temp dir: --status, a second
+# daemon refused (69), a stale socket of a SIGKILLed daemon replaced,
+# service scopes across uids (root exports, nobody opens), a name exported
+# twice, services gone with their exporter, --max-clients, SIGHUP, then
+# uh_fuzz for ${CSX_UH_FUZZ_SECS:-5} s, and a clean SIGTERM exit (0, socket
+# removed). In sanitizer builds the daemon is sanitized too: a leak or race
+# report in its stderr, or a non-zero exit, fails the test.
+. "$(dirname "$0")/../edu/lib.sh"
+
+daemon=$top_builddir/helpers/user/csx-uhelperd
+fuzz=$top_builddir/tests/uh/uh_fuzz
+tmp=$(mktemp -d) || exit 99
+pids=
+nexp=0
+cleanup() {
+	for p in $pids; do
+		kill -9 "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+# nobody must reach the socket and run the client: a 0755 dir of our own.
+chmod 755 "$tmp"
+cp "$top_builddir/tests/uh/uh_client" "$tmp/uh_client" || exit 99
+chmod 755 "$tmp/uh_client"
+client=$tmp/uh_client
+sock=$tmp/run/uhelperd.sock
+nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
+uid=$(id -u)
+
+# Fails on anything a sanitizer printed in LOG.
+check_log() {
+	if grep -E 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$1"; then
+		fail "sanitizer report in $1"
+	fi
+}
+
+# start_daemon SOCKET LOG [ARG...]: in the background ($dpid), until it
+# listens. (Not polled with --status: --max-clients counts connections.)
+start_daemon() {
+	s=$1
+	log=$2
+	shift 2
+	"$daemon" --socket "$s" "$@" 2>"$log" &
+	dpid=$!
+	pids="$pids $dpid"
+	i=0
+	until grep -q "listening on $s" "$log"; do
+		kill -0 "$dpid" 2>/dev/null || fail "daemon exited: $(cat "$log")"
+		i=$((i + 1))
+		[ $i -lt 200 ] || fail "daemon not listening: $(cat "$log")"
+		sleep 0.05
+	done
+}
+
+# stop_daemon SOCKET LOG: SIGTERM must give exit 0, no socket, clean log.
+stop_daemon() {
+	kill -TERM "$dpid"
+	wait "$dpid"
+	rc=$?
+	echo "daemon exit status $rc"
+	[ $rc = 0 ] || fail "daemon exit $rc on SIGTERM: $(tail -n 30 "$2")"
+	[ ! -e "$1" ] || fail "socket $1 left behind"
+	check_log "$2"
+}
+
+# export_bg [AS...] -- NAME VERSION SCOPE: an exporter holding its export
+# ($epid); its "status=S" line in $estatus.
+export_bg() {
+	as=
+	while [ "$1" != -- ]; do
+		as="$as $1"
+		shift
+	done
+	shift
+	nexp=$((nexp + 1))
+	eout=$tmp/export.$nexp
+	$as "$client" "$sock" export "$@" >"$eout" 2>&1 &
+	epid=$!
+	pids="$pids $epid"
+	i=0
+	until grep -q '^status=' "$eout"; do
+		i=$((i + 1))
+		[ $i -lt 200 ] || fail "exporter of $1 silent: $(cat "$eout")"
+		sleep 0.05
+	done
+	estatus=$(grep '^status=' "$eout")
+	echo "export $*: $estatus"
+}
+
+# open_as [AS...] -- NAME MINVER: "status=S value=V fd=yes|no" in $out.
+open_as() {
+	as=
+	while [ "$1" != -- ]; do
+		as="$as $1"
+		shift
+	done
+	shift
+	run_status $as "$client" "$sock" open "$@"
+	[ $rc = 0 ] || fail "uh_client open $*: exit $rc"
+}
+
+log1=$tmp/daemon1.log
+log2=$tmp/daemon2.log
+
+# An empty registry; the parent directory is created, mode 0755.
+start_daemon "$sock" "$log1"
+run_status "$daemon" --socket "$sock" --status
+[ $rc = 0 ] || fail "--status exit $rc"
+[ -z "$out" ] || fail "--status lists something on a new daemon"
+[ "$(stat -c %a "$tmp/run")" = 755 ] || fail "socket dir not 0755"
+[ "$(stat -c %a "$sock")" = 666 ] || fail "socket not 0666"
+
+# A second daemon on the same socket: 69, and the first one is unharmed.
+run_status "$daemon" --socket "$sock"
+[ $rc = 69 ] || fail "second daemon: exit $rc, want 69"
+expect "$out" "already running"
+"$daemon" --socket "$sock" --status >/dev/null || fail "first daemon hurt"
+
+# Bad usage is 64; --status without a daemon is 69.
+run_status "$daemon" --max-clients 0
+[ $rc = 64 ] || fail "bad usage: exit $rc, want 64"
+run_status "$daemon" --socket "$tmp/none.sock" --status
+[ $rc = 69 ] || fail "--status without daemon: exit $rc, want 69"
+
+# SIGKILL leaves the socket file; the next daemon replaces it.
+kill -9 "$dpid"
+wait "$dpid"
+[ -S "$sock" ] || fail "no stale socket after SIGKILL"
+check_log "$log1"
+start_daemon "$sock" "$log2"
+expect "$(cat "$log2")" "removed stale socket $sock"
+
+# Scopes: root's USER service is root's (and its uid's) only, PUBLIC is
+# everyone's. uid 65534 must not open the first, may open the second.
+export_bg -- perm/user 1 user
+[ "$estatus" = status=0 ] || fail "export perm/user: $estatus"
+user_pid=$epid
+export_bg -- perm/public 2 public
+[ "$estatus" = status=0 ] || fail "export perm/public: $estatus"
+public_pid=$epid
+if [ "$uid" = 0 ]; then
+	open_as $nobody -- perm/user 1
+	expect "$out" "status=-1 value=0 fd=no"
+	expect "$(cat "$log2")" "refused (EPERM): OPEN perm/user: uid 65534 may not open a service of uid 0"
+	# Refused before its version is looked at: strangers learn no more.
+	open_as $nobody -- perm/user 9
+	expect "$out" "status=-1 value=0 fd=no"
+	open_as $nobody -- perm/public 2
+	expect "$out" "status=0 value=2 fd=yes"
+else
+	echo "$me: not root: no second uid, scopes checked for one uid only"
+fi
+open_as -- perm/user 1
+expect "$out" "status=0 value=1 fd=yes"
+open_as -- perm/public 3
+expect "$out" "status=-71 value=0 fd=no"
+open_as -- perm/missing 0
+expect "$out" "status=-2 value=0 fd=no"
+
+# A name is exported once, daemon-wide, whoever asks.
+if [ "$uid" = 0 ]; then
+	export_bg $nobody -- perm/public 5 public
+else
+	export_bg -- perm/public 5 public
+fi
+[ "$estatus" = status=-17 ] || fail "second export of perm/public: $estatus"
+export_bg -- perm/user 1 user
+[ "$estatus" = status=-17 ] || fail "second export of perm/user: $estatus"
+
+# The registry, by --status and by SIGHUP.
+run_status "$daemon" --socket "$sock" --status
+expect "$out" "  perm/user v1 user" "  perm/public v2 public" \
+	"uid=$uid name=uh_client services=1"
+kill -HUP "$dpid"
+sleep 0.2
+expect "$(cat "$log2")" "registry:   perm/public v2 public"
+
+# An exporter that dies takes its services along.
+kill -9 "$public_pid" "$user_pid"
+wait "$public_pid" "$user_pid"
+i=0
+while :; do
+	open_as -- perm/public 0
+	case $out in *status=-2*) break ;; esac
+	i=$((i + 1))
+	[ $i -lt 40 ] || fail "perm/public still open after its exporter died"
+	sleep 0.05
+done
+expect "$(cat "$log2")" "service(s) withdrawn"
+
+# --max-clients: one more connection is accepted and closed at once.
+mlog=$tmp/max.log
+main_dpid=$dpid
+start_daemon "$tmp/max.sock" "$mlog" --max-clients 1
+max_dpid=$dpid
+sock_main=$sock
+sock=$tmp/max.sock
+export_bg -- max/held 1 public
+[ "$estatus" = status=0 ] || fail "export on the 1-client daemon: $estatus"
+run_status "$client" "$sock" open max/held 0
+[ $rc = 3 ] || fail "client beyond --max-clients: exit $rc, want 3"
+expect "$(cat "$mlog")" "refused: 1 clients already (--max-clients)"
+# Stopped with a container and its service still registered: all freed
+# (the ASan build checks), and the exporter sees the hang-up and exits.
+dpid=$max_dpid
+stop_daemon "$sock" "$mlog"
+wait "$epid"
+rc=$?
+[ $rc = 0 ] || fail "exporter exit $rc after the daemon stopped"
+sock=$sock_main
+dpid=$main_dpid
+
+# Hostile traffic; the daemon must come out working and with no fd leak.
+secs=${CSX_UH_FUZZ_SECS:-5}
+"$fuzz" "$sock" "$secs" "$dpid"
+rc=$?
+[ $rc = 0 ] || fail "uh_fuzz exit $rc (daemon log: $log2)"
+kill -0 "$dpid" || fail "daemon died in the fuzz: $(tail -n 30 "$log2")"
+run_status "$daemon" --socket "$sock" --status
+[ $rc = 0 ] || fail "--status after the fuzz: exit $rc"
+[ -z "$out" ] || fail "fuzz left containers behind"
+echo "daemon log: $(wc -l <"$log2") lines"
+
+stop_daemon "$sock" "$log2"
+echo "$me: PASS"
