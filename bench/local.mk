@@ -3,7 +3,7 @@
 # by `make bench`, never by `make` or `make check`: timings are reported,
 # never asserted.
 
-bench_programs = bench/bench-intr bench/bench-dpc bench/bench-edu
+bench_programs = bench/bench-intr bench/bench-dpc bench/bench-edu bench/bench-call
 # EXTRA_PROGRAMS: known to automake, built only when a rule asks for them.
 EXTRA_PROGRAMS = $(bench_programs)
 
@@ -19,6 +19,10 @@ bench_bench_dpc_SOURCES = bench/bench_dpc.c bench/bench_wq.h bench/bench_wq.c \
 	$(bench_common)
 bench_bench_dpc_LDADD = libcsx-user.la
 bench_bench_dpc_LDFLAGS = $(bench_ldflags)
+
+bench_bench_call_SOURCES = bench/bench_call.c $(bench_common)
+bench_bench_call_LDADD = libcsx-user.la
+bench_bench_call_LDFLAGS = $(bench_ldflags)
 
 # The edu sample driver is compiled in unchanged (with its own object
 # names), and started through its CSX_MODULE descriptor as csx-run would.
@@ -38,7 +42,7 @@ bench_vm_bench_uintr_la_LDFLAGS = -module -avoid-version -shared \
 	-rpath /nowhere $(AM_LDFLAGS)
 bench_vm_bench_uintr_la_LIBADD = libcsx-user.la
 
-EXTRA_DIST += bench/vm/uio_lat.c bench/vm/null_ioctl.c
+EXTRA_DIST += bench/vm/uio_lat.c bench/vm/null_ioctl.c bench/vm/efd_rt.c
 EXTRA_DIST += bench/README.md bench/run.sh bench/report.sh bench/targets.txt
 CLEANFILES += $(bench_programs) bench/rows.txt bench/results.json
 

@@ -7,7 +7,7 @@
 #
 # Environment: BENCH_REPS (repetitions per figure, default 7), BENCH_SCALE
 # (iteration multiplier, default 1), BENCH_ONLY (space-separated subset of
-# intr-fence intr-membarrier dpc edu).
+# intr-fence intr-membarrier dpc call edu).
 
 set -u
 
@@ -45,6 +45,7 @@ run() {
 run intr-fence CSX_READLOCK=fence "$build/bench-intr"
 run intr-membarrier CSX_READLOCK=membarrier "$build/bench-intr"
 run dpc "$build/bench-dpc"
+run call CSX_UHELPERD="$build/helpers/user/csx-uhelperd" "$build/bench-call"
 if [ -x "$build/bench-edu" ]; then
 	run edu "$build/bench-edu"
 fi

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only */
 /*
  * User-mode back end: remote services (csx_os_remote_*), i.e. csx_open() of
- * a name no module of this process exported. Today that means services of
- * kernel modules, reached through the kernel helper (/dev/csx, ABI in
- * helpers/include/csx_kh_abi.h: CSX_KH_IOC_SVC_*); services of other
- * processes come with the user helper daemon.
+ * a name no module of this process exported. They are looked for first
+ * among the services of kernel modules, reached through the kernel helper
+ * (/dev/csx, ABI in helpers/include/csx_kh_abi.h: CSX_KH_IOC_SVC_*), then
+ * among those of other CSX processes, through the user helper daemon
+ * (csx_os_uh.c). Kernel first: a kernel service cannot be impersonated by
+ * a process that exports the same name. Publishing this process's own
+ * services goes to the daemon only: kernel modules reach user services
+ * through it.
  *
  * The process keeps one file of the helper for all its service channels,
  * opened (O_CLOEXEC) on the first remote open and closed at csx_user_fini()
@@ -27,12 +31,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
 #include "../helpers/include/csx_kh_abi.h"
 #include "kh/csx_kh.h"
+#include "csx_uh.h"
 
 _Static_assert(CSX_SERVICE_NAME_MAX <= CSX_KH_SVC_NAME_MAX,
 	       "a service name must fit the helper's");
@@ -40,7 +46,8 @@ _Static_assert(CSX_CALL_MAX_PAYLOAD <= CSX_KH_CALL_MAX,
 	       "a payload must fit the helper's");
 
 struct csx_os_rchan {
-	int fd; /* the process's helper file, open while channels are */
+	struct csx_uh_chan *uh; /* a service of another process, or NULL */
+	int fd; /* kernel: the process's helper file, open while channels are */
 	uint32_t handle;
 };
 
@@ -125,8 +132,8 @@ static int remote_device(void)
 	return fd;
 }
 
-int csx_os_remote_open(const char *name, uint32_t min_version,
-		       struct csx_os_rchan **out, uint32_t *version)
+static int remote_kh_open(const char *name, uint32_t min_version,
+			  struct csx_os_rchan **out, uint32_t *version)
 {
 	struct csx_kh_svc_open o = { .size = sizeof(o) };
 	struct csx_os_rchan *rc;
@@ -138,7 +145,7 @@ int csx_os_remote_open(const char *name, uint32_t min_version,
 	fd = remote_device();
 	if (fd < 0)
 		return fd;
-	rc = malloc(sizeof(*rc));
+	rc = calloc(1, sizeof(*rc));
 	if (!rc)
 		return -CSX_ENOMEM;
 	memcpy(o.name, name, len + 1);
@@ -169,9 +176,31 @@ int csx_os_remote_open(const char *name, uint32_t min_version,
 	return 0;
 }
 
-int csx_os_remote_call(struct csx_os_rchan *rc, uint32_t op, const void *in,
-		       size_t in_len, void *out, size_t out_cap,
-		       size_t *out_len, int64_t timeout_ns)
+int csx_os_remote_open(const char *name, uint32_t min_version,
+		       struct csx_os_rchan **out, uint32_t *version)
+{
+	struct csx_os_rchan *rc;
+	int ret;
+
+	ret = remote_kh_open(name, min_version, out, version);
+	if (ret != -CSX_ENOENT)
+		return ret;
+	rc = calloc(1, sizeof(*rc));
+	if (!rc)
+		return -CSX_ENOMEM;
+	rc->fd = -1;
+	ret = csx__user_uh_open(name, min_version, rc, &rc->uh, version);
+	if (ret) {
+		free(rc);
+		return ret;
+	}
+	*out = rc;
+	return 0;
+}
+
+static int remote_kh_call(struct csx_os_rchan *rc, uint32_t op, const void *in,
+			  size_t in_len, void *out, size_t out_cap,
+			  size_t *out_len, int64_t timeout_ns)
 {
 	struct csx_kh_svc_call c = {
 		.size = sizeof(c),
@@ -231,10 +260,27 @@ int csx_os_remote_call(struct csx_os_rchan *rc, uint32_t op, const void *in,
 	return c.status;
 }
 
+int csx_os_remote_call(struct csx_os_rchan *rc, uint32_t op, const void *in,
+		       size_t in_len, void *out, size_t out_cap,
+		       size_t *out_len, int64_t timeout_ns)
+{
+	if (rc->uh)
+		return csx__user_uh_call(rc->uh, op, in, in_len, out, out_cap,
+					 out_len, timeout_ns);
+	return remote_kh_call(rc, op, in, in_len, out, out_cap, out_len,
+			      timeout_ns);
+}
+
 void csx_os_remote_close(struct csx_os_rchan *rc)
 {
 	struct csx_kh_svc_close c = { .size = sizeof(c), .handle = rc->handle };
 	int err;
+
+	if (rc->uh) {
+		csx__user_uh_close(rc->uh);
+		free(rc);
+		return;
+	}
 
 	err = remote_ioctl(rc->fd, CSX_KH_IOC_SVC_CLOSE, &c);
 	if (err && err != EBADF)
@@ -244,9 +290,334 @@ void csx_os_remote_close(struct csx_os_rchan *rc)
 	free(rc);
 }
 
-/* csx_os_fini(): close the helper's file (and with it every channel). */
+/*
+ * Services of this process for kernel modules (kernel -> user calls): each
+ * published service is also exported through the helper's file
+ * (CSX_KH_IOC_SVC_EXPORT), where kernel modules' csx_open() finds it, and
+ * KSERVE_THREADS threads answer their calls: each blocks in
+ * CSX_KH_IOC_SVC_SERVE, which hands it one call and, on its next entry,
+ * takes the reply back (one system call per upcall). A served call runs
+ * through a core channel opened for the kernel (csx__service_open_for():
+ * the kernel is privileged), in the serving thread, where the handler may
+ * sleep.
+ *
+ * Only privileged processes (CAP_SYS_RAWIO or the helper's group) may
+ * answer kernel modules: for the others EXPORT fails with EPERM and their
+ * services stay out of the kernel's reach, said once at debug level.
+ *
+ * kexp.lock guards the export table. A served call counts itself in its
+ * export's @inflight; withdrawing takes the export out of the table, then
+ * waits for that count to drop to 0 before closing the channel the calls
+ * use. A handler may export or withdraw other services meanwhile.
+ */
+#define KSERVE_THREADS 4
+#define KEXPORT_MAX CSX_KH_EXPORT_MAX
+
+struct kexport {
+	uint32_t handle;       /* the helper's; 0: free slot */
+	unsigned int inflight; /* calls running on @chan */
+	char name[CSX_SERVICE_NAME_MAX];
+	struct csx_chan *chan;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t idle; /* an export's last call in progress ended */
+	struct kexport tab[KEXPORT_MAX];
+	pthread_mutex_t start_lock; /* serving threads: start and stop */
+	pthread_t tid[KSERVE_THREADS];
+	unsigned int nthreads;
+	int fd; /* the helper's file the threads serve, or -1 */
+	bool stop;
+	bool refused; /* EXPORT said EPERM: said once */
+} kexp = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.idle = PTHREAD_COND_INITIALIZER,
+	.start_lock = PTHREAD_MUTEX_INITIALIZER,
+	.fd = -1,
+};
+
+/* Answer one upcall: find the export, run the call, fill the reply. */
+static void kserve_one(struct csx_kh_svc_serve *s, void *req, void *resp)
+{
+	struct kexport *x = NULL;
+	struct csx_chan *chan = NULL;
+	size_t len = 0;
+	unsigned int i;
+	int ret;
+
+	pthread_mutex_lock(&kexp.lock);
+	for (i = 0; i < KEXPORT_MAX; i++) {
+		if (kexp.tab[i].handle && kexp.tab[i].handle == s->handle) {
+			x = &kexp.tab[i];
+			x->inflight++;
+			chan = x->chan;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&kexp.lock);
+	if (!chan)
+		ret = -CSX_EPEERDIED; /* withdrawn while the call was queued */
+	else if (s->req_len > CSX_CALL_MAX_PAYLOAD ||
+		 s->out_cap > CSX_CALL_MAX_PAYLOAD)
+		ret = -CSX_EMSGSIZE; /* never from a sane helper */
+	else
+		ret = csx_call(chan, s->op, req, (size_t)s->req_len, resp,
+			       (size_t)s->out_cap, &len, CSX_WAIT_FOREVER);
+	if (x) {
+		pthread_mutex_lock(&kexp.lock);
+		if (!--x->inflight)
+			pthread_cond_broadcast(&kexp.idle);
+		pthread_mutex_unlock(&kexp.lock);
+	}
+	s->reply_status = ret;
+	s->reply_ptr = (uintptr_t)resp;
+	s->reply_len = ret ? 0 : len;
+}
+
+static void *kserve_main(void *arg)
+{
+	struct csx_kh_svc_serve s = { .size = sizeof(s) };
+	int fd = (int)(intptr_t)arg;
+	void *req, *resp;
+
+	/* Untouched pages cost nothing: most calls use a few bytes. */
+	req = malloc(CSX_KH_CALL_MAX);
+	resp = malloc(CSX_KH_CALL_MAX);
+	if (!req || !resp) {
+		csx_err("kernel calls: out of memory for a serving thread");
+		goto out;
+	}
+	s.req_ptr = (uintptr_t)req;
+	s.req_cap = CSX_KH_CALL_MAX;
+	s.timeout_ns = -1;
+	while (!__atomic_load_n(&kexp.stop, __ATOMIC_ACQUIRE)) {
+		if (ioctl(fd, CSX_KH_IOC_SVC_SERVE, &s) < 0) {
+			if (errno == EINTR) {
+				s.reply_id =
+					0; /* delivered before the signal */
+				continue;
+			}
+			csx_err("kernel calls: SVC_SERVE failed: %s; this "
+				"process no longer answers kernel modules",
+				strerror(errno));
+			break;
+		}
+		if (!s.req_id) { /* a kick: fini */
+			s.reply_id = 0;
+			continue;
+		}
+		kserve_one(&s, req, resp);
+		s.reply_id = s.req_id;
+	}
+	if (s.reply_id) {
+		/* The last answer, without taking a new call. */
+		s.req_ptr = 0;
+		s.req_cap = 0;
+		s.timeout_ns = 0;
+		while (ioctl(fd, CSX_KH_IOC_SVC_SERVE, &s) < 0 &&
+		       errno == EINTR)
+			;
+	}
+out:
+	free(req);
+	free(resp);
+	return NULL;
+}
+
+/* Start the serving threads on @fd once. kexp.start_lock held. */
+static int kserve_start(int fd)
+{
+	char name[16];
+	int ret;
+
+	while (kexp.nthreads < KSERVE_THREADS) {
+		snprintf(name, sizeof(name), "csx-kserve%u", kexp.nthreads);
+		ret = csx__user_thread_spawn(&kexp.tid[kexp.nthreads], name, 0,
+					     -1, kserve_main,
+					     (void *)(intptr_t)fd);
+		if (ret)
+			return kexp.nthreads ? 0 : ret;
+		kexp.nthreads++;
+	}
+	kexp.fd = fd;
+	return 0;
+}
+
+static void kexport_add(const char *name, uint32_t version,
+			enum csx_service_scope scope)
+{
+	struct csx_kh_svc_export e = { .size = sizeof(e) };
+	struct csx_chan *chan;
+	unsigned int i;
+	int fd, ret, err;
+
+	fd = remote_device();
+	if (fd < 0)
+		return; /* no helper: said by remote_device() */
+	pthread_mutex_lock(&kexp.start_lock);
+	if (kexp.stop)
+		goto out;
+	e.version = version;
+	e.scope = scope == CSX_SERVICE_PUBLIC ? 2 : 1;
+	snprintf(e.name, sizeof(e.name), "%s", name);
+	err = remote_ioctl(fd, CSX_KH_IOC_SVC_EXPORT, &e);
+	if (err) {
+		if (err == EPERM || err == EACCES) {
+			if (!kexp.refused)
+				csx_dbg("kernel modules cannot call %s: "
+					"exporting to them needs CAP_SYS_RAWIO "
+					"or the helper's group",
+					name);
+			kexp.refused = true;
+		} else if (err != ENOTTY) { /* ENOTTY: a helper without */
+			csx_warn("kernel modules cannot call %s: %s", name,
+				 strerror(err));
+		}
+		goto out;
+	}
+	ret = csx__service_open_for(name, 0, true, &chan);
+	if (!ret && kserve_start(fd))
+		ret = -CSX_ENOMEM;
+	if (ret) {
+		struct csx_kh_svc_unexport u = { .size = sizeof(u),
+						 .handle = e.handle };
+
+		if (!ret)
+			csx_close(chan);
+		remote_ioctl(fd, CSX_KH_IOC_SVC_UNEXPORT, &u);
+		csx_warn("kernel modules cannot call %s: %s", name,
+			 csx_strerror(ret));
+		goto out;
+	}
+	pthread_mutex_lock(&kexp.lock);
+	for (i = 0; i < KEXPORT_MAX && (kexp.tab[i].handle || kexp.tab[i].chan);
+	     i++)
+		;
+	if (i < KEXPORT_MAX) { /* the helper allows as many */
+		kexp.tab[i].handle = e.handle;
+		snprintf(kexp.tab[i].name, sizeof(kexp.tab[i].name), "%s",
+			 name);
+		kexp.tab[i].chan = chan;
+		chan = NULL;
+	}
+	pthread_mutex_unlock(&kexp.lock);
+	if (chan) {
+		struct csx_kh_svc_unexport u = { .size = sizeof(u),
+						 .handle = e.handle };
+
+		remote_ioctl(fd, CSX_KH_IOC_SVC_UNEXPORT, &u);
+		csx_close(chan);
+		csx_warn("kernel modules cannot call %s: too many exports",
+			 name);
+	} else {
+		csx_dbg("%s: callable by kernel modules", name);
+	}
+out:
+	pthread_mutex_unlock(&kexp.start_lock);
+}
+
+static void kexport_remove(const char *name)
+{
+	struct csx_kh_svc_unexport u = { .size = sizeof(u) };
+	struct csx_chan *chan;
+	unsigned int i;
+	int err;
+
+	pthread_mutex_lock(&kexp.lock);
+	for (i = 0; i < KEXPORT_MAX; i++) {
+		if (kexp.tab[i].handle && !strcmp(kexp.tab[i].name, name))
+			break;
+	}
+	if (i == KEXPORT_MAX) {
+		pthread_mutex_unlock(&kexp.lock);
+		return;
+	}
+	/* New calls no longer find it; wait for those in progress. */
+	u.handle = kexp.tab[i].handle;
+	kexp.tab[i].handle = 0;
+	while (kexp.tab[i].inflight)
+		pthread_cond_wait(&kexp.idle, &kexp.lock);
+	chan = kexp.tab[i].chan;
+	kexp.tab[i].chan = NULL; /* the slot is free again */
+	pthread_mutex_unlock(&kexp.lock);
+	err = remote_ioctl(kexp.fd, CSX_KH_IOC_SVC_UNEXPORT, &u);
+	if (err)
+		csx_dbg("%s: the helper's unexport failed: %s", name,
+			strerror(err));
+	csx_close(chan);
+}
+
+/* csx_os_fini(): every module is gone; stop the serving threads. */
+static void kexport_fini(void)
+{
+	struct timespec ts;
+	unsigned int i;
+
+	pthread_mutex_lock(&kexp.start_lock);
+	__atomic_store_n(&kexp.stop, true, __ATOMIC_RELEASE);
+	for (i = 0; i < kexp.nthreads; i++) {
+		/* A kick only reaches threads inside SERVE: repeat it. */
+		for (;;) {
+			ioctl(kexp.fd, CSX_KH_IOC_SVC_KICK);
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 50 * 1000 * 1000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			if (!pthread_timedjoin_np(kexp.tid[i], NULL, &ts))
+				break;
+		}
+	}
+	kexp.nthreads = 0;
+	kexp.fd = -1;
+	pthread_mutex_unlock(&kexp.start_lock);
+	/*
+	 * Exports left by modules that never withdrew their service: the
+	 * core has already reported the service as leaked and is down, so
+	 * its channel is dropped, not closed. Closing the helper's file
+	 * withdraws the export from the kernel.
+	 */
+	for (i = 0; i < KEXPORT_MAX; i++) {
+		if (kexp.tab[i].chan)
+			csx_warn("%s: still exported to kernel modules at "
+				 "exit",
+				 kexp.tab[i].name);
+		kexp.tab[i].chan = NULL;
+		kexp.tab[i].handle = 0;
+	}
+	kexp.stop = false;
+	kexp.refused = false;
+}
+
+int csx_os_service_publish(const char *name, uint32_t version,
+			   enum csx_service_scope scope)
+{
+	int ret;
+
+	ret = csx__user_uh_publish(name, version, scope);
+	if (ret)
+		return ret;
+	kexport_add(name, version, scope);
+	return 0;
+}
+
+void csx_os_service_withdraw(const char *name)
+{
+	kexport_remove(name);
+	csx__user_uh_withdraw(name);
+}
+
+/*
+ * csx_os_fini(): close the helper's file (and with it every channel), and
+ * leave the user helper daemon.
+ */
 void csx__user_remote_fini(void)
 {
+	kexport_fini();
+	csx__user_uh_fini();
+
 	pthread_mutex_lock(&remote.lock);
 	if (remote.fd >= 0)
 		close(remote.fd);

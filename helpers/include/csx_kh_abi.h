@@ -43,6 +43,7 @@ struct csx_kh_version {
 #define CSX_KH_FEAT_SNAPSHOT 0x2u /* register snapshot in the ISR */
 #define CSX_KH_FEAT_WATCHDOG 0x4u /* interrupt watchdog */
 #define CSX_KH_FEAT_CALLS 0x8u	  /* service calls (CSX_KH_IOC_SVC_*) */
+#define CSX_KH_FEAT_UPCALLS 0x10u /* kernel -> user calls (SVC_EXPORT...) */
 
 /*
  * CSX_KH_IOC_CLAIM: take PCI device domain:bus:devfn for this file.
@@ -271,6 +272,91 @@ struct csx_kh_svc_close {
 	__u32 handle; /* in */
 };
 
+/*
+ * Kernel -> user calls ("upcalls"): a process exports services to kernel
+ * modules through its helper file, and serves the calls they make.
+ *
+ * CSX_KH_IOC_SVC_EXPORT: make @name (a service this process exported with
+ * csx_service_export_scope(), scope @scope: 1 USER or 2 PUBLIC) visible to
+ * kernel modules; their csx_open() of the name then reaches this file. A
+ * kernel module is privileged: both scopes let it in. Needs the privilege
+ * of CSX_KH_IOC_CLAIM (answering kernel modules' calls is trusted work).
+ * A kernel module exporting the same name is not a conflict: kernel
+ * callers find csx.ko's own services first, so it shadows this export for
+ * them. The export lives until SVC_UNEXPORT or the file's release (exit,
+ * SIGKILL): then every kernel caller waiting on this file returns
+ * -CSX_EPEERDIED at once. At most CSX_KH_EXPORT_MAX per file.
+ * Errors: -EPERM (not privileged), -EEXIST (this or another file exports
+ * the name), -ENOSPC, -EINVAL (bad name or scope).
+ */
+#define CSX_KH_EXPORT_MAX 64u
+struct csx_kh_svc_export {
+	__u32 size;			/* in */
+	__u32 version;			/* in: the service's version */
+	__u32 scope;			/* in: 1 USER, 2 PUBLIC */
+	__u32 handle;			/* out: names the export in SERVE */
+	char name[CSX_KH_SVC_NAME_MAX]; /* in */
+};
+
+/*
+ * CSX_KH_IOC_SVC_UNEXPORT: withdraw an export. Calls queued for it and not
+ * taken yet fail with -CSX_EPEERDIED; calls taken by SERVE may still be
+ * answered. Later calls on kernel channels still open to it fail with
+ * -CSX_EPEERDIED (also if the name is exported again: a channel belongs
+ * to one export); later opens find the name gone (-CSX_ENOENT) or the new
+ * export. Errors: -ENOENT (no such handle).
+ */
+struct csx_kh_svc_unexport {
+	__u32 size;   /* in */
+	__u32 handle; /* in: from SVC_EXPORT */
+};
+
+/*
+ * CSX_KH_IOC_SVC_SERVE: answer the previous upcall (if @reply_id != 0) and
+ * wait for the next one, in one system call. Any number of threads may
+ * serve one file; each upcall goes to exactly one of them, oldest first.
+ * No privilege needed: only a file that exported something gets calls.
+ *
+ * Reply (in): @reply_id from an earlier SERVE of this file, the handler's
+ * @reply_status (0 or a negative CSX_E*), and @reply_len bytes at
+ * @reply_ptr (at most the call's @out_cap). A reply to a call whose caller
+ * gave up (timeout) or that is unknown is dropped silently: the ioctl goes
+ * on to wait. A reply that cannot be right fails the call with -CSX_EIO
+ * (and one log line) and the ioctl goes on: longer than @out_cap, or a
+ * @reply_status above 0 or below -4095. One that cannot be read
+ * (@reply_ptr) fails the call with -CSX_EIO and the ioctl with -EFAULT.
+ *
+ * Wait (in): the request lands in @req_ptr, which must hold @req_cap >=
+ * CSX_KH_CALL_MAX bytes; @timeout_ns bounds the wait (-1: forever, 0: poll).
+ * Out: @req_id (for the next reply; never 0), @handle (which export),
+ * @op, @req_len, @out_cap (the caller's response capacity). @req_id 0
+ * means no request: the wait timed out or SVC_KICK woke it (the ioctl
+ * returns 0 then). A request that cannot be written to @req_ptr or whose
+ * structure cannot be written back fails with -CSX_EIO for its caller,
+ * and the ioctl with -EFAULT.
+ * Reply only: @req_ptr 0 and @req_cap 0 deliver the reply and return at
+ * once with @req_id 0, so a thread can answer its last call and leave.
+ *
+ * Errors: -EINTR (a signal; a reply in the same call was delivered first),
+ * -EFAULT, -ENOMEM (no memory for the reply: the call fails with
+ * -CSX_ENOMEM), -EINVAL (size, @req_cap too small, @timeout_ns below -1).
+ */
+struct csx_kh_svc_serve {
+	__u32 size;	    /* in */
+	__s32 reply_status; /* in */
+	__u64 reply_id;	    /* in: 0, or the request answered */
+	__u64 reply_ptr;    /* in */
+	__u64 reply_len;    /* in */
+	__u64 req_ptr;	    /* in: request buffer */
+	__u64 req_cap;	    /* in: >= CSX_KH_CALL_MAX */
+	__s64 timeout_ns;   /* in */
+	__u64 req_id;	    /* out: 0: nothing (timeout, kick) */
+	__u32 handle;	    /* out: the export called */
+	__u32 op;	    /* out */
+	__u64 req_len;	    /* out */
+	__u64 out_cap;	    /* out */
+};
+
 #define CSX_KH_IOC_VERSION _IOWR(CSX_KH_IOC_MAGIC, 0x00, struct csx_kh_version)
 #define CSX_KH_IOC_CLAIM _IOWR(CSX_KH_IOC_MAGIC, 0x01, struct csx_kh_claim)
 #define CSX_KH_IOC_RELEASE _IO(CSX_KH_IOC_MAGIC, 0x02)
@@ -294,6 +380,20 @@ struct csx_kh_svc_close {
 	_IOWR(CSX_KH_IOC_MAGIC, 0x11, struct csx_kh_svc_call)
 #define CSX_KH_IOC_SVC_CLOSE \
 	_IOW(CSX_KH_IOC_MAGIC, 0x12, struct csx_kh_svc_close)
+#define CSX_KH_IOC_SVC_EXPORT \
+	_IOWR(CSX_KH_IOC_MAGIC, 0x13, struct csx_kh_svc_export)
+#define CSX_KH_IOC_SVC_UNEXPORT \
+	_IOW(CSX_KH_IOC_MAGIC, 0x14, struct csx_kh_svc_unexport)
+#define CSX_KH_IOC_SVC_SERVE \
+	_IOWR(CSX_KH_IOC_MAGIC, 0x15, struct csx_kh_svc_serve)
+/*
+ * CSX_KH_IOC_SVC_KICK: wake every SERVE of this file that waits now (it
+ * returns 0 with req_id 0 unless it finds a request queued). A SERVE
+ * entered after the kick is not woken: to stop a pool of threads, set
+ * their stop flag first, then kick until they are gone (or give SERVE a
+ * bounded @timeout_ns). No privilege needed.
+ */
+#define CSX_KH_IOC_SVC_KICK _IO(CSX_KH_IOC_MAGIC, 0x16)
 
 /*
  * mmap(2) offsets: what CSX_KH_IOC_REGION and CSX_KH_IOC_DMA_ALLOC return.

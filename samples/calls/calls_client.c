@@ -8,11 +8,13 @@
  * init: a version check (asking for a newer version than the service has
  * must fail at open time), then CALLS_THREADS threads x CALLS_PER_THREAD
  * checked calls (echo of lengths up to CSX_CALL_MAX_PAYLOAD, sums), then
- * the median round trip of a 64-byte echo. After init, background threads
+ * the median round trip of a 64-byte echo, then CALLS_ASYNC asynchronous
+ * calls started from a DPC (completions checked). After init, background threads
  * keep calling until fini, counting calls that found the service withdrawn
  * (CSX_EPEERDIED) apart from other errors. Log lines the tests look for:
  *   "calls_client: N calls OK on calls/echo version V"
  *   "BENCH-RAW call64 n=N median=NS"
+ *   "calls_client: N asynchronous calls from a DPC OK"
  *   "calls_client: background: N calls, P peer gone, E other errors"
  */
 #include <csx/csx.h>
@@ -283,6 +285,98 @@ static int calls_batch(void)
 	return ret;
 }
 
+/*
+ * Asynchronous calls started from a DPC, where nothing may sleep: each
+ * sums CALLS_ASYNC_VALUES values; the completions run in thread context
+ * and check the sums; the last one sets the event init waits on.
+ */
+#define CALLS_ASYNC 32
+#define CALLS_ASYNC_VALUES 4
+
+static struct {
+	struct csx_chan *chan;
+	struct csx_event *done;
+	uint32_t in[CALLS_ASYNC][CALLS_ASYNC_VALUES];
+	struct calls_sum out[CALLS_ASYNC];
+	int started, completed, wrong;
+} calls_async;
+
+static void calls_async_done(void *ctx, int status, size_t out_len)
+{
+	uint32_t i = (uint32_t)(uintptr_t)ctx, k;
+	uint64_t want = 0;
+
+	for (k = 0; k < CALLS_ASYNC_VALUES; k++)
+		want += calls_async.in[i][k];
+	if (status || out_len != sizeof(struct calls_sum) ||
+	    calls_async.out[i].sum != want ||
+	    calls_async.out[i].count != CALLS_ASYNC_VALUES)
+		__atomic_add_fetch(&calls_async.wrong, 1, __ATOMIC_RELAXED);
+	if (__atomic_add_fetch(&calls_async.completed, 1, __ATOMIC_ACQ_REL) ==
+	    __atomic_load_n(&calls_async.started, __ATOMIC_ACQUIRE))
+		csx_event_set(calls_async.done);
+}
+
+static void calls_async_dpc(struct csx_dpc *dpc, void *ctx)
+{
+	uint32_t i;
+	int n = 0;
+
+	/* Count first: a completion may run before the loop ends. */
+	__atomic_store_n(&calls_async.started, CALLS_ASYNC, __ATOMIC_RELEASE);
+	for (i = 0; i < CALLS_ASYNC; i++) {
+		if (csx_call_async(calls_async.chan, CALLS_OP_SUM,
+				   calls_async.in[i], sizeof(calls_async.in[i]),
+				   &calls_async.out[i],
+				   sizeof(calls_async.out[i]), CALLS_TIMEOUT_NS,
+				   calls_async_done, (void *)(uintptr_t)i))
+			n++;
+	}
+	if (n) { /* those never complete: count them as done and wrong */
+		__atomic_add_fetch(&calls_async.wrong, n, __ATOMIC_RELAXED);
+		if (__atomic_add_fetch(&calls_async.completed, n,
+				       __ATOMIC_ACQ_REL) == CALLS_ASYNC)
+			csx_event_set(calls_async.done);
+	}
+}
+
+static int calls_async_check(void)
+{
+	struct csx_dpc *dpc = NULL;
+	uint32_t i, k;
+	int ret;
+
+	for (i = 0; i < CALLS_ASYNC; i++)
+		for (k = 0; k < CALLS_ASYNC_VALUES; k++)
+			calls_async.in[i][k] = i * 1000 + k;
+	ret = csx_event_create(&calls_async.done, CSX_EVENT_MANUAL, false);
+	if (ret)
+		return ret;
+	ret = calls_open(&calls_async.chan);
+	if (ret)
+		goto out_event;
+	ret = csx_dpc_create(&dpc, calls_async_dpc, NULL);
+	if (ret)
+		goto out_close;
+	csx_dpc_queue(dpc);
+	ret = csx_event_wait(calls_async.done, CALLS_TIMEOUT_NS);
+	csx_dpc_destroy(dpc);
+out_close:
+	/* Waits for every completion still to come. */
+	csx_close(calls_async.chan);
+	if (!ret && calls_async.wrong)
+		ret = -CSX_EIO;
+	if (ret)
+		csx_err("calls_client: asynchronous calls: %d of %d wrong: %s",
+			calls_async.wrong, CALLS_ASYNC, csx_strerror(ret));
+	else
+		csx_info("calls_client: %d asynchronous calls from a DPC OK",
+			 CALLS_ASYNC);
+out_event:
+	csx_event_destroy(calls_async.done);
+	return ret;
+}
+
 static int calls_client_init(void)
 {
 	int ret;
@@ -290,6 +384,8 @@ static int calls_client_init(void)
 	ret = calls_check_version();
 	if (!ret)
 		ret = calls_batch();
+	if (!ret)
+		ret = calls_async_check();
 	if (ret)
 		return ret;
 	calls_bg = csx_alloc(CALLS_THREADS * sizeof(*calls_bg), CSX_MEM_ZERO);

@@ -3,3 +3,6 @@
 # across the user/kernel boundary (tests/kernel/csx/payload-calls.sh).
 TESTS += tests/calls/calls-user.sh
 EXTRA_DIST += tests/calls/calls-user.sh
+# User <-> user through csx-uhelperd: two csx-run processes.
+TESTS += tests/calls/calls-uu.sh
+EXTRA_DIST += tests/calls/calls-uu.sh

@@ -7,3 +7,12 @@ TESTS += tests/user/test_remote
 tests_user_test_remote_SOURCES = tests/user/test_remote.c
 tests_user_test_remote_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 tests_user_test_remote_LDADD = libcsx-user.la $(CMOCKA_LIBS)
+
+# User <-> user calls through a real csx-uhelperd (csx-user/csx_os_uh.c).
+check_PROGRAMS += tests/user/test_uh
+TESTS += tests/user/test_uh
+tests_user_test_uh_SOURCES = tests/user/test_uh.c
+tests_user_test_uh_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) \
+	-DCSX_TEST_UHELPERD='"$(abs_top_builddir)/helpers/user/csx-uhelperd"'
+tests_user_test_uh_LDADD = libcsx-user.la $(CMOCKA_LIBS)
+EXTRA_tests_user_test_uh_DEPENDENCIES = helpers/user/csx-uhelperd

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only */
+/*
+ * Kernel -> user calls: what csx.ko's kernel back end (csx-kernel/
+ * csx_os_remote.c) asks of the kernel helper (csx_helper.ko). Kernel-only,
+ * between the two modules; user processes see the other half of it as
+ * CSX_KH_IOC_SVC_EXPORT / SERVE in csx_kh_abi.h.
+ *
+ * Neither module links against the other: csx.ko takes these with
+ * symbol_get() when a kernel module opens a name its registry does not
+ * have, and holds them (pinning csx_helper.ko) while the channel is open.
+ * Without csx_helper.ko loaded the open fails with -CSX_ENOENT.
+ *
+ * Contract (the core's, csx_os.h "Remote services"): thread context, may
+ * sleep; statuses are negative CSX_E* values; @timeout_ns is a bound or
+ * CSX_WAIT_FOREVER (-1). The caller's buffers are only touched while the
+ * call is in progress: a call that returns (timeout, peer death) leaves
+ * nothing behind that could write them later.
+ */
+#ifndef CSX_KH_UPCALL_H
+#define CSX_KH_UPCALL_H
+
+#include <linux/types.h>
+
+struct csx_kh_upchan;
+
+/*
+ * Open @name exported by a user process. 0; -CSX_ENOENT (nobody exports
+ * it); -CSX_EPROTO (older than @min_version); -CSX_ENOMEM; -CSX_ENOSPC.
+ */
+int csx_kh_upcall_open(const char *name, u32 min_version,
+		       struct csx_kh_upchan **out, u32 *version);
+/*
+ * One call: queued to the exporting process, answered by one of its
+ * SERVE threads. The handler's status, or -CSX_EPEERDIED (the process
+ * died or withdrew the export), -CSX_ETIMEDOUT, -CSX_ENOMEM, -CSX_EIO (the
+ * process answered more than @out_cap bytes, or nonsense), -CSX_EINTR
+ * (the calling task was killed while it waited: as a timeout, the call is
+ * abandoned; kernel threads are never killed).
+ */
+int csx_kh_upcall_call(struct csx_kh_upchan *ch, u32 op, const void *in,
+		       size_t in_len, void *out, size_t out_cap,
+		       size_t *out_len, s64 timeout_ns);
+/* Close; no call is in progress on @ch (the core guarantees it). */
+void csx_kh_upcall_close(struct csx_kh_upchan *ch);
+
+#endif /* CSX_KH_UPCALL_H */
