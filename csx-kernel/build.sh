@@ -15,7 +15,7 @@
 #   --debug           define CSX_DEBUG (strict context checks by default)
 #   --werror          warnings are errors
 #   --only LIST       comma-separated subset of: csx, edu, calls, conformance, ktest,
-#                     helper
+#                     helper, khtest
 #                     (default: all whose Kbuild exists; csx always)
 #   --stage-only      stage the sources (e.g. for DKMS), do not build
 #   --jobs N          make -j (default 2)
@@ -140,6 +140,7 @@ modules=(
 	"conformance tests/conformance/kernel csx_conformance.ko"
 	"ktest tests/kernel/csx *"
 	"helper helpers/kernel csx_helper.ko"
+	"khtest tests/kernel/helper kh_upcall_client.ko"
 )
 
 stage=$out/src
@@ -148,6 +149,9 @@ stage_dir csx-api/include/csx
 stage_dir csx-api/src
 stage_dir csx-kernel
 stage_dir csx-kernel/include
+# csx.ko's remote back end includes csx_kh_upcall.h (the kernel helper's
+# entry points it takes with symbol_get()).
+stage_dir helpers/include
 subdirs=(csx-kernel/)
 for m in "${modules[@]:1}"; do
 	read -r name dir _ <<<"$m"
@@ -168,9 +172,6 @@ for m in "${modules[@]:1}"; do
 		stage_dir samples/edu
 		stage_file tests/edu/edu_load.c
 	fi
-	# The kernel helper (its own module) and the call benchmark's
-	# baseline (csx_null.ko, a ktest) include the /dev/csx ABI header.
-	[[ $name == helper || $name == ktest ]] && stage_dir helpers/include
 	subdirs+=("$dir/")
 done
 prune_stage

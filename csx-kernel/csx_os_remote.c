@@ -4,40 +4,101 @@
  *
  * The core asks the back end for a service its in-process registry does
  * not have. In the kernel, the in-process registry is csx.ko's: every
- * kernel module's services are in it already. Reaching another domain
- * would mean calling into a user process (kernel → user), which needs the
- * user helper daemon, a later step; there is no such path yet. So every
- * remote open fails with -CSX_ENOENT ("no such service"), exactly as if
- * the name were unknown, and no remote channel ever exists.
+ * kernel module's services are in it already. What is left are services
+ * user processes export to kernel modules through the kernel helper
+ * (CSX_KH_IOC_SVC_EXPORT, csx_helper.ko): the calls go to the exporting
+ * process, whose threads answer them (kernel → user).
+ *
+ * csx_helper.ko is optional and csx.ko must load without it, so csx.ko
+ * does not link against it: each remote open takes the helper's three
+ * entry points (csx_kh_upcall.h) with symbol_get(), and the channel keeps
+ * them until it closes. That pins csx_helper.ko while a kernel module
+ * holds a channel to a process (rmmod csx_helper: "in use"), which is what
+ * the channel needs: its calls run in the helper's code. Without the
+ * helper loaded, a remote open is -CSX_ENOENT ("no such service"), as if
+ * the name were unknown.
  *
  * User → kernel calls do not pass through here: csx_helper.ko calls
- * csx_open()/csx_call() on behalf of the process, and those find the
- * service in this registry.
+ * csx__service_open_for()/csx_call() on behalf of the process, and those
+ * find the service in this registry. That is also why publishing a service
+ * has nothing to do here: the helper looks in the registry itself.
  */
+#include <linux/module.h>
+#include <linux/slab.h>
+
 #include "csx_kernel.h"
+#include "csx_kh_upcall.h"
+
+struct csx_os_rchan {
+	struct csx_kh_upchan *ch;
+	/* symbol_get() references, given back at close. */
+	int (*open)(const char *name, u32 min_version,
+		    struct csx_kh_upchan **out, u32 *version);
+	int (*call)(struct csx_kh_upchan *ch, u32 op, const void *in,
+		    size_t in_len, void *out, size_t out_cap, size_t *out_len,
+		    s64 timeout_ns);
+	void (*close)(struct csx_kh_upchan *ch);
+};
+
+static void csx_k_remote_put(struct csx_os_rchan *rc)
+{
+	if (rc->open)
+		symbol_put(csx_kh_upcall_open);
+	if (rc->call)
+		symbol_put(csx_kh_upcall_call);
+	if (rc->close)
+		symbol_put(csx_kh_upcall_close);
+	kfree(rc);
+}
 
 int csx_os_remote_open(const char *name, uint32_t min_version,
 		       struct csx_os_rchan **out, uint32_t *version)
 {
+	struct csx_os_rchan *rc;
+	int ret;
+
 	*out = NULL;
 	*version = 0;
-	return -CSX_ENOENT;
+	rc = kzalloc(sizeof(*rc), GFP_KERNEL);
+	if (!rc)
+		return -CSX_ENOMEM;
+	rc->open = symbol_get(csx_kh_upcall_open);
+	rc->call = symbol_get(csx_kh_upcall_call);
+	rc->close = symbol_get(csx_kh_upcall_close);
+	if (!rc->open || !rc->call || !rc->close) {
+		/* csx_helper.ko not loaded (or going): nobody to ask. */
+		csx_k_remote_put(rc);
+		return -CSX_ENOENT;
+	}
+	ret = rc->open(name, min_version, &rc->ch, version);
+	if (ret) {
+		csx_k_remote_put(rc);
+		return ret;
+	}
+	*out = rc;
+	return 0;
 }
 
-/*
- * Unreachable: the core calls these only on a channel remote_open made,
- * and it makes none. Should a future core get that wrong, the call fails
- * as a call to a vanished peer does, and close has nothing to free.
- */
 int csx_os_remote_call(struct csx_os_rchan *rc, uint32_t op, const void *in,
 		       size_t in_len, void *out, size_t out_cap,
 		       size_t *out_len, int64_t timeout_ns)
 {
-	if (out_len)
-		*out_len = 0;
-	return -CSX_EPEERDIED;
+	return rc->call(rc->ch, op, in, in_len, out, out_cap, out_len,
+			timeout_ns);
 }
 
 void csx_os_remote_close(struct csx_os_rchan *rc)
+{
+	rc->close(rc->ch);
+	csx_k_remote_put(rc);
+}
+
+int csx_os_service_publish(const char *name, uint32_t version,
+			   enum csx_service_scope scope)
+{
+	return 0;
+}
+
+void csx_os_service_withdraw(const char *name)
 {
 }

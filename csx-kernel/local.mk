@@ -62,6 +62,9 @@ EXTRA_DIST += \
 	helpers/kernel/csx_helper_intr.c \
 	helpers/kernel/csx_helper_dma.c \
 	helpers/kernel/csx_helper_svc.c \
+	helpers/kernel/csx_helper_upcall.c \
+	helpers/include/csx_kh_upcall.h \
+	helpers/include/csx_uh_proto.h \
 	scripts/check-port-contract.sh \
 	tests/kernel/check-kernel.sh \
 	tests/kernel/csx/Kbuild \
@@ -73,6 +76,11 @@ EXTRA_DIST += \
 	tests/kernel/helper/payload-helper.sh \
 	tests/kernel/helper/kh_abi_test.c \
 	tests/kernel/helper/kh_fuzz.c \
+	tests/kernel/helper/Kbuild \
+	tests/kernel/helper/kh_upcall_client.c \
+	tests/kernel/helper/kh_upcall_test.h \
+	tests/kernel/debug-kernel.config \
+	tests/kernel/csx/csx_null_abi.h \
 	tests/kernel/csx/ktap.h \
 	tests/kernel/csx/ktap_kernel.c \
 	tests/kernel/csx/edu_ktest.c \

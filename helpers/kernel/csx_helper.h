@@ -5,10 +5,14 @@
  * Locks, outermost first:
  *   kh_claim_mutex (global)  claims and device unbinding
  *   device_lock(pdev)        the driver core's (probe, remove)
- *   f->lock                  the file: every ioctl, mmap, remove()
+ *   f->lock                  the file: every ioctl, mmap, page fault of
+ *                            a mapping, remove()
  *   f->ilock (irqsave)       state shared with the ISR and the watchdog
- * Nothing copies from or to user memory under f->lock: mmap(2) takes
- * f->lock under mmap_lock, and a user copy may fault (mmap_lock).
+ * Upcalls (csx_helper_upcall.c) have their own locks, never nested with
+ * these: kh_up_mutex (exports) and each file's upcall queue lock.
+ * Nothing copies from or to user memory under f->lock: mmap(2) and the
+ * mappings' faults take f->lock under mmap_lock, and a user copy may fault
+ * (mmap_lock).
  */
 #ifndef CSX_HELPER_H
 #define CSX_HELPER_H
@@ -58,6 +62,7 @@ struct kh_dma {
 
 struct csx_chan;
 struct kh_svc_chan;
+struct kh_up_file;
 
 struct kh_file {
 	struct mutex lock;
@@ -68,6 +73,12 @@ struct kh_file {
 	struct inode *inode;
 	/* Live mappings (BAR and DMA) of this file. */
 	atomic_t maps;
+	/*
+	 * Bumped by each claim (under lock): a BAR mapping remembers its
+	 * claim's, so one revoked with a dead claim stays dead once the file
+	 * claims again.
+	 */
+	unsigned long claim_gen;
 	struct idr dma_idr; /* under lock */
 	atomic64_t dma_bytes;
 	/* Every live buffer, also those freed by id but still mapped. */
@@ -103,14 +114,24 @@ struct kh_file {
 	struct kh_svc_chan *svc[CSX_KH_SVC_MAX];
 	u32 svc_gen;
 	unsigned int svc_nchan;
-	int (*svc_open)(const char *name, uint32_t min_version,
+	int (*svc_open)(const char *name, uint32_t min_version, bool same_user,
 			struct csx_chan **out);
 	int (*svc_call)(struct csx_chan *chan, uint32_t op, const void *in,
 			size_t in_len, void *out, size_t out_cap,
 			size_t *out_len, int64_t timeout_ns);
 	void (*svc_close)(struct csx_chan *chan);
 	uint32_t (*svc_version)(struct csx_chan *chan);
+
+	/*
+	 * Kernel -> user calls (csx_helper_upcall.c): the file's exports and
+	 * the queue its SERVE threads take calls from. Its own object, as
+	 * kernel callers may still hold it after the file is gone.
+	 */
+	struct kh_up_file *up;
 };
+
+/* csx_helper_main.c: CLAIM's privilege (CAP_SYS_RAWIO or the group). */
+bool kh_privileged(void);
 
 /* csx_helper_intr.c */
 void kh_intr_init(struct kh_file *f);
@@ -148,6 +169,25 @@ long kh_svc_close(struct kh_file *f, struct csx_kh_svc_close *a,
 		  const char **why);
 /* The file's release: waits for calls in progress, closes every channel. */
 void kh_svc_close_all(struct kh_file *f);
+/* "module/service", printable, no blanks (csx_service.h's rule). */
+bool kh_svc_name_ok(const char *name);
+
+/*
+ * csx_helper_upcall.c: kernel -> user calls. kh_up_init() at open (may
+ * fail: -ENOMEM), kh_up_release() at release: every export of the file
+ * dies and every kernel caller waiting on it returns -CSX_EPEERDIED.
+ * SERVE copies its structure back to @uarg itself (a request it hands out
+ * must not get lost in a failing copy).
+ */
+int kh_up_init(struct kh_file *f);
+void kh_up_release(struct kh_file *f);
+long kh_up_export(struct kh_file *f, struct csx_kh_svc_export *a,
+		  const char **why);
+long kh_up_unexport(struct kh_file *f, struct csx_kh_svc_unexport *a,
+		    const char **why);
+long kh_up_serve(struct kh_file *f, struct csx_kh_svc_serve *a,
+		 void __user *uarg, const char **why);
+long kh_up_kick(struct kh_file *f, const char **why);
 
 /* Common checks for ioctls on a claimed device (f->lock held). */
 static inline long kh_need_claim(struct kh_file *f, const char **why)

@@ -9,6 +9,14 @@
  * mapping of the file (each file has its own address space, so
  * unmap_mapping_range() finds them; later accesses get SIGBUS), then frees
  * the memory at once: no DMA memory outlives the device's binding.
+ *
+ * ->mmap only checks the request and sets the VMA up; page faults fill it.
+ * mmap_region() calls ->mmap before it links the VMA into the file's
+ * address space, where unmap_mapping_range() looks, so PTEs made in ->mmap
+ * could escape a remove() running at that moment and outlive the memory or
+ * the BAR they point to. A fault comes on a linked VMA and inserts its PTE
+ * under f->lock, which remove() holds while it marks the claim dead and
+ * zaps: the fault sees the claim dead (SIGBUS), or the zap removes its PTE.
  */
 #define pr_fmt(fmt) "csx_helper: " fmt
 
@@ -154,6 +162,42 @@ static struct kh_file *kh_vma_file(struct vm_area_struct *vma)
 	return vma->vm_file->private_data;
 }
 
+/*
+ * A BAR mapping's vm_private_data: the BAR number in the low bits and the
+ * claim generation it was made under above them.
+ */
+#define KH_BAR_SHIFT 3
+
+static void *kh_bar_cookie(struct kh_file *f, u32 bar)
+{
+	BUILD_BUG_ON(PCI_STD_NUM_BARS > 1 << KH_BAR_SHIFT);
+	return (void *)((f->claim_gen << KH_BAR_SHIFT) | bar);
+}
+
+static vm_fault_t kh_bar_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct kh_file *f = kh_vma_file(vma);
+	unsigned long cookie = (unsigned long)vma->vm_private_data;
+	u32 bar = cookie & ((1 << KH_BAR_SHIFT) - 1);
+	u64 off = ((u64)vmf->pgoff << PAGE_SHIFT) - CSX_KH_MMAP_BAR(bar);
+	vm_fault_t ret = VM_FAULT_SIGBUS;
+	struct pci_dev *pdev;
+	unsigned long pfn;
+
+	mutex_lock(&f->lock);
+	/* Not for a dead claim, nor for the file's next one. */
+	if (f->claim && !f->claim->dead &&
+	    f->claim_gen == cookie >> KH_BAR_SHIFT) {
+		pdev = f->claim->pdev;
+		pfn = (pci_resource_start(pdev, bar) + off) >> PAGE_SHIFT;
+		if (off < PAGE_ALIGN(pci_resource_len(pdev, bar)))
+			ret = vmf_insert_pfn(vma, vmf->address, pfn);
+	}
+	mutex_unlock(&f->lock);
+	return ret;
+}
+
 static void kh_bar_vm_open(struct vm_area_struct *vma)
 {
 	atomic_inc(&kh_vma_file(vma)->maps);
@@ -167,7 +211,40 @@ static void kh_bar_vm_close(struct vm_area_struct *vma)
 static const struct vm_operations_struct kh_bar_vm_ops = {
 	.open = kh_bar_vm_open,
 	.close = kh_bar_vm_close,
+	.fault = kh_bar_fault,
 };
+
+/*
+ * The pfn of byte @off of @b. Assumes dma_alloc_coherent() memory lies in
+ * the direct map or in vmalloc space (a remapped allocation), as x86's
+ * dma-direct (also through swiotlb) gives it; kh_dma_mmap() refuses a
+ * buffer that is neither.
+ */
+static unsigned long kh_dma_pfn(struct kh_dma *b, u64 off)
+{
+	void *cpu = b->cpu + off;
+
+	if (is_vmalloc_addr(cpu))
+		return vmalloc_to_pfn(cpu);
+	return page_to_pfn(virt_to_page(cpu));
+}
+
+static vm_fault_t kh_dma_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct kh_file *f = kh_vma_file(vma);
+	struct kh_dma *b = vma->vm_private_data;
+	/* Buffers are at most 4 GiB: see CSX_KH_MMAP_DMA(). */
+	u64 off = ((u64)vmf->pgoff << PAGE_SHIFT) & 0xffffffffull;
+	vm_fault_t ret = VM_FAULT_SIGBUS;
+
+	mutex_lock(&f->lock);
+	/* b->cpu is NULL once remove() freed the memory. */
+	if (f->claim && !f->claim->dead && b->cpu && off < b->size)
+		ret = vmf_insert_pfn(vma, vmf->address, kh_dma_pfn(b, off));
+	mutex_unlock(&f->lock);
+	return ret;
+}
 
 static void kh_dma_vm_open(struct vm_area_struct *vma)
 {
@@ -188,28 +265,30 @@ static void kh_dma_vm_close(struct vm_area_struct *vma)
 static const struct vm_operations_struct kh_dma_vm_ops = {
 	.open = kh_dma_vm_open,
 	.close = kh_dma_vm_close,
+	.fault = kh_dma_fault,
 };
 
-/* f->lock held, claim live. */
+/* f->lock held, claim live. kh_dma_fault() fills the mapping. */
 int kh_dma_mmap(struct kh_file *f, struct vm_area_struct *vma, u32 id)
 {
 	unsigned long len = vma->vm_end - vma->vm_start;
-	unsigned long pgoff = vma->vm_pgoff;
 	struct kh_dma *b;
-	int ret;
 
 	b = idr_find(&f->dma_idr, id);
 	if (!b)
 		return -ENOENT;
 	if (len > b->size)
 		return -EINVAL;
-	/* dma_mmap_coherent() takes vm_pgoff as the offset in the buffer. */
-	vma->vm_pgoff = 0;
-	ret = dma_mmap_coherent(b->dev, vma, b->cpu, b->bus, b->size);
-	vma->vm_pgoff = pgoff;
-	if (ret)
-		return ret;
-	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
+	if (!is_vmalloc_addr(b->cpu) && !virt_addr_valid(b->cpu))
+		return -ENXIO; /* kh_dma_pfn() could not translate it */
+	/*
+	 * As dma_mmap_coherent() mapped it: pfns (get_user_pages() refuses
+	 * them, so nothing pins the memory past its release), the VMA's
+	 * cacheable protection (coherent memory on x86). Not handled: memory
+	 * encryption, where dma_mmap_coherent() would also map it decrypted
+	 * (dma_pgprot(), which is not exported).
+	 */
+	vma->vm_flags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
 	vma->vm_private_data = b;
 	vma->vm_ops = &kh_dma_vm_ops;
 	kref_get(&b->ref);
@@ -217,22 +296,19 @@ int kh_dma_mmap(struct kh_file *f, struct vm_area_struct *vma, u32 id)
 	return 0;
 }
 
-/* f->lock held, claim live. */
+/* f->lock held, claim live. kh_bar_fault() fills the mapping. */
 int kh_bar_mmap(struct kh_file *f, struct vm_area_struct *vma, u32 bar)
 {
 	struct pci_dev *pdev = f->claim->pdev;
 	unsigned long len = vma->vm_end - vma->vm_start;
-	resource_size_t start = pci_resource_start(pdev, bar);
-	int ret;
 
 	if (len > PAGE_ALIGN(pci_resource_len(pdev, bar)))
 		return -EINVAL;
 	vma->vm_flags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
-	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
-	ret = io_remap_pfn_range(vma, vma->vm_start, start >> PAGE_SHIFT, len,
-				 vma->vm_page_prot);
-	if (ret)
-		return ret;
+	/* Uncached, and decrypted as io_remap_pfn_range() maps MMIO. */
+	vma->vm_page_prot =
+		pgprot_decrypted(pgprot_noncached(vma->vm_page_prot));
+	vma->vm_private_data = kh_bar_cookie(f, bar);
 	vma->vm_ops = &kh_bar_vm_ops;
 	atomic_inc(&f->maps);
 	return 0;

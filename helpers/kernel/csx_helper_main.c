@@ -4,8 +4,11 @@
  * /dev/csx (ABI: helpers/include/csx_kh_abi.h); one open file claims at
  * most one PCI device, maps its BARs and DMA buffers and waits for its
  * interrupts. Any open file may also call services that kernel modules
- * exported in csx.ko (CSX_KH_IOC_SVC_*, csx_helper_svc.c); csx.ko is
- * optional, taken with symbol_get() only while a file has channels open.
+ * exported in csx.ko (CSX_KH_IOC_SVC_OPEN/CALL/CLOSE, csx_helper_svc.c);
+ * csx.ko is optional, taken with symbol_get() only while a file has
+ * channels open. A privileged file may export services to kernel modules
+ * and answer their calls (CSX_KH_IOC_SVC_EXPORT/SERVE...,
+ * csx_helper_upcall.c), which csx.ko takes with symbol_get() in turn.
  *
  * Claiming binds the device to the PCI driver "csx_helper" (empty id
  * table) through driver_override + device_attach(); probe finds the claim
@@ -16,13 +19,15 @@
  * Mappings: CSX_KH_IOC_RELEASE is refused (-EBUSY) while any mapping of
  * the file is live (counted by vm_ops open/close): the process must unmap
  * first. A close cannot meet a mapping (mappings hold the file). Buffers
- * freed by id stay allocated while mapped (kref). When the PCI core
- * removes the device under us (sysfs unbind), the helper zaps every
- * mapping of the file, frees the interrupt and the DMA memory and marks
- * the claim dead: its ioctls return -ENODEV until the process releases it.
+ * freed by id stay allocated while mapped (kref). Mappings are filled by
+ * page faults under f->lock (csx_helper_dma.c). When the PCI core removes
+ * the device under us (sysfs unbind), the helper marks the claim dead,
+ * zaps every mapping of the file and frees the interrupt and the DMA
+ * memory: its ioctls return -ENODEV until the process releases it.
  *
  * CSX_KH_IOC_INTR_WAIT returns -ETIMEDOUT and -EINTR (a signal; never
- * restarted) without a log line: they are results, not failures.
+ * restarted) without a log line: they are results, not failures; so does
+ * CSX_KH_IOC_SVC_SERVE with -EINTR.
  */
 #define pr_fmt(fmt) "csx_helper: " fmt
 
@@ -130,8 +135,16 @@ static void kh_pci_remove(struct pci_dev *pdev)
 	f = c->f;
 	mutex_lock(&f->lock);
 	if (!c->released && !c->dead) {
-		kh_hw_teardown(f, c, true);
+		/*
+		 * Dead before the zap: a mapping's fault takes f->lock and then
+		 * sees it (SIGBUS), so nothing maps the BARs or the DMA memory
+		 * again between the zap and their release. Zapping under
+		 * f->lock cannot deadlock with a fault waiting for it under
+		 * mmap_lock: unmap_mapping_range() takes i_mmap_rwsem and page
+		 * table locks, never mmap_lock.
+		 */
 		c->dead = true;
+		kh_hw_teardown(f, c, true);
 		pr_notice(
 			"%s: removed while claimed by pid %d: interrupt, DMA memory and mappings revoked\n",
 			pci_name(pdev), f->owner_pid);
@@ -148,7 +161,7 @@ static struct pci_driver kh_pci_driver = {
 
 /* ---- Claim and release --------------------------------------------------- */
 
-static bool kh_privileged(void)
+bool kh_privileged(void)
 {
 	kgid_t g;
 
@@ -313,6 +326,7 @@ static long kh_claim(struct kh_file *f, struct csx_kh_claim *a,
 
 	mutex_lock(&f->lock);
 	f->claim = c;
+	f->claim_gen++;
 	f->claiming = false;
 	f->owner_pid = task_tgid_nr(current);
 	spin_lock_irqsave(&f->ilock, flags);
@@ -570,6 +584,9 @@ static long kh_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		struct csx_kh_svc_open sopen;
 		struct csx_kh_svc_call call;
 		struct csx_kh_svc_close sclose;
+		struct csx_kh_svc_export sexport;
+		struct csx_kh_svc_unexport sunexport;
+		struct csx_kh_svc_serve serve;
 	} u;
 	const char *why = NULL, *op;
 	size_t out = 0;
@@ -586,9 +603,9 @@ static long kh_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		}
 		if (!ret) {
 			u.ver.abi = CSX_KH_ABI_VERSION;
-			u.ver.features = CSX_KH_FEAT_SNAPSHOT |
-					 CSX_KH_FEAT_WATCHDOG |
-					 CSX_KH_FEAT_CALLS;
+			u.ver.features =
+				CSX_KH_FEAT_SNAPSHOT | CSX_KH_FEAT_WATCHDOG |
+				CSX_KH_FEAT_CALLS | CSX_KH_FEAT_UPCALLS;
 			if (IS_ENABLED(CONFIG_PCI_MSI))
 				u.ver.features |= CSX_KH_FEAT_MSI;
 			out = sizeof(u.ver);
@@ -739,6 +756,33 @@ unlock:
 		if (!ret)
 			ret = kh_svc_close(f, &u.sclose, &why);
 		break;
+	case CSX_KH_IOC_SVC_EXPORT:
+		op = "SVC_EXPORT";
+		ret = kh_in(&u, up, sizeof(u.sexport), &why);
+		if (!ret)
+			ret = kh_up_export(f, &u.sexport, &why);
+		out = sizeof(u.sexport);
+		break;
+	case CSX_KH_IOC_SVC_UNEXPORT:
+		op = "SVC_UNEXPORT";
+		ret = kh_in(&u, up, sizeof(u.sunexport), &why);
+		if (!ret)
+			ret = kh_up_unexport(f, &u.sunexport, &why);
+		break;
+	case CSX_KH_IOC_SVC_SERVE:
+		op = "SVC_SERVE";
+		ret = kh_in(&u, up, sizeof(u.serve), &why);
+		if (!ret) {
+			/* Copies its structure back itself. */
+			ret = kh_up_serve(f, &u.serve, up, &why);
+			if (ret == -EINTR)
+				return ret; /* a result, not a failure */
+		}
+		break;
+	case CSX_KH_IOC_SVC_KICK:
+		op = "SVC_KICK";
+		ret = kh_up_kick(f, &why);
+		break;
 	default:
 		pr_notice_ratelimited("pid %d: ioctl 0x%x: unknown command\n",
 				      task_tgid_nr(current), cmd);
@@ -818,14 +862,20 @@ static __poll_t kh_poll(struct file *file, struct poll_table_struct *pt)
 static int kh_open(struct inode *inode, struct file *file)
 {
 	struct kh_file *f;
+	int ret;
 
 	f = kzalloc(sizeof(*f), GFP_KERNEL);
 	if (!f)
 		return -ENOMEM;
 	f->inode = alloc_anon_inode(kh_mnt->mnt_sb);
 	if (IS_ERR(f->inode)) {
-		int ret = PTR_ERR(f->inode);
-
+		ret = PTR_ERR(f->inode);
+		kfree(f);
+		return ret;
+	}
+	ret = kh_up_init(f);
+	if (ret) {
+		iput(f->inode);
 		kfree(f);
 		return ret;
 	}
@@ -846,6 +896,8 @@ static int kh_release(struct inode *inode, struct file *file)
 	struct kh_file *f = file->private_data;
 	const char *why;
 
+	/* First: kernel callers waiting on this process return at once. */
+	kh_up_release(f);
 	kh_svc_close_all(f);
 	kh_release_claim(f, false, &why);
 	del_timer_sync(&f->wd);

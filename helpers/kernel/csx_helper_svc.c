@@ -8,14 +8,22 @@
  *
  * csx.ko is optional: csx_helper.ko must load and serve devices without
  * it, so it does not link against csx.ko's exports. The first SVC_OPEN of
- * a file takes csx_open/csx_call/csx_close/csx_chan_version with
- * symbol_get() (-ENOENT and a log line when csx.ko is not loaded); the
+ * a file takes csx__service_open_for/csx_call/csx_close/csx_chan_version
+ * with symbol_get() (-ENOENT and a log line when csx.ko is not loaded); the
  * last channel of the file to close gives them back with symbol_put().
  * Each symbol_get() holds a reference on csx.ko, so csx.ko cannot be
  * unloaded (rmmod: "in use") while any file has a channel open: that is
  * intended, the channels point into it. The module that exported the
  * service may go at any time: csx_service_unexport() makes the channels'
  * later calls fail with -CSX_EPEERDIED, which CALL reports in @status.
+ *
+ * Opens go through csx__service_open_for(), not csx_open(): it looks in
+ * csx.ko's registry only and applies the service's scope to a caller from
+ * another domain (CSX_SERVICE_PRIVATE: -ENOENT; CSX_SERVICE_USER: root,
+ * CAP_SYS_RAWIO or the helper's group, else -EPERM). csx_open() would look
+ * further, through csx.ko's remote back end, which leads back here to the
+ * user processes' exports (csx_helper_upcall.c): a process must not reach
+ * another one, or itself, through the kernel.
  *
  * Channels: a table of CSX_KH_SVC_MAX slots per file, under f->lock. A
  * handle is the slot number plus one in its low byte and a per-file
@@ -30,6 +38,7 @@
 #define pr_fmt(fmt) "csx_helper: " fmt
 
 #include <linux/completion.h>
+#include <linux/cred.h>
 #include <linux/kref.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -38,6 +47,7 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
+#include <csx/csx_os.h>
 #include <csx/csx_service.h>
 #include <csx/csx_status.h>
 
@@ -74,7 +84,7 @@ static void kh_svc_put_ops(struct kh_file *f)
 	if (--f->svc_nchan)
 		return;
 	if (f->svc_open)
-		symbol_put(csx_open);
+		symbol_put(csx__service_open_for);
 	if (f->svc_call)
 		symbol_put(csx_call);
 	if (f->svc_close)
@@ -92,7 +102,7 @@ static int kh_svc_get_ops(struct kh_file *f)
 {
 	if (f->svc_nchan++)
 		return 0;
-	f->svc_open = symbol_get(csx_open);
+	f->svc_open = symbol_get(csx__service_open_for);
 	f->svc_call = symbol_get(csx_call);
 	f->svc_close = symbol_get(csx_close);
 	f->svc_version = symbol_get(csx_chan_version);
@@ -107,7 +117,7 @@ static int kh_svc_get_ops(struct kh_file *f)
  * here so that a caller's bad name costs one rate-limited line, not one
  * csx_err() line per call.
  */
-static bool kh_svc_name_ok(const char *name)
+bool kh_svc_name_ok(const char *name)
 {
 	size_t len = strlen(name), i;
 	bool slash = false;
@@ -123,6 +133,16 @@ static bool kh_svc_name_ok(const char *name)
 			slash = true;
 	}
 	return slash;
+}
+
+/*
+ * Does a CSX_SERVICE_USER service let this caller in? The kernel's
+ * services have no user of their own: "same user" means privileged here,
+ * root or whoever may claim devices.
+ */
+static bool kh_svc_same_user(void)
+{
+	return uid_eq(current_euid(), GLOBAL_ROOT_UID) || kh_privileged();
 }
 
 long kh_svc_open(struct kh_file *f, struct csx_kh_svc_open *a, const char **why)
@@ -164,11 +184,11 @@ long kh_svc_open(struct kh_file *f, struct csx_kh_svc_open *a, const char **why)
 		goto err_unlock;
 	}
 	/*
-	 * csx_open() may sleep; nothing it takes nests f->lock. The version
-	 * is checked here, not by csx_open(), which would log every refusal
+	 * The open may sleep; nothing it takes nests f->lock. The version
+	 * is checked here, not by the open, which would log every refusal
 	 * unlimited; the channel's service is the one checked, so no race.
 	 */
-	ret = f->svc_open(a->name, 0, &chan);
+	ret = f->svc_open(a->name, 0, kh_svc_same_user(), &chan);
 	if (!ret && f->svc_version(chan) < a->min_version) {
 		f->svc_close(chan);
 		ret = -CSX_EPROTO;
@@ -180,6 +200,10 @@ long kh_svc_open(struct kh_file *f, struct csx_kh_svc_open *a, const char **why)
 			*why = "no such service";
 			ret = -ENOENT;
 			break;
+		case -CSX_EPERM:
+			*why = "service is CSX_SERVICE_USER and the caller is not privileged";
+			ret = -EPERM;
+			break;
 		case -CSX_EPROTO:
 			*why = "service older than min_version";
 			ret = -EPROTO;
@@ -189,7 +213,7 @@ long kh_svc_open(struct kh_file *f, struct csx_kh_svc_open *a, const char **why)
 			ret = -EINVAL;
 			break;
 		default:
-			*why = "csx_open() failed";
+			*why = "csx__service_open_for() failed";
 			break;
 		}
 		goto err_unlock;

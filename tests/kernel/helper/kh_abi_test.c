@@ -18,6 +18,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -32,6 +33,7 @@
 #include <unistd.h>
 
 #include "csx_kh_abi.h"
+#include "kh_upcall_test.h"
 
 /* edu registers (QEMU docs/specs/edu.rst) */
 #define EDU_ID 0x00
@@ -378,6 +380,33 @@ static int no_driver(void)
 	return driver_is(NULL);
 }
 
+static sigjmp_buf touch_jb;
+
+static void touch_sig(int sig)
+{
+	siglongjmp(touch_jb, sig);
+}
+
+/* Read or write *@p; the signal that raised (SIGBUS, SIGSEGV) or 0. */
+static int touch(volatile uint32_t *p, int write)
+{
+	struct sigaction sa = { .sa_handler = touch_sig }, obus, osegv;
+	int sig;
+
+	sigaction(SIGBUS, &sa, &obus);
+	sigaction(SIGSEGV, &sa, &osegv);
+	sig = sigsetjmp(touch_jb, 1);
+	if (!sig) {
+		if (write)
+			*p = 0;
+		else
+			(void)*p;
+	}
+	sigaction(SIGBUS, &obus, NULL);
+	sigaction(SIGSEGV, &osegv, NULL);
+	return sig;
+}
+
 static int no_irq_line(void)
 {
 	return !proc_interrupts_has("csx_helper");
@@ -509,6 +538,18 @@ static void bad_mmap(int fd, const char *name, size_t len, int prot, int flags,
 		munmap(p, len);
 }
 
+/* Longer than the object: refused, so no page past it is ever mapped. */
+static void mmap_einval(int fd, const char *name, size_t len, uint64_t off)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
+	int err = p == MAP_FAILED ? errno : 0;
+
+	check(err == EINVAL, name, "mmap(len 0x%zx, off 0x%llx): %s", len,
+	      (unsigned long long)off, err ? strerrorname_np(err) : "mapped");
+	if (p != MAP_FAILED)
+		munmap(p, len);
+}
+
 static void test_region(int fd)
 {
 	const int rw = PROT_READ | PROT_WRITE;
@@ -539,8 +580,9 @@ static void test_region(int fd)
 
 	bad_mmap(fd, "mmap_bad_offset_fails", 4096, rw, MAP_SHARED,
 		 r.mmap_offset + 4096);
-	bad_mmap(fd, "mmap_over_bar_fails", r.bar_size + 4096, rw, MAP_SHARED,
-		 r.mmap_offset);
+	mmap_einval(fd, "mmap_over_bar_einval", r.bar_size + 4096,
+		    r.mmap_offset);
+	mmap_einval(fd, "mmap_huge_over_bar_einval", 1ul << 34, r.mmap_offset);
 	bad_mmap(fd, "mmap_private_fails", 4096, rw, MAP_PRIVATE,
 		 r.mmap_offset);
 	bad_mmap(fd, "mmap_exec_fails", 4096, rw | PROT_EXEC, MAP_SHARED,
@@ -703,24 +745,36 @@ static void test_dma_limits(int fd)
 	check(freed == n, "dma_free_all", "%u of %u freed", freed, n);
 }
 
-/* The mapping keeps the memory: freeing the id must not pull it away. */
+/*
+ * Two mappings of a buffer see the same memory, neither reaches past it,
+ * and the mappings keep the memory: freeing the id must not pull it away.
+ */
 static void test_dma_free_mapped(int fd)
 {
 	struct csx_kh_dma d;
-	uint8_t *p;
-	int rc, i, bad = 0;
+	uint8_t *p, *q = NULL;
+	int rc, i, bad = 0, other = 0;
 
-	if (dma_alloc(fd, 4096, 0, &d) || !(p = dma_map(fd, &d))) {
+	if (dma_alloc(fd, 4096, 0, &d) || !(p = dma_map(fd, &d)) ||
+	    !(q = dma_map(fd, &d))) {
 		check(0, "dma_free_while_mapped", "alloc/mmap: %m");
 		return;
 	}
 	memset(p, 0x5a, 4096);
+	for (i = 0; i < 4096; i++)
+		other += q[i] != 0x5a;
+	check(other == 0, "dma_second_mapping_sees_writes", "%d bytes differ",
+	      other);
+	mmap_einval(fd, "mmap_over_dma_einval", 2 * 4096, d.mmap_offset);
+	check(mremap(p, 4096, 2 * 4096, 0) == MAP_FAILED,
+	      "dma_mremap_grow_fails", "grown past the buffer");
 	rc = dma_free(fd, d.id);
 	for (i = 0; i < 4096; i++)
-		bad += p[i] != 0x5a;
+		bad += p[i] != 0x5a || q[i] != 0x5a;
 	check(rc == 0 && bad == 0, "dma_free_while_mapped",
 	      "rc %s, %d bytes changed", en(rc), bad);
-	check(munmap(p, 4096) == 0, "dma_munmap_after_free", "%m");
+	check(munmap(p, 4096) == 0 && munmap(q, 4096) == 0,
+	      "dma_munmap_after_free", "%m");
 }
 
 /* --- interrupts ------------------------------------------------------------ */
@@ -1001,6 +1055,86 @@ static void test_intr(int fd, volatile uint32_t *bar)
 	test_watchdog(fd, bar, a.is_msi);
 }
 
+/* --- revocation ------------------------------------------------------------ */
+
+static int sysfs_unbind(void)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind",
+		 g.addr);
+	f = fopen(path, "w");
+	if (!f)
+		return 0;
+	ok = fputs(g.addr, f) >= 0;
+	return fclose(f) == 0 && ok;
+}
+
+/*
+ * Root unbinds the device while it is claimed and mapped: every mapping,
+ * touched before or not, gets SIGBUS, and no new one is made. After
+ * RELEASE the file may claim again; its old mappings stay dead.
+ */
+static void test_revoke(void)
+{
+	struct csx_kh_claim c;
+	struct csx_kh_region r;
+	struct csx_kh_dma d;
+	volatile uint32_t *bar;
+	uint8_t *p = NULL, *q = NULL;
+	int fd, rc, s[4];
+	void *m;
+
+	fd = open_claimed(1000, &c);
+	if (!check(fd >= 0, "revoke_claim", "rc %s", en(fd)))
+		return;
+	bar = map_bar0(fd);
+	rc = dma_alloc(fd, 2 * 4096, 0, &d);
+	if (!rc && (p = dma_map(fd, &d)))
+		q = dma_map(fd, &d);
+	if (!check(bar && p && q, "revoke_setup", "dma %s: %m", en(rc)))
+		goto out;
+	/* Faulted in: BAR page 0 and p's page 0; q never was. */
+	p[0] = 0xa5;
+	rd(bar, EDU_ID);
+	if (!check(sysfs_unbind(), "revoke_sysfs_unbind", "%m"))
+		goto out;
+	s[0] = touch(bar, 0);
+	s[1] = touch(bar + 4096 / 4, 0);
+	s[2] = touch((volatile uint32_t *)p, 1);
+	s[3] = touch((volatile uint32_t *)(q + 4096), 0);
+	check(s[0] == SIGBUS && s[1] == SIGBUS && s[2] == SIGBUS &&
+		      s[3] == SIGBUS,
+	      "revoke_mappings_sigbus", "signals %d %d %d %d (SIGBUS %d)", s[0],
+	      s[1], s[2], s[3], SIGBUS);
+	m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 CSX_KH_MMAP_BAR(0));
+	check(m == MAP_FAILED && errno == ENODEV, "revoke_new_mmap_enodev",
+	      "%s", m == MAP_FAILED ? strerrorname_np(errno) : "mapped");
+	if (m != MAP_FAILED)
+		munmap(m, 4096);
+	rc = region(fd, 0, &r);
+	check(rc == -ENODEV, "revoke_ioctl_enodev", "rc %s", en(rc));
+	rc = kio(fd, CSX_KH_IOC_RELEASE, NULL);
+	check(rc == 0, "revoke_release_ok", "rc %s", en(rc));
+	rc = claim(fd, &c);
+	s[0] = rc ? 0 : touch(bar, 0);
+	check(rc == 0 && s[0] == SIGBUS, "revoke_stays_after_reclaim",
+	      "claim %s, old mapping: signal %d", en(rc), s[0]);
+out:
+	if (bar)
+		munmap((void *)bar, EDU_BAR_SIZE);
+	if (p)
+		munmap(p, 2 * 4096);
+	if (q)
+		munmap(q, 2 * 4096);
+	close(fd);
+	check(eventually(no_driver, 1000), "revoke_nothing_left",
+	      "%s still has a driver link", g.addr);
+}
+
 /* --- release on death ------------------------------------------------------ */
 
 /* The claimant that dies: DMA in flight and interrupts raised in a loop. */
@@ -1123,6 +1257,1013 @@ static void test_release_on_death(void)
 	      "death_nothing_left", "/proc/interrupts or driver link remains");
 }
 
+/* --- kernel -> user calls (SVC_EXPORT/UNEXPORT/SERVE/KICK) ------------------ */
+
+/*
+ * The kernel caller is kh_upcall_client.ko (KUC_SYSFS), driven through its
+ * parameters; the servers are threads of this program, serving by
+ * KUC_OP_* (kh_upcall_test.h). Without the module, only the ABI's own
+ * checks run (the rest is skipped, said so).
+ */
+#define CALL_MAX CSX_KH_CALL_MAX
+#define UP_SERVE_NS (50ll * 1000 * 1000) /* server threads look at stop */
+#define UP_MAX_THREADS 8
+/* CSX_E* values, as the module's expect= takes them (negative errno). */
+#define UP_ETIMEDOUT (-ETIMEDOUT)
+#define UP_EPEERDIED (-EOWNERDEAD)
+
+static int up_export(int fd, const char *name, __u32 version, __u32 scope,
+		     __u32 *handle)
+{
+	struct csx_kh_svc_export e = { .size = sizeof(e) };
+	int rc;
+
+	e.version = version;
+	e.scope = scope;
+	snprintf(e.name, sizeof(e.name), "%s", name);
+	rc = kio(fd, CSX_KH_IOC_SVC_EXPORT, &e);
+	if (!rc && handle)
+		*handle = e.handle;
+	return rc;
+}
+
+static int up_unexport(int fd, __u32 handle)
+{
+	struct csx_kh_svc_unexport u = { sizeof(u), handle };
+
+	return kio(fd, CSX_KH_IOC_SVC_UNEXPORT, &u);
+}
+
+static void up_serve_init(struct csx_kh_svc_serve *v, void *req,
+			  int64_t timeout_ns)
+{
+	memset(v, 0, sizeof(*v));
+	v->size = sizeof(*v);
+	v->req_ptr = (uintptr_t)req;
+	v->req_cap = req ? CALL_MAX : 0;
+	v->timeout_ns = timeout_ns;
+}
+
+/* --- the kernel caller ---------------------------------------------------- */
+
+struct kuc_args {
+	const char *svc;
+	unsigned int op, calls, threads, check, minver;
+	int len, cap, timeout_ms, expect, expect_open, async;
+};
+
+static void kuc_defaults(struct kuc_args *a, const char *svc)
+{
+	memset(a, 0, sizeof(*a));
+	a->svc = svc;
+	a->op = KUC_OP_ECHO;
+	a->calls = 1;
+	a->threads = 1;
+	a->check = KUC_CHECK_ECHO;
+	a->len = 16;
+	a->cap = -1;
+	a->timeout_ms = 10000;
+}
+
+static int kuc_present(void)
+{
+	return access(KUC_SYSFS "run", W_OK) == 0;
+}
+
+static int kuc_write(const char *param, const char *val)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd, rc = 0;
+
+	snprintf(path, sizeof(path), KUC_SYSFS "%s", param);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	if (n < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+static int kuc_setf(const char *param, long v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%ld", v);
+	return kuc_write(param, buf);
+}
+
+/* The last command's outcome line, for diagnostics. */
+static const char *kuc_result(void)
+{
+	static char buf[256];
+	ssize_t n = -1;
+	int fd = open(KUC_SYSFS "result", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	buf[n > 0 ? n : 0] = 0;
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = 0;
+	return buf;
+}
+
+/* Parameters, then the command ("batch", "open", "call", "close"). */
+static int kuc_run(const struct kuc_args *a, const char *cmd)
+{
+	int rc = kuc_write("svc", a->svc);
+
+	rc = rc ?: kuc_setf("op", a->op);
+	rc = rc ?: kuc_setf("calls", a->calls);
+	rc = rc ?: kuc_setf("threads", a->threads);
+	rc = rc ?: kuc_setf("check", a->check);
+	rc = rc ?: kuc_setf("minver", a->minver);
+	rc = rc ?: kuc_setf("len", a->len);
+	rc = rc ?: kuc_setf("cap", a->cap);
+	rc = rc ?: kuc_setf("timeout_ms", a->timeout_ms);
+	rc = rc ?: kuc_setf("expect", a->expect);
+	rc = rc ?: kuc_setf("expect_open", a->expect_open);
+	rc = rc ?: kuc_write("async", a->async ? "1" : "0");
+	return rc ?: kuc_write("run", cmd);
+}
+
+/* Microseconds of the slowest call of the last command. */
+static unsigned long kuc_max_us(void)
+{
+	const char *p = strstr(kuc_result(), "max_us ");
+
+	return p ? strtoul(p + 7, NULL, 10) : 0;
+}
+
+/* --- a test server ---------------------------------------------------------- */
+
+struct srv {
+	int fd;
+	__u32 handle;
+	char name[CSX_KH_SVC_NAME_MAX];
+	int nthreads;
+	pthread_t th[UP_MAX_THREADS];
+	volatile int stop;
+	int served, efaults, errors, hangs, late_ok;
+	char why[160]; /* the first error */
+	int hang_pipe; /* a byte per HANG request taken, or -1 */
+};
+
+static void srv_error(struct srv *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void srv_error(struct srv *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (__atomic_fetch_add(&s->errors, 1, __ATOMIC_RELAXED))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(s->why, sizeof(s->why), fmt, ap);
+	va_end(ap);
+}
+
+/* SERVE with a reply to @id only (req_cap 0): returns at once. */
+static int srv_reply_only(struct srv *s, __u64 id, __s32 status,
+			  const void *buf, __u64 len)
+{
+	struct csx_kh_svc_serve v;
+
+	up_serve_init(&v, NULL, 0);
+	v.reply_id = id;
+	v.reply_status = status;
+	v.reply_ptr = (uintptr_t)buf;
+	v.reply_len = len;
+	return kio(s->fd, CSX_KH_IOC_SVC_SERVE, &v);
+}
+
+/* What to answer to @v (request in @req): sets the reply in @n. */
+static void srv_handle(struct srv *s, struct csx_kh_svc_serve *v, uint8_t *req,
+		       uint8_t *rep, struct csx_kh_svc_serve *n)
+{
+	struct kuc_info info;
+	int rc;
+
+	n->reply_id = v->req_id;
+	n->reply_ptr = (uintptr_t)rep;
+	switch (v->op & 0xff) {
+	case KUC_OP_INFO:
+		info.op = v->op;
+		info.handle = v->handle;
+		info.req_len = v->req_len;
+		info.out_cap = v->out_cap;
+		memcpy(rep, &info, sizeof(info));
+		n->reply_len = sizeof(info);
+		break;
+	case KUC_OP_STATUS:
+		n->reply_status = (__s32)v->op >> 8;
+		memcpy(rep, "STATUS!!", 8);
+		n->reply_len = 8;
+		break;
+	case KUC_OP_TOOBIG:
+		memset(rep, 0xee, v->out_cap + 1);
+		n->reply_len = v->out_cap + 1;
+		break;
+	case KUC_OP_HANG:
+		n->reply_id = 0;
+		__atomic_fetch_add(&s->hangs, 1, __ATOMIC_RELAXED);
+		if (s->hang_pipe >= 0 && write(s->hang_pipe, "t", 1) != 1)
+			srv_error(s, "hang pipe: %s", strerror(errno));
+		break;
+	case KUC_OP_UNKNOWN:
+		/* Unknown and foreign ids: dropped, the ioctl succeeds. */
+		rc = srv_reply_only(s, v->req_id + 1000000, 0, rep, 8);
+		rc = rc ?: srv_reply_only(s, ~0ull, -EIO, rep, 8);
+		if (rc)
+			srv_error(s, "reply to an unknown id: %s", en(rc));
+		/* fall through */
+	case KUC_OP_SLOW:
+		if ((v->op & 0xff) == KUC_OP_SLOW) {
+			sleep_ms(v->op >> 8);
+			__atomic_fetch_add(&s->late_ok, 1, __ATOMIC_RELAXED);
+		}
+		/* fall through */
+	case KUC_OP_ECHO:
+	default:
+		memcpy(rep, req, v->req_len);
+		n->reply_len = v->req_len;
+		break;
+	case KUC_OP_TWICE:
+		memcpy(rep, req, v->req_len);
+		rc = srv_reply_only(s, v->req_id, 0, rep, v->req_len);
+		if (rc)
+			srv_error(s, "reply-only SERVE: %s", en(rc));
+		n->reply_len = v->req_len; /* again, next time: dropped */
+		break;
+	case KUC_OP_BADPTR:
+		n->reply_ptr = 8; /* unmapped */
+		n->reply_len = 16;
+		break;
+	}
+}
+
+static void *srv_main(void *arg)
+{
+	struct srv *s = arg;
+	uint8_t *req = malloc(CALL_MAX), *rep = malloc(CALL_MAX + 1);
+	struct csx_kh_svc_serve v, next;
+	int rc, badptr;
+
+	if (!req || !rep) {
+		srv_error(s, "out of memory");
+		return NULL;
+	}
+	up_serve_init(&next, req, UP_SERVE_NS);
+	while (!s->stop) {
+		v = next;
+		badptr = next.reply_id && next.reply_ptr == 8;
+		rc = kio(s->fd, CSX_KH_IOC_SVC_SERVE, &v);
+		up_serve_init(&next, req, UP_SERVE_NS);
+		if (rc == -EINTR)
+			continue;
+		if (badptr && rc == -EFAULT) {
+			__atomic_fetch_add(&s->efaults, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		if (rc) {
+			srv_error(s, "SERVE: %s", en(rc));
+			sleep_ms(10);
+			continue;
+		}
+		if (!v.req_id)
+			continue;
+		__atomic_fetch_add(&s->served, 1, __ATOMIC_RELAXED);
+		if (v.handle != s->handle || v.req_len > CALL_MAX ||
+		    v.out_cap > CALL_MAX)
+			srv_error(
+				s,
+				"SERVE: handle %u (want %u) req_len %llu out_cap %llu",
+				v.handle, s->handle,
+				(unsigned long long)v.req_len,
+				(unsigned long long)v.out_cap);
+		srv_handle(s, &v, req, rep, &next);
+	}
+	/* The last answer still goes out. */
+	if (next.reply_id && next.reply_ptr != 8) {
+		rc = srv_reply_only(s, next.reply_id, next.reply_status, rep,
+				    next.reply_len);
+		if (rc)
+			srv_error(s, "last reply: %s", en(rc));
+	}
+	free(req);
+	free(rep);
+	return NULL;
+}
+
+/* Open a file, export @name (version 3), start @nthreads servers. */
+static int srv_start(struct srv *s, const char *name, int nthreads)
+{
+	int rc, i;
+
+	memset(s, 0, sizeof(*s));
+	s->hang_pipe = -1;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->fd = kh_open();
+	rc = up_export(s->fd, name, 3, 1, &s->handle);
+	if (rc) {
+		close(s->fd);
+		s->fd = -1;
+		return rc;
+	}
+	for (i = 0; i < nthreads && i < UP_MAX_THREADS; i++)
+		if (!pthread_create(&s->th[i], NULL, srv_main, s))
+			s->nthreads++;
+	return 0;
+}
+
+static void srv_stop(struct srv *s)
+{
+	int i;
+
+	s->stop = 1;
+	for (i = 0; i < s->nthreads; i++)
+		pthread_join(s->th[i], NULL);
+	s->nthreads = 0;
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+/* Check the server saw no error; stop it. */
+static void srv_done(struct srv *s, const char *name)
+{
+	srv_stop(s);
+	check(s->errors == 0, name, "%d server error(s), first: %s", s->errors,
+	      s->why);
+}
+
+/* --- EXPORT / UNEXPORT / SERVE / KICK: the ABI alone ------------------------- */
+
+static void test_export_unprivileged(void)
+{
+	int fd = kh_open();
+	int status = 0;
+	pid_t pid;
+
+	pid = fork();
+	if (pid == 0) {
+		int own, rc;
+
+		if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(100);
+		own = open(CSX_KH_DEVICE, O_RDWR);
+		rc = up_export(own >= 0 ? own : fd, "kt/unpriv", 1, 2, NULL);
+		_exit(rc == -EPERM ? 0 : rc == 0 ? 101 : -rc);
+	}
+	waitpid(pid, &status, 0);
+	check(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "export_unprivileged_eperm", "child status 0x%x (101: exported)",
+	      status);
+	close(fd);
+}
+
+static void test_export_errors(void)
+{
+	struct csx_kh_svc_export e;
+	int fd = kh_open(), fd2 = kh_open();
+	__u32 h, h2, hs[CSX_KH_EXPORT_MAX];
+	char name[32];
+	int rc, i, n, bad = 0;
+
+	memset(&e, 0, sizeof(e));
+	e.size = sizeof(e) + 4;
+	e.scope = 1;
+	strcpy(e.name, "kt/x");
+	rc = kio(fd, CSX_KH_IOC_SVC_EXPORT, &e);
+	check(rc == -EINVAL, "export_bad_size_einval", "rc %s", en(rc));
+	memset(&e, 0, sizeof(e));
+	e.size = sizeof(e);
+	e.scope = 1;
+	memset(e.name, 'a', sizeof(e.name));
+	e.name[3] = '/';
+	rc = kio(fd, CSX_KH_IOC_SVC_EXPORT, &e);
+	check(rc == -EINVAL, "export_unterminated_einval", "rc %s", en(rc));
+	rc = up_export(fd, "noslash", 1, 1, NULL);
+	check(rc == -EINVAL, "export_bad_name_einval", "rc %s", en(rc));
+	rc = up_export(fd, "kt/sc", 1, 0, NULL);
+	i = up_export(fd, "kt/sc", 1, 3, NULL);
+	check(rc == -EINVAL && i == -EINVAL, "export_bad_scope_einval",
+	      "scope 0: %s, scope 3: %s", en(rc), en(i));
+
+	rc = up_export(fd, "kt/dup", 1, 1, &h);
+	check(rc == 0 && h != 0, "export_ok", "rc %s handle %u", en(rc), h);
+	rc = up_export(fd2, "kt/dup", 1, 2, NULL);
+	i = up_export(fd, "kt/dup", 1, 1, NULL);
+	check(rc == -EEXIST && i == -EEXIST, "export_twice_eexist",
+	      "other file: %s, same file: %s", en(rc), en(i));
+	/* The name goes with the file. */
+	close(fd);
+	rc = up_export(fd2, "kt/dup", 1, 2, &h2);
+	check(rc == 0, "export_after_owner_closed", "rc %s", en(rc));
+	rc = up_unexport(fd2, h2);
+	i = up_unexport(fd2, h2);
+	check(rc == 0 && i == -ENOENT, "unexport_then_enoent",
+	      "first %s, second %s", en(rc), en(i));
+	rc = up_unexport(fd2, 0);
+	i = up_unexport(fd2, 0x12345);
+	check(rc == -ENOENT && i == -ENOENT, "unexport_bad_handle_enoent",
+	      "0: %s, 0x12345: %s", en(rc), en(i));
+
+	for (n = 0; n < (int)CSX_KH_EXPORT_MAX; n++) {
+		snprintf(name, sizeof(name), "kt/n%d", n);
+		rc = up_export(fd2, name, 1, 1, &hs[n]);
+		if (rc)
+			break;
+	}
+	i = up_export(fd2, "kt/one-too-many", 1, 1, NULL);
+	check(n == (int)CSX_KH_EXPORT_MAX && i == -ENOSPC,
+	      "export_limit_enospc", "%d exports (stopped by %s), then %s", n,
+	      en(rc), en(i));
+	/* A freed slot is reused; its old handle stays dead. */
+	rc = up_unexport(fd2, hs[5]);
+	i = up_export(fd2, "kt/again", 1, 1, &h);
+	bad = up_unexport(fd2, hs[5]) != -ENOENT;
+	check(rc == 0 && i == 0 && h != hs[5] && !bad, "export_slot_reuse",
+	      "unexport %s, export %s, handle %u vs %u, stale handle %s",
+	      en(rc), en(i), h, hs[5], bad ? "worked" : "refused");
+	close(fd2);
+}
+
+struct blocked_serve {
+	pthread_t thread;
+	int fd, rc;
+	struct csx_kh_svc_serve v;
+	double ms;
+	uint8_t *req;
+};
+
+static void *blocked_serve_main(void *arg)
+{
+	struct blocked_serve *b = arg;
+	double t0 = now_ms();
+
+	up_serve_init(&b->v, b->req, -1);
+	b->rc = kio(b->fd, CSX_KH_IOC_SVC_SERVE, &b->v);
+	b->ms = now_ms() - t0;
+	return NULL;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+static void test_serve_errors(void)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 }, old;
+	uint8_t *req = malloc(CALL_MAX);
+	struct csx_kh_svc_serve v;
+	struct blocked_serve b[2];
+	struct csx_kh_version ver = { .size = sizeof(ver) };
+	int fd = kh_open(), rc, i;
+	double t0, ms;
+
+	rc = kio(fd, CSX_KH_IOC_VERSION, &ver);
+	check(rc == 0 && (ver.features & CSX_KH_FEAT_UPCALLS),
+	      "version_feat_upcalls", "rc %s features 0x%x", en(rc),
+	      ver.features);
+
+	up_serve_init(&v, req, 0);
+	v.size = sizeof(v) - 8;
+	rc = kio(fd, CSX_KH_IOC_SVC_SERVE, &v);
+	check(rc == -EINVAL, "serve_bad_size_einval", "rc %s", en(rc));
+	up_serve_init(&v, req, 0);
+	v.req_cap = CALL_MAX - 1;
+	rc = kio(fd, CSX_KH_IOC_SVC_SERVE, &v);
+	check(rc == -EINVAL, "serve_small_req_cap_einval", "rc %s", en(rc));
+	up_serve_init(&v, req, -2);
+	rc = kio(fd, CSX_KH_IOC_SVC_SERVE, &v);
+	check(rc == -EINVAL, "serve_bad_timeout_einval", "rc %s", en(rc));
+
+	up_serve_init(&v, req, 0);
+	v.req_id = 77;
+	t0 = now_ms();
+	rc = kio(fd, CSX_KH_IOC_SVC_SERVE, &v);
+	ms = now_ms() - t0;
+	check(rc == 0 && v.req_id == 0 && ms < 500, "serve_poll_nothing",
+	      "rc %s req_id %llu in %.0f ms", en(rc),
+	      (unsigned long long)v.req_id, ms);
+	up_serve_init(&v, req, 50ll * 1000 * 1000);
+	t0 = now_ms();
+	rc = kio(fd, CSX_KH_IOC_SVC_SERVE, &v);
+	ms = now_ms() - t0;
+	check(rc == 0 && v.req_id == 0 && ms >= 45 && ms < 2000,
+	      "serve_timeout", "rc %s req_id %llu after %.0f ms", en(rc),
+	      (unsigned long long)v.req_id, ms);
+
+	/* Replies to ids nobody handed out: dropped, the ioctl goes on. */
+	up_serve_init(&v, NULL, 0);
+	v.reply_id = 12345;
+	v.reply_ptr = (uintptr_t)req;
+	v.reply_len = 100;
+	rc = kio(fd, CSX_KH_IOC_SVC_SERVE, &v);
+	up_serve_init(&v, req, 0);
+	v.reply_id = ~0ull;
+	v.reply_status = 7; /* not even a valid status: still just dropped */
+	i = kio(fd, CSX_KH_IOC_SVC_SERVE, &v);
+	check(rc == 0 && i == 0, "serve_unknown_reply_dropped",
+	      "reply-only %s, with wait %s", en(rc), en(i));
+
+	/* KICK wakes every SERVE that waits, forever or not. */
+	memset(b, 0, sizeof(b));
+	for (i = 0; i < 2; i++) {
+		b[i].fd = fd;
+		b[i].req = req;
+		pthread_create(&b[i].thread, NULL, blocked_serve_main, &b[i]);
+	}
+	sleep_ms(150);
+	rc = kio(fd, CSX_KH_IOC_SVC_KICK, NULL);
+	for (i = 0; i < 2; i++)
+		pthread_join(b[i].thread, NULL);
+	check(rc == 0 && b[0].rc == 0 && b[1].rc == 0 && !b[0].v.req_id &&
+		      !b[1].v.req_id && b[0].ms >= 100 && b[1].ms >= 100,
+	      "serve_kick_wakes_all",
+	      "kick %s; serve %s/%s req_id %llu/%llu after %.0f/%.0f ms",
+	      en(rc), en(b[0].rc), en(b[1].rc),
+	      (unsigned long long)b[0].v.req_id,
+	      (unsigned long long)b[1].v.req_id, b[0].ms, b[1].ms);
+
+	/* A signal: -EINTR, never restarted. */
+	sigaction(SIGUSR1, &sa, &old);
+	b[0].fd = fd;
+	pthread_create(&b[0].thread, NULL, blocked_serve_main, &b[0]);
+	sleep_ms(150);
+	pthread_kill(b[0].thread, SIGUSR1);
+	pthread_join(b[0].thread, NULL);
+	sigaction(SIGUSR1, &old, NULL);
+	check(b[0].rc == -EINTR, "serve_signal_eintr", "rc %s after %.0f ms",
+	      en(b[0].rc), b[0].ms);
+	close(fd);
+	free(req);
+}
+
+/* --- calls from the kernel ------------------------------------------------------ */
+
+/* Run @a as @cmd, expecting the module to be satisfied (or @want_rc). */
+static int kuc_check_run(const char *name, const struct kuc_args *a,
+			 const char *cmd)
+{
+	int rc = kuc_run(a, cmd);
+
+	return check(rc == 0, name, "%s: %s (%s)", cmd, en(rc), kuc_result());
+}
+
+/* KUC_OP_STATUS answering @status: (__s32)op >> 8. */
+static unsigned int status_op(int status)
+{
+	return (unsigned int)status * 256u | KUC_OP_STATUS;
+}
+
+static void test_upcall_basic(void)
+{
+	struct kuc_args a;
+	struct srv s;
+	int rc;
+
+	rc = srv_start(&s, "kt/echo", 2);
+	if (!check(rc == 0, "upcall_server_start", "export: %s", en(rc)))
+		return;
+	kuc_defaults(&a, "kt/echo");
+	a.len = -1; /* 0 B .. 1 MiB */
+	a.calls = 12;
+	kuc_check_run("upcall_echo_0_to_1MiB", &a, "batch");
+	a.calls = 12;
+	a.async = 1;
+	kuc_check_run("upcall_echo_async", &a, "batch");
+	a.async = 0;
+	a.cap = -2; /* out_cap 1 MiB, whatever the request */
+	a.len = 1000;
+	a.calls = 3;
+	kuc_check_run("upcall_echo_big_cap", &a, "batch");
+
+	kuc_defaults(&a, "kt/echo");
+	a.op = 0xabcdef00u | KUC_OP_INFO;
+	a.len = 100;
+	a.cap = 4096;
+	a.check = KUC_CHECK_INFO;
+	kuc_check_run("upcall_op_out_cap_passed", &a, "batch");
+	a.cap = 8; /* the 24-byte answer does not fit */
+	a.check = KUC_CHECK_NONE;
+	a.expect = -EIO;
+	kuc_check_run("upcall_reply_too_long_eio", &a, "batch");
+
+	kuc_defaults(&a, "kt/echo");
+	a.check = KUC_CHECK_NONE;
+	a.op = status_op(-EPROTO);
+	a.expect = -EPROTO;
+	kuc_check_run("upcall_status_passed", &a, "batch");
+	a.op = status_op(-ENOSPC);
+	a.expect = -ENOSPC;
+	kuc_check_run("upcall_status_passed_2", &a, "batch");
+	a.op = status_op(5);
+	a.expect = -EIO;
+	kuc_check_run("upcall_status_positive_eio", &a, "batch");
+	a.op = status_op(-5000);
+	kuc_check_run("upcall_status_out_of_range_eio", &a, "batch");
+	a.op = KUC_OP_TOOBIG;
+	a.cap = 100;
+	kuc_check_run("upcall_reply_over_cap_eio", &a, "batch");
+	a.op = KUC_OP_BADPTR;
+	kuc_check_run("upcall_reply_unreadable_eio", &a, "batch");
+	check(s.efaults == 1, "upcall_reply_unreadable_efault",
+	      "server saw %d EFAULT, want 1", s.efaults);
+
+	kuc_defaults(&a, "kt/echo");
+	a.op = KUC_OP_UNKNOWN;
+	a.calls = 3;
+	kuc_check_run("upcall_unknown_reply_ids_ignored", &a, "batch");
+	a.op = KUC_OP_TWICE;
+	kuc_check_run("upcall_second_reply_dropped", &a, "batch");
+
+	kuc_defaults(&a, "kt/echo");
+	a.minver = 4; /* the servers export version 3 */
+	a.expect_open = -EPROTO;
+	kuc_check_run("upcall_open_min_version_eproto", &a, "batch");
+	a.minver = 3;
+	a.expect_open = 0;
+	kuc_check_run("upcall_open_min_version_ok", &a, "batch");
+	kuc_defaults(&a, "kt/nobody");
+	a.expect_open = -ENOENT;
+	kuc_check_run("upcall_open_unknown_enoent", &a, "batch");
+	srv_done(&s, "upcall_server_no_errors");
+}
+
+static void test_upcall_concurrent(void)
+{
+	struct kuc_args a;
+	double t0;
+	struct srv s;
+	int rc;
+
+	rc = srv_start(&s, "kt/many", 4);
+	if (!check(rc == 0, "upcall_concurrent_server", "export: %s", en(rc)))
+		return;
+	kuc_defaults(&a, "kt/many");
+	a.threads = 8;
+	a.calls = 200;
+	a.len = 64;
+	t0 = now_ms();
+	rc = kuc_run(&a, "batch");
+	check(rc == 0 && s.served == 1600, "upcall_8_callers_4_servers",
+	      "%s (%s), %d served, want 1600", en(rc), kuc_result(), s.served);
+	printf("# 1600 calls of 64 B, 8 kthreads, 4 SERVE threads: %.0f ms\n",
+	       now_ms() - t0);
+	a.len = -1;
+	a.calls = 24; /* twice the sweep: up to 1 MiB each */
+	kuc_check_run("upcall_8_callers_big", &a, "batch");
+	/* One channel, eight threads on it. */
+	kuc_defaults(&a, "kt/many");
+	kuc_check_run("upcall_held_open", &a, "open");
+	a.threads = 8;
+	a.calls = 50;
+	a.len = 300;
+	kuc_check_run("upcall_held_shared_by_8", &a, "call");
+	kuc_check_run("upcall_held_close", &a, "close");
+	srv_done(&s, "upcall_concurrent_no_errors");
+}
+
+static void test_upcall_timeouts(void)
+{
+	struct csx_kh_svc_serve v;
+	uint8_t *req = malloc(CALL_MAX);
+	struct kuc_args a;
+	unsigned long us;
+	struct srv s;
+	__u32 h;
+	int fd = kh_open(), rc;
+
+	/* Nobody serves: the call times out QUEUED and is gone after. */
+	rc = up_export(fd, "kt/idle", 1, 1, &h);
+	kuc_defaults(&a, "kt/idle");
+	a.timeout_ms = 100;
+	a.expect = UP_ETIMEDOUT;
+	rc = rc ?: kuc_run(&a, "batch");
+	us = kuc_max_us();
+	check(rc == 0 && us >= 95000 && us < 3000000, "upcall_timeout_queued",
+	      "%s (%s)", en(rc), kuc_result());
+	up_serve_init(&v, req, 0);
+	rc = kio(fd, CSX_KH_IOC_SVC_SERVE, &v);
+	check(rc == 0 && v.req_id == 0, "upcall_timed_out_request_gone",
+	      "rc %s req_id %llu", en(rc), (unsigned long long)v.req_id);
+	a.timeout_ms = 0;
+	kuc_check_run("upcall_timeout_zero", &a, "batch");
+	close(fd);
+
+	/* Taken, answered too late: the late reply is dropped. */
+	rc = srv_start(&s, "kt/slow", 1);
+	if (!check(rc == 0, "upcall_slow_server", "export: %s", en(rc)))
+		goto out;
+	kuc_defaults(&a, "kt/slow");
+	a.op = (400u << 8) | KUC_OP_SLOW;
+	a.timeout_ms = 100;
+	a.expect = UP_ETIMEDOUT;
+	a.len = 4096;
+	kuc_check_run("upcall_timeout_taken", &a, "batch");
+	sleep_ms(600);
+	check(s.late_ok == 1, "upcall_late_reply_sent", "%d late replies sent",
+	      s.late_ok);
+	kuc_defaults(&a, "kt/slow");
+	a.op = (50u << 8) | KUC_OP_SLOW;
+	kuc_check_run("upcall_works_after_late_reply", &a, "batch");
+	srv_done(&s, "upcall_late_reply_no_errors");
+out:
+	free(req);
+}
+
+struct kuc_bg_run {
+	pthread_t thread;
+	struct kuc_args a;
+	int rc;
+	double end_ms;
+};
+
+static void *kuc_bg_main(void *arg)
+{
+	struct kuc_bg_run *r = arg;
+
+	r->rc = kuc_run(&r->a, "batch");
+	r->end_ms = now_ms();
+	return NULL;
+}
+
+static uint8_t kill_child_buf[CALL_MAX];
+
+/* A server that takes calls and never answers (or never serves at all),
+ * telling the parent on @pipe_w; syscalls only (forked). */
+static void kill_child(int pipe_w, int serve)
+{
+	struct csx_kh_svc_serve v;
+	int fd = open(CSX_KH_DEVICE, O_RDWR);
+
+	if (fd < 0 || up_export(fd, "kt/kill", 1, 1, NULL))
+		_exit(1);
+	if (write(pipe_w, "r", 1) != 1)
+		_exit(1);
+	for (;;) {
+		if (!serve) {
+			pause();
+			continue;
+		}
+		up_serve_init(&v, kill_child_buf, -1);
+		if (kio(fd, CSX_KH_IOC_SVC_SERVE, &v) == 0 && v.req_id &&
+		    write(pipe_w, "t", 1) != 1)
+			_exit(1);
+	}
+}
+
+/* SIGKILL of the exporting process while a kernel caller waits forever:
+ * the caller returns CSX_EPEERDIED at once. */
+static void test_upcall_sigkill(int serve)
+{
+	const char *name = serve ? "upcall_sigkill_while_taken" :
+				   "upcall_sigkill_while_queued";
+	struct kuc_bg_run r;
+	int p[2], status;
+	double t_kill;
+	char c = 0;
+	pid_t pid;
+
+	if (pipe(p)) {
+		check(0, name, "pipe: %s", strerror(errno));
+		return;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		kill_child(p[1], serve);
+	}
+	close(p[1]);
+	if (read(p[0], &c, 1) != 1 || c != 'r') {
+		check(0, name, "child did not export");
+		close(p[0]);
+		waitpid(pid, &status, 0);
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	kuc_defaults(&r.a, "kt/kill");
+	r.a.op = KUC_OP_HANG;
+	r.a.timeout_ms = -1;
+	r.a.expect = UP_EPEERDIED;
+	r.a.check = KUC_CHECK_NONE;
+	pthread_create(&r.thread, NULL, kuc_bg_main, &r);
+	if (serve) /* the child has taken the call */
+		c = read(p[0], &c, 1) == 1 ? c : 0;
+	else
+		sleep_ms(300);
+	t_kill = now_ms();
+	kill(pid, SIGKILL);
+	pthread_join(r.thread, NULL);
+	waitpid(pid, &status, 0);
+	close(p[0]);
+	check(r.rc == 0 && (!serve || c == 't') && r.end_ms - t_kill < 2000,
+	      name, "%s (%s), returned %.0f ms after the kill", en(r.rc),
+	      kuc_result(), r.end_ms - t_kill);
+}
+
+/*
+ * A process that called into the kernel, which called a user service that
+ * never answers, can still be killed: the caller here is the module's
+ * writer itself (threads 0), forked before any thread exists.
+ */
+static void test_upcall_killable(void)
+{
+	int go[2], hang[2], status = 0;
+	double t_kill, ms;
+	const char *res;
+	struct srv s;
+	char c = 0;
+	pid_t pid;
+
+	if (pipe(go) || pipe(hang)) {
+		check(0, "upcall_caller_killable", "pipe: %s", strerror(errno));
+		return;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		struct kuc_args a;
+
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		kuc_defaults(&a, "kt/killable");
+		a.threads = 0;
+		a.op = KUC_OP_HANG;
+		a.timeout_ms = -1;
+		a.expect = -EINTR;
+		a.check = KUC_CHECK_NONE;
+		_exit(kuc_run(&a, "batch") ? 2 : 0);
+	}
+	close(go[0]);
+	if (srv_start(&s, "kt/killable", 1)) {
+		check(0, "upcall_caller_killable", "export failed");
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		return;
+	}
+	s.hang_pipe = hang[1];
+	if (write(go[1], "g", 1) != 1 || read(hang[0], &c, 1) != 1)
+		c = 0;
+	t_kill = now_ms();
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	ms = now_ms() - t_kill;
+	res = kuc_result();
+	check(c == 't' && WIFSIGNALED(status) && ms < 2000 &&
+		      strstr(res, " bad 0 ") && strstr(res, "calls 1 "),
+	      "upcall_caller_killable",
+	      "taken %d, status 0x%x, %.0f ms after the kill (%s)", c == 't',
+	      status, ms, res);
+	srv_done(&s, "upcall_killable_no_errors");
+	close(go[1]);
+	close(hang[0]);
+	close(hang[1]);
+}
+
+/* UNEXPORT with a kernel channel open, and with a call queued. */
+static void test_upcall_unexport(void)
+{
+	struct kuc_bg_run r;
+	struct kuc_args a;
+	struct srv s;
+	__u32 h;
+	int rc, fd;
+
+	rc = srv_start(&s, "kt/unexp", 1);
+	if (!check(rc == 0, "upcall_unexport_server", "export: %s", en(rc)))
+		return;
+	kuc_defaults(&a, "kt/unexp");
+	kuc_check_run("upcall_unexport_open", &a, "open");
+	kuc_check_run("upcall_unexport_call_before", &a, "call");
+	rc = up_unexport(s.fd, s.handle);
+	check(rc == 0, "upcall_unexport", "rc %s", en(rc));
+	a.expect = UP_EPEERDIED;
+	kuc_check_run("upcall_call_after_unexport_peerdied", &a, "call");
+	a.expect = 0;
+	a.expect_open = -ENOENT;
+	kuc_check_run("upcall_open_after_unexport_enoent", &a, "batch");
+	/* Exported again: new opens reach it, the old channel stays dead. */
+	rc = up_export(s.fd, "kt/unexp", 3, 1, &s.handle);
+	check(rc == 0, "upcall_reexport", "rc %s", en(rc));
+	a.expect_open = 0;
+	kuc_check_run("upcall_reexport_new_channel", &a, "batch");
+	a.expect = UP_EPEERDIED;
+	kuc_check_run("upcall_reexport_old_channel_dead", &a, "call");
+	kuc_check_run("upcall_unexport_close", &a, "close");
+	srv_done(&s, "upcall_unexport_no_errors");
+
+	/* A call QUEUED (nobody serves) when its export goes. */
+	fd = kh_open();
+	rc = up_export(fd, "kt/unq", 1, 1, &h);
+	memset(&r, 0, sizeof(r));
+	kuc_defaults(&r.a, "kt/unq");
+	r.a.timeout_ms = -1;
+	r.a.expect = UP_EPEERDIED;
+	if (!rc)
+		pthread_create(&r.thread, NULL, kuc_bg_main, &r);
+	sleep_ms(300);
+	rc = rc ?: up_unexport(fd, h);
+	if (!rc)
+		pthread_join(r.thread, NULL);
+	check(rc == 0 && r.rc == 0, "upcall_unexport_fails_queued",
+	      "%s, call %s (%s)", en(rc), en(r.rc), kuc_result());
+	close(fd);
+}
+
+static long module_refcnt(const char *mod)
+{
+	char path[PATH_MAX], buf[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/%s/refcnt", mod);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return strtol(buf, NULL, 10);
+}
+
+static int loaded(const char *mod)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "/sys/module/%s/refcnt", mod);
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * A kernel channel pins csx_helper.ko (csx.ko holds its entry points), even
+ * with the exporting process gone; once closed, the helper unloads. It is
+ * loaded again (CSX_KH_KO, default ./csx_helper.ko) for what follows.
+ */
+static void test_upcall_pins_helper(void)
+{
+	const char *ko =
+		getenv("CSX_KH_KO") ? getenv("CSX_KH_KO") : "./csx_helper.ko";
+	long before, held;
+	struct kuc_args a;
+	char cmd[PATH_MAX + 16];
+	int fd, rc, busy, gone;
+	__u32 h;
+
+	fd = kh_open();
+	rc = up_export(fd, "kt/pin", 1, 1, &h);
+	before = module_refcnt("csx_helper");
+	kuc_defaults(&a, "kt/pin");
+	rc = rc ?: kuc_run(&a, "open");
+	held = module_refcnt("csx_helper");
+	check(rc == 0 && held > before, "upcall_channel_pins_helper",
+	      "open %s, refcnt %ld -> %ld", en(rc), before, held);
+	close(fd);
+	sleep_ms(100);
+	a.expect = UP_EPEERDIED;
+	kuc_check_run("upcall_call_after_exporter_closed", &a, "call");
+	busy = system("rmmod csx_helper 2>/dev/null");
+	check(busy != 0 && loaded("csx_helper"), "upcall_rmmod_helper_refused",
+	      "rmmod exit 0x%x", busy);
+	kuc_check_run("upcall_pin_close", &a, "close");
+	rc = system("rmmod csx_helper");
+	gone = !loaded("csx_helper");
+	check(rc == 0 && gone, "upcall_rmmod_helper_after_close",
+	      "rmmod exit 0x%x", rc);
+	snprintf(cmd, sizeof(cmd), "insmod %s", ko);
+	rc = gone ? system(cmd) : 0;
+	check(rc == 0 && loaded("csx_helper"), "upcall_helper_reloaded",
+	      "%s: exit 0x%x", cmd, rc);
+}
+
+static void test_upcalls(void)
+{
+	test_export_unprivileged();
+	test_export_errors();
+	test_serve_errors();
+	if (!kuc_present()) {
+		printf("ok %d upcall_kernel_calls # SKIP kh_upcall_client.ko not loaded\n",
+		       ++g.tests);
+		return;
+	}
+	test_upcall_basic();
+	test_upcall_concurrent();
+	test_upcall_timeouts();
+	test_upcall_sigkill(1);
+	test_upcall_sigkill(0);
+	test_upcall_killable();
+	test_upcall_unexport();
+	test_upcall_pins_helper();
+}
+
 /* --- main ---------------------------------------------------------------- */
 
 static void test_claimed(void)
@@ -1164,7 +2305,9 @@ int main(int argc, char **argv)
 	test_version();
 	test_claim();
 	test_claimed();
+	test_revoke();
 	test_release_on_death();
+	test_upcalls();
 	printf("1..%d\n", g.tests);
 	return g.failed ? 1 : 0;
 }

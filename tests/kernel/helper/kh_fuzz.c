@@ -31,6 +31,17 @@
  * ("edu/0"); without it only the error paths run. Factorial requests
  * always carry a small n: a huge one keeps the device busy for seconds.
  *
+ * Kernel -> user calls (SVC_EXPORT/UNEXPORT/SERVE/KICK): exports with
+ * garbage names, scopes, sizes and handles, the 65th export; SERVE with
+ * replies to unknown, stale, repeated and foreign ids, hostile statuses,
+ * lengths and reply pointers, request buffers that are read-only, kernel
+ * or too small, structures that cannot be written back (a taken call then
+ * fails), short and endless waits; threads serving one file while it is
+ * kicked, unexported, closed or shared with a child that is killed; a
+ * child that takes calls and never answers, killed. Real kernel callers
+ * of "fuzz/up" run when kh_upcall_client.ko is loaded with bg=1; at the
+ * end an honest server of that name must get calls through.
+ *
  * Never written through a BAR mapping: anything but the liveness, raise
  * and ack registers, since a bad edu DMA address aborts QEMU itself.
  * Every WAIT has a timeout, and a watchdog thread signals whoever is stuck
@@ -74,6 +85,9 @@
 #define EDU_OP_FACT 1	 /* in: u32 n, out: u32 n! */
 #define EDU_OP_INFO 3	 /* in: nothing, out: struct edu_info */
 #define EDU_OP_TIMEOUT 4 /* in: u32 ms (1..60000) */
+#define NUP 4		 /* export handles a slot remembers */
+#define UP_RACERS 3	 /* threads serving one file */
+#define UP_SVC "fuzz/up" /* what kh_upcall_client.ko bg=1 calls */
 
 /* One /dev/csx file the main loop plays with. */
 struct slot {
@@ -81,6 +95,7 @@ struct slot {
 	volatile uint32_t *bar; /* BAR0 mapping, if any */
 	size_t bar_len;
 	__u32 svc[NSVC]; /* channel handles, possibly stale */
+	__u32 up[NUP];	 /* export handles, possibly stale */
 };
 
 /* A mapping that succeeded, tracked exactly so munmap never hits
@@ -103,6 +118,8 @@ static struct {
 	uint8_t *big;	 /* 2 * CALL_MAX read-write, then a hole */
 	uint8_t *svc_ro; /* read-only: a valid SVC_OPEN, a SVC_CALL at 128 */
 	int svc_real;	 /* EDU_SVC exists */
+	int up_real;	 /* kernel callers of UP_SVC run (kh_upcall_client) */
+	uint8_t *up_race_buf[UP_RACERS]; /* CALL_MAX each, for servers */
 	unsigned long storms, storm_refused, storm_odd;
 	pthread_t main_thread;
 	pthread_mutex_t lock; /* threads[] */
@@ -349,6 +366,7 @@ static int parse_addr(const char *s)
 static void setup_svc_pages(void)
 {
 	struct csx_kh_svc_open *o;
+	int i;
 
 	F.big = mmap(NULL, 2 * CALL_MAX + PAGE, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -359,6 +377,14 @@ static void setup_svc_pages(void)
 		exit(1);
 	}
 	munmap(F.big + 2 * CALL_MAX, PAGE);
+	for (i = 0; i < UP_RACERS; i++) {
+		F.up_race_buf[i] = mmap(NULL, CALL_MAX, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (F.up_race_buf[i] == MAP_FAILED) {
+			printf("Bail out! mmap: %m\n");
+			exit(1);
+		}
+	}
 	o = (void *)F.svc_ro;
 	o->size = sizeof(*o);
 	memcpy(o->name, EDU_SVC, sizeof(EDU_SVC));
@@ -495,10 +521,13 @@ static void teardown_all(void)
 
 /* --- service call primitives ------------------------------------------------ */
 
-/* Results of the SVC ioctls made here (OPEN, CALL, CLOSE) by errno, and
- * of the calls made by the handler's status: what the run reached. */
+/* Results of the SVC ioctls made here (OPEN, CALL, CLOSE, EXPORT,
+ * UNEXPORT, SERVE, KICK) by errno, and of the calls made by the handler's
+ * status: what the run reached. */
 #define SVC_ERRNO_MAX 136
-static atomic_ulong svc_rc[3][SVC_ERRNO_MAX], svc_status_ok, svc_status_err;
+#define SVC_NR 7
+static atomic_ulong svc_rc[SVC_NR][SVC_ERRNO_MAX], svc_status_ok,
+	svc_status_err;
 
 static long svc_io(int fd, unsigned long req, void *arg)
 {
@@ -507,7 +536,7 @@ static long svc_io(int fd, unsigned long req, void *arg)
 
 	atomic_fetch_add(&F.svc, 1);
 	rc = kio(fd, req, arg);
-	if (nr < 3)
+	if (nr < SVC_NR)
 		atomic_fetch_add(&svc_rc[nr][-rc < SVC_ERRNO_MAX ? -rc : 0], 1);
 	if (!rc && req == CSX_KH_IOC_SVC_CALL)
 		atomic_fetch_add(((struct csx_kh_svc_call *)arg)->status ?
@@ -519,11 +548,13 @@ static long svc_io(int fd, unsigned long req, void *arg)
 
 static void print_svc_results(void)
 {
-	static const char *const name[] = { "OPEN", "CALL", "CLOSE" };
+	static const char *const name[] = { "OPEN",   "CALL",	  "CLOSE",
+					    "EXPORT", "UNEXPORT", "SERVE",
+					    "KICK" };
 	unsigned int i, e;
 
-	for (i = 0; i < 3; i++) {
-		printf("# kh_fuzz: svc %-5s", name[i]);
+	for (i = 0; i < SVC_NR; i++) {
+		printf("# kh_fuzz: svc %-8s", name[i]);
 		for (e = 0; e < SVC_ERRNO_MAX; e++)
 			if (svc_rc[i][e])
 				printf(" %s %lu", e ? strerrorname_np(e) : "ok",
@@ -746,6 +777,11 @@ static void svc_rand_name(char *name)
 	}
 }
 
+/* The upcall helpers fixup() uses (the block itself is further down). */
+static __u32 up_handle(struct slot *s);
+static void up_rand_name(char *name);
+static void up_serve_aim(struct csx_kh_svc_serve *v);
+
 /* --- ioctls ------------------------------------------------------------------- */
 
 static const struct {
@@ -769,6 +805,10 @@ static const struct {
 	{ CSX_KH_IOC_SVC_OPEN, sizeof(struct csx_kh_svc_open) },
 	{ CSX_KH_IOC_SVC_CALL, sizeof(struct csx_kh_svc_call) },
 	{ CSX_KH_IOC_SVC_CLOSE, sizeof(struct csx_kh_svc_close) },
+	{ CSX_KH_IOC_SVC_EXPORT, sizeof(struct csx_kh_svc_export) },
+	{ CSX_KH_IOC_SVC_UNEXPORT, sizeof(struct csx_kh_svc_unexport) },
+	{ CSX_KH_IOC_SVC_SERVE, sizeof(struct csx_kh_svc_serve) },
+	{ CSX_KH_IOC_SVC_KICK, 0 },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -889,6 +929,30 @@ static void fixup(unsigned long cmd, uint8_t *buf, struct slot *s)
 
 		if (pick(2))
 			c->handle = svc_handle(s);
+	} else if (cmd == CSX_KH_IOC_SVC_EXPORT) {
+		struct csx_kh_svc_export *e = (void *)buf;
+
+		if (pick(2))
+			up_rand_name(e->name);
+		if (pick(2))
+			e->scope = pick(4);
+	} else if (cmd == CSX_KH_IOC_SVC_UNEXPORT) {
+		struct csx_kh_svc_unexport *u = (void *)buf;
+
+		if (pick(2))
+			u->handle = up_handle(s);
+	} else if (cmd == CSX_KH_IOC_SVC_SERVE) {
+		struct csx_kh_svc_serve *v = (void *)buf;
+		int64_t t = v->timeout_ns;
+
+		/* Random contents, except where they would be unsafe: the
+		 * request lands somewhere harmless, the wait is short. */
+		if (pick(4)) {
+			up_serve_aim(v);
+		} else {
+			v->req_ptr = (uintptr_t)(F.big + CALL_MAX);
+			v->timeout_ns = t < -1 ? t : pick(3) - 1;
+		}
 	}
 }
 
@@ -1549,6 +1613,330 @@ static void fuzz_svc_fork_kill(void)
 	}
 }
 
+/* --- kernel -> user calls (SVC_EXPORT/UNEXPORT/SERVE/KICK) ------------------ */
+
+/* Remembered request ids, for late, repeated and foreign replies. */
+static __u64 up_ids[8];
+
+static void up_remember(__u64 id)
+{
+	if (id)
+		up_ids[pick(8)] = id;
+}
+
+static __u64 up_reply_id(void)
+{
+	switch (pick(6)) {
+	case 0:
+		return 0;
+	case 1:
+		return interesting64();
+	case 2:
+		return up_ids[pick(8)] + pick(3) - 1;
+	default:
+		return up_ids[pick(8)];
+	}
+}
+
+static __u32 up_handle(struct slot *s)
+{
+	switch (pick(6)) {
+	case 0:
+		return interesting32();
+	case 1:
+		return pick(2) ? CSX_KH_EXPORT_MAX + 1 + pick(200) :
+				 (uint32_t)pick(0x1000) << 8;
+	default:
+		return s->up[pick(NUP)];
+	}
+}
+
+/* Most serving goes to the name the kernel callers use. */
+static void up_rand_name(char *name)
+{
+	if (pick(2)) {
+		memset(name, 0, CSX_KH_SVC_NAME_MAX);
+		memcpy(name, UP_SVC, sizeof(UP_SVC));
+	} else {
+		svc_rand_name(name);
+	}
+}
+
+/* A SERVE whose reply and request buffers are hostile now and then; the
+ * request, when one comes, lands only on memory nothing else uses. */
+static void up_serve_aim(struct csx_kh_svc_serve *v)
+{
+	v->reply_id = up_reply_id();
+	v->reply_status = pick(3) ? 0 : (__s32)interesting32();
+	v->reply_len = pick(3) ? pick(4097) : svc_len();
+	v->reply_ptr = pick(4) ? (uintptr_t)F.big : svc_ptr(v->reply_len, 0);
+	v->req_ptr =
+		pick(6) ? (uintptr_t)(F.big + CALL_MAX) : svc_ptr(CALL_MAX, 1);
+	v->req_cap = pick(8) ? CALL_MAX : svc_len();
+	switch (pick(24)) {
+	case 0: /* the watchdog's signal ends it (slow: rare), or a kick */
+		v->timeout_ns = pick(4) ? 0 : -1;
+		break;
+	case 1:
+		v->timeout_ns = svc_timeout();
+		if (v->timeout_ns > 20000000 || v->timeout_ns == -1)
+			v->timeout_ns = 20000000;
+		break;
+	case 2: /* reply only */
+		v->req_ptr = 0;
+		v->req_cap = 0;
+		break;
+	default:
+		v->timeout_ns = pick(2) ? 0 : 1000000 * (int64_t)pick(5);
+	}
+}
+
+static void fuzz_up_export(void)
+{
+	struct csx_kh_svc_export e;
+	struct slot *s = slot_get();
+	void *arg;
+
+	memset(&e, 0, sizeof(e));
+	e.size = pick(10) ? sizeof(e) : interesting32();
+	e.version = pick(2) ? pick(4) : interesting32();
+	e.scope = pick(5) ? 1 + pick(2) : interesting32();
+	up_rand_name(e.name);
+	arg = pick(10) ? memcpy(F.rw, &e, sizeof(e)) :
+			 place_arg((uint8_t *)&e, sizeof(e));
+	if (!svc_io(s->fd, CSX_KH_IOC_SVC_EXPORT, arg) && arg == F.rw) {
+		memcpy(&e, F.rw, sizeof(e));
+		s->up[pick(NUP)] = e.handle;
+	}
+	if (!pick(3)) {
+		struct csx_kh_svc_unexport u = { sizeof(u), up_handle(s) };
+
+		svc_io(s->fd, CSX_KH_IOC_SVC_UNEXPORT, &u);
+	}
+	if (!pick(8))
+		svc_io(s->fd, CSX_KH_IOC_SVC_KICK, NULL);
+}
+
+static void fuzz_up_serve(void)
+{
+	struct csx_kh_svc_serve v, *arg = &v;
+	struct slot *s = slot_get();
+	int i, n = 1 + pick(8);
+
+	for (i = 0; i < n; i++) {
+		memset(&v, 0, sizeof(v));
+		v.size = pick(20) ? sizeof(v) : interesting32();
+		up_serve_aim(&v);
+		switch (pick(12)) {
+		case 0: /* the struct itself read-only: a taken call fails */
+			if (mprotect(F.svc_ro, PAGE, PROT_READ | PROT_WRITE))
+				break;
+			arg = memcpy(F.svc_ro + 256, &v, sizeof(v));
+			mprotect(F.svc_ro, PAGE, PROT_READ);
+			break;
+		case 1:
+			arg = (void *)place_arg((uint8_t *)&v, sizeof(v));
+			break;
+		default:
+			arg = &v;
+		}
+		if (!svc_io(s->fd, CSX_KH_IOC_SVC_SERVE, arg) && arg == &v)
+			up_remember(v.req_id);
+		atomic_fetch_add(&F.progress, 1);
+	}
+}
+
+struct up_racer {
+	pthread_t thread;
+	int fd;
+	volatile int stop;
+	uint64_t rng;
+	uint8_t *req; /* CALL_MAX of its own */
+	__u64 last;
+};
+
+/* SERVE until stopped, answering sometimes right, sometimes not, with
+ * short timeouts; the file may be kicked, unexported or closed. */
+static void *up_race_server(void *arg)
+{
+	struct up_racer *r = arg;
+	struct csx_kh_svc_serve v;
+
+	while (!r->stop) {
+		memset(&v, 0, sizeof(v));
+		v.size = sizeof(v);
+		v.reply_id = rnd_next(&r->rng) % 4 ? r->last : 0;
+		v.reply_ptr = (uintptr_t)r->req;
+		v.reply_len = rnd_next(&r->rng) % 2 ?
+				      rnd_next(&r->rng) % 600 :
+				      rnd_next(&r->rng) % CALL_MAX;
+		v.reply_status = -(int)(rnd_next(&r->rng) % 140);
+		v.req_ptr = (uintptr_t)r->req;
+		v.req_cap = CALL_MAX;
+		v.timeout_ns =
+			1000000 * (1 + (int64_t)(rnd_next(&r->rng) % 20));
+		r->last = 0;
+		if (svc_io(r->fd, CSX_KH_IOC_SVC_SERVE, &v) == -EBADF)
+			break;
+		r->last = v.req_id;
+		atomic_fetch_add(&F.progress, 1);
+	}
+	return NULL;
+}
+
+/* UP_RACERS threads serving one file while it is kicked, unexported,
+ * re-exported, closed, or shared with a child that is killed. */
+static void fuzz_up_race(void)
+{
+	struct up_racer r[UP_RACERS];
+	int fd, i, closed = 0;
+	__u32 h = 0;
+	pid_t pid;
+
+	fd = open(CSX_KH_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	atomic_fetch_add(&F.races, 1);
+	{
+		struct csx_kh_svc_export e = { .size = sizeof(e), .scope = 1 };
+
+		memcpy(e.name, UP_SVC, sizeof(UP_SVC));
+		if (!svc_io(fd, CSX_KH_IOC_SVC_EXPORT, &e))
+			h = e.handle;
+	}
+	memset(r, 0, sizeof(r));
+	for (i = 0; i < UP_RACERS; i++) {
+		r[i].fd = fd;
+		r[i].rng = rnd() | 1;
+		r[i].req = F.up_race_buf[i];
+		pthread_create(&r[i].thread, NULL, up_race_server, &r[i]);
+	}
+	sleep_us(pick(20000));
+	switch (pick(5)) {
+	case 0:
+		close(fd);
+		closed = 1;
+		break;
+	case 1: {
+		struct csx_kh_svc_unexport u = { sizeof(u), h };
+
+		svc_io(fd, CSX_KH_IOC_SVC_UNEXPORT, &u);
+		break;
+	}
+	case 2: /* a child serving the same file, killed */
+		fflush(stdout);
+		pid = fork();
+		if (pid == 0) {
+			struct csx_kh_svc_serve v;
+
+			alarm(5);
+			for (;;) {
+				memset(&v, 0, sizeof(v));
+				v.size = sizeof(v);
+				v.req_ptr = (uintptr_t)F.up_race_buf[0];
+				v.req_cap = CALL_MAX;
+				v.timeout_ns = -1;
+				ioctl(fd, CSX_KH_IOC_SVC_SERVE, &v);
+			}
+		}
+		if (pid > 0) {
+			sleep_us(pick(20000));
+			kill(pid, SIGKILL);
+			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+				;
+		}
+		break;
+	default:
+		svc_io(fd, CSX_KH_IOC_SVC_KICK, NULL);
+	}
+	sleep_us(pick(5000));
+	for (i = 0; i < UP_RACERS; i++)
+		r[i].stop = 1;
+	for (i = 0; i < UP_RACERS; i++)
+		pthread_join(r[i].thread, NULL);
+	if (!closed)
+		close(fd);
+}
+
+/* A child exports the kernel callers' name, takes their calls and never
+ * answers, or answers garbage, until SIGKILL: its callers must return. */
+static void fuzz_up_fork_kill(void)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		struct csx_kh_svc_export e = { .size = sizeof(e), .scope = 2 };
+		struct csx_kh_svc_serve v;
+		uint64_t rng = (uint64_t)getpid() | 1;
+		__u64 last = 0;
+		int fd = open(CSX_KH_DEVICE, O_RDWR);
+
+		alarm(5);
+		memcpy(e.name, UP_SVC, sizeof(UP_SVC));
+		if (fd < 0 || ioctl(fd, CSX_KH_IOC_SVC_EXPORT, &e))
+			_exit(1);
+		for (;;) {
+			memset(&v, 0, sizeof(v));
+			v.size = sizeof(v);
+			v.reply_id = rnd_next(&rng) % 2 ? last : 0;
+			v.reply_ptr = (uintptr_t)F.up_race_buf[1];
+			v.reply_len = rnd_next(&rng) % 300;
+			v.req_ptr = (uintptr_t)F.up_race_buf[0];
+			v.req_cap = CALL_MAX;
+			v.timeout_ns = -1;
+			last = ioctl(fd, CSX_KH_IOC_SVC_SERVE, &v) ? 0 :
+								     v.req_id;
+		}
+	}
+	if (pid < 0)
+		return;
+	sleep_us(pick(100000));
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	atomic_fetch_add(&F.races, 1);
+}
+
+/* After everything, with the module's background callers running: an
+ * honest server of their name gets calls and answers them. */
+static int up_still_works(char *why, size_t n)
+{
+	struct csx_kh_svc_export e = { .size = sizeof(e), .scope = 1 };
+	struct csx_kh_svc_serve v;
+	__u64 last = 0, last_len = 0;
+	double end = now_s() + 3;
+	int fd, rc, served = 0;
+
+	memcpy(e.name, UP_SVC, sizeof(UP_SVC));
+	fd = open(CSX_KH_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return snprintf(why, n, "open: %s", strerrorname_np(errno));
+	rc = (int)kio(fd, CSX_KH_IOC_SVC_EXPORT, &e);
+	while (!rc && served < 20 && now_s() < end) {
+		memset(&v, 0, sizeof(v));
+		v.size = sizeof(v);
+		v.reply_id = last;
+		v.reply_ptr = (uintptr_t)F.big;
+		v.reply_len = last_len;
+		v.req_ptr = (uintptr_t)F.big;
+		v.req_cap = CALL_MAX;
+		v.timeout_ns = 100000000;
+		rc = (int)kio(fd, CSX_KH_IOC_SVC_SERVE, &v);
+		last = v.req_id;
+		last_len = v.req_len <= v.out_cap ? v.req_len : v.out_cap;
+		served += !!v.req_id;
+	}
+	close(fd);
+	if (rc)
+		return snprintf(why, n, "%s: %s", served ? "SERVE" : "EXPORT",
+				strerrorname_np(-rc));
+	if (served < 20)
+		return snprintf(why, n, "only %d calls in 3 s", served);
+	return 0;
+}
+
 /* --- main -------------------------------------------------------------------------- */
 
 static const struct {
@@ -1556,8 +1944,8 @@ static const struct {
 	unsigned int weight; /* out of 100 */
 	void (*fn)(void);
 } ops[] = {
-	{ "random_ioctl", 24, fuzz_random_ioctl },
-	{ "real_ioctl", 32, fuzz_real_ioctl },
+	{ "random_ioctl", 20, fuzz_random_ioctl },
+	{ "real_ioctl", 24, fuzz_real_ioctl },
 	{ "mmap", 10, fuzz_mmap },
 	{ "map_game", 6, fuzz_map_game },
 	{ "race", 6, fuzz_race },
@@ -1568,6 +1956,10 @@ static const struct {
 	{ "svc_race", 2, fuzz_svc_race },
 	{ "svc_storm", 1, fuzz_svc_storm },
 	{ "svc_fork_kill", 1, fuzz_svc_fork_kill },
+	{ "up_export", 3, fuzz_up_export },
+	{ "up_serve", 6, fuzz_up_serve },
+	{ "up_race", 2, fuzz_up_race },
+	{ "up_fork_kill", 1, fuzz_up_fork_kill },
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 
@@ -1658,6 +2050,24 @@ static void svc_probe(void)
 		close(fd);
 }
 
+/* Kernel callers of UP_SVC: kh_upcall_client.ko loaded with bg=1. */
+static void up_probe(void)
+{
+	char buf[4] = "";
+	FILE *f = fopen("/sys/module/kh_upcall_client/parameters/bg", "r");
+
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = 0;
+		fclose(f);
+	}
+	F.up_real = buf[0] == 'Y';
+	printf("# kh_fuzz: %s\n",
+	       F.up_real ?
+		       "kernel callers of " UP_SVC " running: real upcalls" :
+		       "no kernel callers (kh_upcall_client.ko bg=1): upcall error paths only");
+}
+
 /* After everything, when the service exists: 5! = 120 through it (the
  * edu's default request timeout set back first). */
 static int svc_still_works(char *why, size_t n)
@@ -1719,6 +2129,7 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&F.lock, NULL);
 	F.main_thread = pthread_self();
 	svc_probe();
+	up_probe();
 	pthread_create(&wd, NULL, watchdog_main, NULL);
 
 	t0 = now_s();
@@ -1746,6 +2157,10 @@ int main(int argc, char **argv)
 	}
 	if (F.svc_real && svc_still_works(why, sizeof(why))) {
 		printf("not ok # svc sanity: %s\n", why);
+		return 1;
+	}
+	if (F.up_real && up_still_works(why, sizeof(why))) {
+		printf("not ok # upcall sanity: %s\n", why);
 		return 1;
 	}
 	printf("ok\n");

@@ -4,7 +4,9 @@
 # Kernel helper (/dev/csx) tests for the VM payload; busybox sh fragment,
 # sourced by tests/kernel/csx/payload.sh, which provides `tap STATUS NAME
 # [DIAG]` and `skip NAME REASON`. Expects in the payload dir (the cwd): csx_helper.ko and the
-# static programs kh_abi_test and kh_fuzz (tests/kernel/helper/build.sh).
+# static programs kh_abi_test and kh_fuzz (tests/kernel/helper/build.sh);
+# for kernel -> user calls also csx.ko and kh_upcall_client.ko, the kernel
+# caller both programs drive (loaded here, with csx.ko, around each).
 #
 # kh_tests: one TAP line per step. The programs' own TAP is shown as "# "
 # comments (its numbering would clash with the payload's); kh_abi_test's
@@ -48,6 +50,57 @@ kh_svc_up() {
 	echo "# kh_fuzz: csx.ko and csx_edu.ko loaded (edu/0), $_kh_last left unbound"
 }
 
+# The kernel caller of kernel -> user calls for kh_abi_test: csx.ko and
+# kh_upcall_client.ko (idle until driven through its parameters). Only if
+# csx.ko is unloaded (it is, at this point of payload.sh).
+kh_up_up() {
+	_kh_up=0
+	grep -q '^csx ' /proc/modules && return
+	if [ ! -f ./kh_upcall_client.ko ]; then
+		tap 1 "kh_upcall_client_load" "kh_upcall_client.ko not in the payload"
+		return
+	fi
+	insmod ./csx.ko || return
+	if ! insmod ./kh_upcall_client.ko; then
+		tap 1 "kh_upcall_client_load"
+		rmmod csx
+		return
+	fi
+	tap 0 "kh_upcall_client_load"
+	_kh_up=1
+}
+
+kh_up_down() {
+	[ "$_kh_up" = 1 ] || return
+	rmmod kh_upcall_client && rmmod csx
+	tap $? "kh_upcall_client_unload" "a channel still pins csx.ko?"
+	! dmesg | tail -n 50 | grep -q 'still alive at exit (leaked)'
+	tap $? "kh_upcall_no_leaked_objects"
+}
+
+# Background kernel callers of "fuzz/up" for the fuzzer's servers; needs
+# csx.ko (kh_svc_up loaded it).
+kh_up_bg_up() {
+	_kh_up_bg=0
+	grep -q '^csx ' /proc/modules && [ -f ./kh_upcall_client.ko ] || return
+	insmod ./kh_upcall_client.ko bg=1 bg_threads=2
+	tap $? "kh_fuzz_upcall_callers_load"
+	grep -q '^kh_upcall_client ' /proc/modules && _kh_up_bg=1
+}
+
+# Their unload waits for every call in flight (the fuzzer is gone: its
+# files are released, so none can hang); their counts must show calls and
+# no response longer than its buffer.
+kh_up_bg_down() {
+	[ "$_kh_up_bg" = 1 ] || return
+	rmmod kh_upcall_client
+	tap $? "kh_fuzz_upcall_callers_unload"
+	_kh_bg=$(dmesg | grep -o 'kh_upcall_client: background: .*' | tail -n 1)
+	echo "# $_kh_bg"
+	echo "$_kh_bg" | grep -q 'background: [1-9][0-9]* calls, .* 0 bad lengths'
+	tap $? "kh_fuzz_upcall_callers_counts" "$_kh_bg"
+}
+
 # Unload them; csx.ko must go (no channel left pinning it) and report no
 # leaked object.
 kh_svc_down() {
@@ -67,8 +120,10 @@ kh_tests() {
 	[ -c /dev/csx ]
 	tap $? "kh_dev_node"
 
+	kh_up_up
 	kh_run kh_abi_test ./kh_abi_test
 	_kh_rc=$?
+	kh_up_down
 	_kh_bad=$(grep '^not ok' /tmp/kh_abi_test.out |
 		sed 's/^not ok [0-9]* \([^ ]*\).*/\1/' | tr '\n' ' ')
 	grep -q '^1\.\.[0-9]' /tmp/kh_abi_test.out || _kh_bad="$_kh_bad(no plan: crashed?)"
@@ -82,8 +137,10 @@ kh_tests() {
 		_kh_printk=$(cut -f1 /proc/sys/kernel/printk)
 		echo 4 >/proc/sys/kernel/printk
 		kh_svc_up
+		kh_up_bg_up
 		kh_run kh_fuzz ./kh_fuzz "$_kh_secs"
 		_kh_rc=$?
+		kh_up_bg_down
 		kh_svc_down
 		echo "$_kh_printk" >/proc/sys/kernel/printk
 		_kh_count=$(grep '^# kh_fuzz: [0-9]' /tmp/kh_fuzz.out)
