@@ -163,6 +163,9 @@ if [[ -n $user_build ]]; then
 	gcc -static -O2 -Wall -Wextra -Werror -I "$top/helpers/include" \
 		-o "$uprogs/null_ioctl" "$top/bench/vm/null_ioctl.c" ||
 		die "building null_ioctl failed"
+	gcc -static -pthread -O2 -Wall -Wextra -Werror -I "$top/tests/kernel/csx" \
+		-o "$uprogs/efd_rt" "$top/bench/vm/efd_rt.c" ||
+		die "building efd_rt failed"
 	if [[ -x $top/tests/kernel/helper/build.sh ]]; then
 		"$top/tests/kernel/helper/build.sh" "$uprogs" >>"$out/user-build.log" 2>&1 ||
 			die "building the kernel helper tests failed (log: $out/user-build.log)"

@@ -6,22 +6,39 @@
  * does the same copying work (the request into a kvmalloc'd buffer, then
  * back out as the response, up to out_cap) but calls no service: the
  * difference to a CSX call is CSX's own cost. Plain Linux, no CSX.
+ *
+ * It is also the baseline of the kernel → user call benchmark, "an
+ * eventfd-signalled round trip between the kernel and a user thread":
+ * CSX_NULL_IOC_EFD_PING signals an eventfd the caller passes, n times,
+ * each time waiting until a user thread that reads the eventfd answers
+ * with CSX_NULL_IOC_EFD_ACK, and returns the median round trip. The CSX
+ * figure is calls_client.ko calling calls_svc.so in a process.
  */
 #define pr_fmt(fmt) "csx_null: " fmt
 
+#include <linux/completion.h>
+#include <linux/eventfd.h>
 #include <linux/fs.h>
+#include <linux/ktime.h>
 #include <linux/miscdevice.h>
+#include <linux/mutex.h>
+#include <linux/sort.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "csx_kh_abi.h"
+#include "csx_null_abi.h"
 
 /* The one ioctl: the /dev/csx call's structure and number. */
 #define CSX_NULL_IOC_CALL CSX_KH_IOC_SVC_CALL
 /* Calls this small need no allocation (as in csx_helper_svc.c). */
 #define CSX_NULL_SMALL 256
+
+/* One ping at a time: it owns the completion the ACKs complete. */
+static DEFINE_MUTEX(csx_null_ping_lock);
+static DECLARE_COMPLETION(csx_null_ack);
 
 static long csx_null_call(struct csx_kh_svc_call *a)
 {
@@ -68,6 +85,56 @@ out:
 	return ret;
 }
 
+static int csx_null_cmp(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static long csx_null_ping(struct csx_null_ping __user *up)
+{
+	struct csx_null_ping p;
+	struct eventfd_ctx *ctx;
+	u64 *t, t0;
+	u32 i;
+	long ret = 0;
+
+	if (copy_from_user(&p, up, sizeof(p)))
+		return -EFAULT;
+	if (!p.n || p.n > CSX_NULL_PING_MAX)
+		return -EINVAL;
+	t = kvmalloc_array(p.n, sizeof(*t), GFP_KERNEL);
+	if (!t)
+		return -ENOMEM;
+	ctx = eventfd_ctx_fdget(p.efd);
+	if (IS_ERR(ctx)) {
+		kvfree(t);
+		return PTR_ERR(ctx);
+	}
+	mutex_lock(&csx_null_ping_lock);
+	for (i = 0; i < p.n; i++) {
+		reinit_completion(&csx_null_ack);
+		t0 = ktime_get_ns();
+		eventfd_signal(ctx, 1);
+		if (!wait_for_completion_timeout(&csx_null_ack, 10 * HZ)) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		t[i] = ktime_get_ns() - t0;
+	}
+	mutex_unlock(&csx_null_ping_lock);
+	eventfd_ctx_put(ctx);
+	if (!ret) {
+		sort(t, p.n, sizeof(*t), csx_null_cmp, NULL);
+		p.median_ns = t[p.n / 2];
+		if (copy_to_user(up, &p, sizeof(p)))
+			ret = -EFAULT;
+	}
+	kvfree(t);
+	return ret;
+}
+
 static long csx_null_ioctl(struct file *file, unsigned int cmd,
 			   unsigned long arg)
 {
@@ -75,6 +142,12 @@ static long csx_null_ioctl(struct file *file, unsigned int cmd,
 	struct csx_kh_svc_call a;
 	long ret;
 
+	if (cmd == CSX_NULL_IOC_EFD_PING)
+		return csx_null_ping(up);
+	if (cmd == CSX_NULL_IOC_EFD_ACK) {
+		complete(&csx_null_ack);
+		return 0;
+	}
 	if (cmd != CSX_NULL_IOC_CALL)
 		return -ENOTTY;
 	if (copy_from_user(&a, up, sizeof(a)))
@@ -104,5 +177,6 @@ static struct miscdevice csx_null_misc = {
 module_misc_device(csx_null_misc);
 
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("Baseline for the CSX call benchmark: a bare ioctl");
+MODULE_DESCRIPTION(
+	"Baselines of the CSX call benchmarks: a bare ioctl, an eventfd round trip");
 MODULE_AUTHOR("CSX");

@@ -6,17 +6,23 @@
 #   kernel→kernel  calls_client.ko → calls_svc.ko (csx.ko's registry)
 #   user→kernel    calls_client.so in csx-run → calls_svc.ko, through the
 #                  kernel helper (/dev/csx)
-#   user→user      both .so in one csx-run (also on the host, make check)
+#   kernel→user    calls_client.ko → calls_svc.so in csx-run, through the
+#                  kernel helper (CSX_KH_IOC_SVC_EXPORT / SERVE)
+#   user→user      both .so in one csx-run (also on the host, make check),
+#                  and in two csx-run processes through csx-uhelperd
 # plus the lifecycle (the service's module unloaded under open channels,
-# csx.ko pinned while a user process holds one) and the benchmark of a
-# user→kernel call against a bare ioctl (csx_null.ko, null_ioctl).
+# csx.ko pinned while a user process holds one, the serving process
+# killed under a kernel caller) and the benchmarks of a user→kernel call
+# against a bare ioctl (csx_null.ko, null_ioctl) and of a kernel→user call
+# against an eventfd round trip (csx_null.ko, efd_rt).
 # Needs csx.ko loaded and csx_helper.ko not loaded; leaves csx.ko loaded.
 
 csx_mods=${csx_mods:-/usr/local/lib/csx/modules}
 
 # calls_ok FILE: the client's checked batch passed (log lines in FILE).
 calls_ok() {
-	grep -q "calls_client: [0-9]* calls OK on calls/echo version 2" "$1"
+	grep -q "calls_client: [0-9]* calls OK on calls/echo version 2" "$1" &&
+		grep -q "calls_client: [0-9]* asynchronous calls from a DPC OK" "$1"
 }
 
 calls_tests() {
@@ -26,6 +32,8 @@ calls_tests() {
 	# kernel→kernel: the direct path in csx.ko's registry.
 	insmod ./calls_client.ko
 	tap $? calls_kernel_to_kernel "init failed: see the kernel log"
+	dmesg | grep -q "calls_client: [0-9]* asynchronous calls from a DPC OK"
+	tap $? calls_kernel_to_kernel_async
 	rmmod calls_client
 	dmesg | grep -q "calls_client: background: [0-9]* calls, 0 peer gone, 0 other errors"
 	tap $? calls_kernel_to_kernel_background
@@ -75,6 +83,9 @@ calls_tests() {
 		rmmod calls_svc
 	fi
 
+	calls_kernel_to_user
+	calls_user_to_user_daemon
+
 	# Benchmark: user→kernel call round trip vs a bare ioctl (64 bytes).
 	if [ "${CSX_BENCH_ITERS:-0}" -gt 0 ] && insmod ./csx_null.ko; then
 		insmod ./calls_svc.ko
@@ -103,10 +114,112 @@ calls_tests() {
 		}' /tmp/calls-bench.txt
 		tap $? calls_bench
 		rmmod calls_svc
+		# kernel→user: calls_client.ko's call64 (taken above, in
+		# calls_kernel_to_user) vs an eventfd round trip.
+		./efd_rt 2001 >/tmp/calls-efd.txt
+		sed 's/^/# /' /tmp/calls-k2u-bench.txt /tmp/calls-efd.txt
+		awk '
+		{ split($4, kv, "="); if ($2 == "call64") c = kv[2]; else b = kv[2] }
+		END {
+			if (c == "" || b == "" || b == 0) exit 1
+			printf "BENCH call_kernel_to_user_vs_eventfd csx=%d base=%d ratio=%.2f\n", c, b, c / b
+		}' /tmp/calls-k2u-bench.txt /tmp/calls-efd.txt
+		tap $? calls_bench_kernel_to_user
 		rmmod csx_null
 	else
 		skip calls_bench "benchmarks off or no csx_null.ko"
 	fi
 	rmmod csx_helper
 	tap $? calls_helper_unload
+}
+
+# kmsg_since MARK: the kernel log after the line MARK was written to it.
+kmsg_mark() {
+	echo "csx-test: $1" >/dev/kmsg
+}
+kmsg_since() {
+	dmesg | sed -n "/csx-test: $1\$/,\$p"
+}
+
+# start_svc LOG: calls_svc.so in a csx-run in the background ($svcpid),
+# exported (to the kernel too: the process is root) once it returns 0.
+start_svc() {
+	csx-run $csx_mods/calls_svc.so >"$1" 2>&1 &
+	svcpid=$!
+	wait_line "$1" "calls_svc: exported" 60
+}
+
+# kernel→user: a kernel module calls a service of a user process.
+calls_kernel_to_user() {
+	if ! start_svc /tmp/calls-k2u-svc.log; then
+		kill -9 $svcpid 2>/dev/null
+		tap 1 calls_kernel_to_user "calls_svc.so did not start"
+		return
+	fi
+	kmsg_mark k2u
+	insmod ./calls_client.ko
+	rc=$?
+	kmsg_since k2u | grep calls_client | sed 's/^/# /' | tail -n 6
+	[ $rc -eq 0 ] && kmsg_since k2u | grep -q "calls_client: [0-9]* calls OK on calls/echo version 2" &&
+		kmsg_since k2u | grep -q "calls_client: [0-9]* asynchronous calls from a DPC OK"
+	tap $? calls_kernel_to_user "insmod exit $rc"
+	if [ "${CSX_BENCH_ITERS:-0}" -gt 0 ]; then
+		kmsg_since k2u | grep -o 'BENCH-RAW call64.*' | tail -n 1 >/tmp/calls-k2u-bench.txt
+	fi
+	# The helper is pinned while csx.ko holds a channel to a process.
+	rmmod csx_helper 2>/dev/null
+	[ $? -ne 0 ] && grep -q '^csx_helper ' /proc/modules
+	tap $? calls_helper_pinned_by_kernel_channels
+	rmmod calls_client
+	kmsg_since k2u | grep -q "calls_client: background: [0-9]* calls, 0 peer gone, 0 other errors"
+	tap $? calls_kernel_to_user_background
+
+	# The serving process dies under the kernel module's calls: they
+	# fail with CSX_EPEERDIED, nothing worse, and the module unloads.
+	kmsg_mark k2u-kill
+	insmod ./calls_client.ko
+	rc=$?
+	usleep 300000
+	kill -9 $svcpid
+	wait $svcpid 2>/dev/null
+	usleep 300000
+	rmmod calls_client
+	rc2=$?
+	kmsg_since k2u-kill | grep "calls_client: background" | sed 's/^/# /'
+	[ $rc -eq 0 ] && [ $rc2 -eq 0 ] &&
+		kmsg_since k2u-kill | grep -q "calls_client: background: [0-9]* calls, [1-9][0-9]* peer gone, 0 other errors"
+	tap $? calls_kernel_to_user_peer_died "insmod $rc rmmod $rc2"
+	# Nobody exports it now: a kernel open fails cleanly.
+	insmod ./calls_client.ko 2>/dev/null
+	[ $? -ne 0 ]
+	tap $? calls_kernel_to_user_gone
+}
+
+# user→user across processes: csx-uhelperd introduces the two csx-runs.
+calls_user_to_user_daemon() {
+	uhd=/usr/local/sbin/csx-uhelperd
+	$uhd --socket /tmp/uhd.sock >/tmp/uhd.log 2>&1 &
+	uhdpid=$!
+	export CSX_UHELPERD_SOCKET=/tmp/uhd.sock
+	if ! start_svc /tmp/calls-uu-svc.log; then
+		tap 1 calls_user_to_user_processes "calls_svc.so did not start"
+	else
+		i=0
+		until $uhd --status --socket /tmp/uhd.sock 2>/dev/null | grep -q "calls/echo"; do
+			i=$((i + 1))
+			[ $i -gt 100 ] && break
+			usleep 100000
+		done
+		csx-run --once $csx_mods/calls_client.so >/tmp/calls-uu.log 2>&1
+		rc=$?
+		sed 's/^/# /' /tmp/calls-uu.log | tail -n 6
+		[ $rc -eq 0 ] && calls_ok /tmp/calls-uu.log
+		tap $? calls_user_to_user_processes "exit $rc"
+	fi
+	kill -TERM $svcpid 2>/dev/null
+	wait $svcpid 2>/dev/null
+	kill -TERM $uhdpid
+	wait $uhdpid
+	tap $? calls_uhelperd_clean_exit
+	unset CSX_UHELPERD_SOCKET
 }
