@@ -1106,6 +1106,24 @@ static int uh_lane_thread_start(struct uh_srv *srv, struct csx_uh_lane *sh,
 }
 
 /*
+ * Lane threads of all channels of this process together: each caller may
+ * grow a channel to CSX_UH_LANES_MAX lanes, so without a process-wide
+ * bound a few callers could make the exporter start threads and map
+ * memory without end. Beyond it a new lane ends its channel.
+ */
+#define UH_LANE_THREADS_MAX 1024
+
+static unsigned int uh_lane_threads(void)
+{
+	unsigned int n;
+
+	uh_lock();
+	n = uh.lane_threads;
+	uh_unlock();
+	return n;
+}
+
+/*
  * A LANE_ADD from the caller. Everything about it is checked before the
  * memfd is mapped: a file that could shrink under us would turn our reads
  * into SIGBUS. 0, or a negative status: the channel must end.
@@ -1129,6 +1147,8 @@ static int uh_lane_add(struct uh_srv *srv, const void *buf, ssize_t n,
 		why = "a lane without exactly one descriptor";
 	else if (srv->nlanes >= CSX_UH_LANES_MAX)
 		why = "too many lanes";
+	else if (uh_lane_threads() >= UH_LANE_THREADS_MAX)
+		why = "a lane beyond this process's limit (UH_LANE_THREADS_MAX)";
 	else if (m->size != CSX_UH_LANE_SIZE)
 		why = "a lane of the wrong size";
 	if (why)
