@@ -135,6 +135,7 @@ struct uhd_opts {
 	const char *path;
 	mode_t mode;
 	unsigned int max_clients;
+	unsigned int hello_timeout; /* seconds */
 	bool status;
 };
 
@@ -148,6 +149,8 @@ static void uhd_usage(FILE *f)
 		"  --socket PATH       listen on PATH (default: $%s, else %s)\n"
 		"  --mode OCTAL        socket file mode (default 0666)\n"
 		"  --max-clients N     most connections at once (default 256)\n"
+		"  --hello-timeout S   close a connection that has not said\n"
+		"                      HELLO within S seconds (default 5)\n"
 		"  --log-level LEVEL   err, warn, info (default) or debug\n"
 		"  --status            ask the running daemon for its registry\n"
 		"  --help              show this and exit\n"
@@ -185,6 +188,7 @@ static int uhd_parse(int argc, char **argv, struct uhd_opts *o)
 		{ "socket", required_argument, NULL, 's' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "max-clients", required_argument, NULL, 'c' },
+		{ "hello-timeout", required_argument, NULL, 't' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "status", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
@@ -199,6 +203,7 @@ static int uhd_parse(int argc, char **argv, struct uhd_opts *o)
 		o->path = CSX_UH_SOCKET_DEFAULT;
 	o->mode = 0666;
 	o->max_clients = 256;
+	o->hello_timeout = 5;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -215,6 +220,12 @@ static int uhd_parse(int argc, char **argv, struct uhd_opts *o)
 				return uhd_bad_usage("bad --max-clients '%s'",
 						     optarg);
 			o->max_clients = (unsigned int)v;
+			break;
+		case 't':
+			if (!uhd_parse_uint(optarg, 10, 3600, &v) || !v)
+				return uhd_bad_usage("bad --hello-timeout '%s'",
+						     optarg);
+			o->hello_timeout = (unsigned int)v;
 			break;
 		case 'l':
 			for (i = 0; i <= UHD_DEBUG; i++)
@@ -533,6 +544,7 @@ static int uhd_run(const struct uhd_opts *o)
 	}
 	d->listen_fd = -1;
 	d->max_clients = o->max_clients;
+	d->hello_timeout = o->hello_timeout;
 	uhd_list_init(&d->clients);
 	uhd_registry_init(d);
 	/* Replies go with MSG_NOSIGNAL; this covers stderr on a dead pipe. */

@@ -99,6 +99,7 @@ struct uhd_client {
 	struct uhd *d;
 	struct uhd_list node; /* d->clients, in accept order */
 	struct event *ev;
+	struct event *hello_ev; /* no HELLO in time: closed */
 	int fd;
 	pid_t pid; /* SO_PEERCRED at accept: the only identity we trust */
 	uid_t uid;
@@ -132,6 +133,7 @@ struct uhd {
 	dev_t sock_dev; /* to unlink only our own socket at exit */
 	ino_t sock_ino;
 	unsigned int max_clients;
+	unsigned int hello_timeout; /* seconds a connection has for HELLO */
 	unsigned int nclients;
 	struct uhd_list clients;
 	uint64_t next_chan;

@@ -213,6 +213,7 @@ static int uhd_do_hello(struct uhd_client *c, const struct csx_uh_hello *m)
 				  m->proto, CSX_UH_PROTO_VERSION);
 	uhd_sanitize(c->name, m->name);
 	c->hello = true;
+	evtimer_del(c->hello_ev);
 	c->since = time(NULL);
 	uhd_log_peer(c, UHD_INFO, "hello from %s (uid %lu)", c->name,
 		     (unsigned long)c->uid);
@@ -520,8 +521,26 @@ static void uhd_client_readable(evutil_socket_t fd, short what, void *arg)
 	 */
 }
 
+/*
+ * A connection that never says HELLO would hold one of --max-clients
+ * slots for nothing: any local user could fill them all.
+ */
+static void uhd_client_hello_late(evutil_socket_t fd, short what, void *arg)
+{
+	struct uhd_client *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->hello)
+		return;
+	uhd_log_peer(c, UHD_INFO, "no HELLO within %u s (--hello-timeout)",
+		     c->d->hello_timeout);
+	uhd_client_free(c, "closed");
+}
+
 int uhd_client_new(struct uhd *d, int fd, pid_t pid, uid_t uid, gid_t gid)
 {
+	struct timeval tv = { .tv_sec = d->hello_timeout };
 	struct uhd_client *c = calloc(1, sizeof(*c));
 
 	if (!c)
@@ -535,9 +554,13 @@ int uhd_client_new(struct uhd *d, int fd, pid_t pid, uid_t uid, gid_t gid)
 	uhd_list_init(&c->services);
 	c->ev = event_new(d->base, fd, EV_READ | EV_PERSIST,
 			  uhd_client_readable, c);
-	if (!c->ev || event_add(c->ev, NULL)) {
+	c->hello_ev = evtimer_new(d->base, uhd_client_hello_late, c);
+	if (!c->ev || !c->hello_ev || event_add(c->ev, NULL) ||
+	    evtimer_add(c->hello_ev, &tv)) {
 		if (c->ev)
 			event_free(c->ev);
+		if (c->hello_ev)
+			event_free(c->hello_ev);
 		free(c);
 		return -ENOMEM;
 	}
@@ -563,6 +586,7 @@ void uhd_client_free(struct uhd_client *c, const char *why)
 	uhd_list_del(&c->node);
 	c->d->nclients--;
 	event_free(c->ev);
+	event_free(c->hello_ev);
 	close(c->fd);
 	free(c);
 }

@@ -10,6 +10,9 @@
  *   uh_client SOCKET open NAME MINVER
  *	prints "status=S value=V fd=yes|no" ("fd=yes" only for a
  *	SOCK_SEQPACKET socket).
+ *   uh_client SOCKET idle SECONDS
+ *	connects, says nothing, and prints "closed" if the daemon hangs up
+ *	within SECONDS, else "open".
  *
  * Exit status: 0 once the status is printed, 2 bad usage, 3 the daemon
  * closed the connection or cannot be reached.
@@ -17,6 +20,7 @@
 #include "uh_util.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +33,8 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: uh_client SOCKET export NAME VERSION "
 			"user|public\n"
-			"       uh_client SOCKET open NAME MINVER\n");
+			"       uh_client SOCKET open NAME MINVER\n"
+			"       uh_client SOCKET idle SECONDS\n");
 	return 2;
 }
 
@@ -107,10 +112,32 @@ static int do_open(int fd, char **argv)
 	return 0;
 }
 
+/* A silent connection: does the daemon hang up on it in time? */
+static int do_idle(int fd, const char *secs)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char c;
+
+	if (poll(&p, 1, atoi(secs) * 1000) == 1 &&
+	    recv(fd, &c, 1, MSG_DONTWAIT) == 0)
+		printf("closed\n");
+	else
+		printf("open\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int fd, ret;
 
+	if (argc == 4 && !strcmp(argv[2], "idle")) {
+		fd = uh_connect(argv[1], 0);
+		if (fd < 0)
+			return transport("connect", fd);
+		ret = do_idle(fd, argv[3]);
+		close(fd);
+		return ret;
+	}
 	if (argc < 5)
 		return usage();
 	fd = uh_connect(argv[1], 0);

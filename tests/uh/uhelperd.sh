@@ -217,6 +217,20 @@ rc=$?
 sock=$sock_main
 dpid=$main_dpid
 
+# --hello-timeout: a connection that says nothing loses its slot.
+hlog=$tmp/hello.log
+start_daemon "$tmp/hello.sock" "$hlog" --hello-timeout 1
+run_status "$client" "$tmp/hello.sock" idle 5
+[ "$out" = closed ] || fail "a silent connection was not closed: $out"
+expect "$(cat "$hlog")" "no HELLO within 1 s"
+run_status "$client" "$tmp/hello.sock" open nobody/there 0
+expect "$out" "status=-2"
+sock_main=$sock
+sock=$tmp/hello.sock
+stop_daemon "$sock" "$hlog"
+sock=$sock_main
+dpid=$main_dpid
+
 # Hostile traffic; the daemon must come out working and with no fd leak.
 secs=${CSX_UH_FUZZ_SECS:-5}
 "$fuzz" "$sock" "$secs" "$dpid"
