@@ -66,6 +66,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "../helpers/include/csx_uh_msg.h"
 #include "../helpers/include/csx_uh_proto.h"
 
 _Static_assert(CSX_CALL_MAX_PAYLOAD <= CSX_UH_LANE_PAYLOAD,
@@ -364,43 +365,14 @@ static void uh_close_fds(const int *fds, unsigned int n)
 }
 
 /*
- * One message and the descriptors that came with it (at most UH_FDS_MAX:
- * the kernel drops the others). Bytes read, 0 at hang-up, or -errno.
+ * One message and the descriptors that came with it (at most UH_FDS_MAX;
+ * any more are closed). Bytes read, 0 at hang-up, or -errno.
  */
 static ssize_t uh_recv(int fd, void *buf, size_t cap, int *fds,
 		       unsigned int *nfds, int *mflags)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * UH_FDS_MAX)];
-	} cbuf;
-	struct iovec iov = { .iov_base = buf, .iov_len = cap };
-	struct msghdr mh = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = cbuf.buf,
-		.msg_controllen = sizeof(cbuf.buf),
-	};
-	struct cmsghdr *cm;
-	ssize_t n;
-
-	*nfds = 0;
-	*mflags = 0;
-	n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	if (n < 0)
-		return -errno;
-	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		size_t i, k;
-
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < k && *nfds < UH_FDS_MAX; i++)
-			memcpy(&fds[(*nfds)++], CMSG_DATA(cm) + i * sizeof(int),
-			       sizeof(int));
-	}
-	*mflags = mh.msg_flags;
-	return n;
+	return csx_uh_msg_recv(fd, buf, cap, fds, UH_FDS_MAX, nfds,
+			       MSG_DONTWAIT, mflags);
 }
 
 /*
@@ -410,31 +382,8 @@ static ssize_t uh_recv(int fd, void *buf, size_t cap, int *fds,
  */
 static int uh_send(int fd, const void *buf, size_t len, int pass_fd)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cbuf;
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cm;
-	ssize_t n;
-
-	if (pass_fd >= 0) {
-		memset(&cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf.buf;
-		mh.msg_controllen = sizeof(cbuf.buf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
-	}
-	do {
-		n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	return (size_t)n == len ? 0 : -EMSGSIZE;
+	return csx_uh_msg_send(fd, buf, len, &pass_fd, pass_fd >= 0,
+			       MSG_DONTWAIT);
 }
 
 static void uh_hdr(struct csx_uh_hdr *h, uint16_t type, size_t len,

@@ -9,7 +9,8 @@ helpers_user_csx_uhelperd_SOURCES = \
 	helpers/user/uhd.h \
 	helpers/user/uhd_client.c \
 	helpers/user/uhd_registry.c \
-	helpers/include/csx_uh_proto.h
+	helpers/include/csx_uh_proto.h \
+	helpers/include/csx_uh_msg.h
 helpers_user_csx_uhelperd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 helpers_user_csx_uhelperd_LDADD = $(LIBEVENT_LIBS)
 

@@ -11,6 +11,7 @@
 #ifndef UHD_H
 #define UHD_H
 
+#include "../include/csx_uh_msg.h"
 #include "../include/csx_uh_proto.h"
 
 #include <stdarg.h>

@@ -40,68 +40,21 @@ void uh_hdr(struct csx_uh_hdr *h, uint16_t type, uint32_t len, uint32_t seq)
 int uh_send(int fd, const void *buf, size_t len, const int *fds, int nfds,
 	    int flags)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * UH_MAX_FDS)];
-	} cbuf;
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	ssize_t n;
-
-	if (nfds > UH_MAX_FDS)
+	if (nfds < 0 || nfds > UH_MAX_FDS)
 		return -EINVAL;
-	if (nfds > 0) {
-		struct cmsghdr *cm;
-
-		memset(&cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-	}
-	do {
-		n = sendmsg(fd, &mh, flags | MSG_NOSIGNAL);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	return (size_t)n == len ? 0 : -EMSGSIZE;
+	return csx_uh_msg_send(fd, buf, len, fds, (unsigned int)nfds, flags);
 }
 
 ssize_t uh_recv(int fd, union uh_msg *m, int *fds, int *nfds, int flags,
 		int *msg_flags)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * UH_MAX_FDS)];
-	} cbuf;
-	struct iovec iov = { .iov_base = m->raw, .iov_len = sizeof(m->raw) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cm;
-	ssize_t n;
+	unsigned int n = 0;
+	ssize_t ret;
 
-	mh.msg_control = cbuf.buf;
-	mh.msg_controllen = sizeof(cbuf.buf);
-	*nfds = 0;
-	do {
-		n = recvmsg(fd, &mh, flags | MSG_CMSG_CLOEXEC);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	if (msg_flags)
-		*msg_flags = mh.msg_flags;
-	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int), i;
-
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (i = 0; i < k && *nfds < UH_MAX_FDS; i++)
-			memcpy(&fds[(*nfds)++], CMSG_DATA(cm) + i * sizeof(int),
-			       sizeof(int));
-	}
-	return n;
+	ret = csx_uh_msg_recv(fd, m->raw, sizeof(m->raw), fds, UH_MAX_FDS, &n,
+			      flags, msg_flags);
+	*nfds = (int)n;
+	return ret;
 }
 
 void uh_close_fds(const int *fds, int nfds)

@@ -7,6 +7,7 @@
 #ifndef UH_UTIL_H
 #define UH_UTIL_H
 
+#include "../../helpers/include/csx_uh_msg.h"
 #include "../../helpers/include/csx_uh_proto.h"
 
 #include <stdbool.h>
@@ -15,7 +16,7 @@
 #include <sys/types.h>
 
 /* Most descriptors uh_recv() returns from one message. */
-#define UH_MAX_FDS 64
+#define UH_MAX_FDS CSX_UH_MSG_FDS_MAX
 
 /* Replies as the daemon sends them, with room for LIST text. */
 union uh_msg {

@@ -42,6 +42,7 @@
 #include <csx/csx.h>
 #include <csx_user.h>
 
+#include "../../helpers/include/csx_uh_msg.h"
 #include "../../helpers/include/csx_uh_proto.h"
 
 extern char **environ;
@@ -748,52 +749,22 @@ static void raw_hdr(struct csx_uh_hdr *h, uint16_t type, size_t len,
 static void raw_send(int fd, const void *buf, size_t len, const int *fds,
 		     unsigned int nfds)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
-	} cbuf;
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cm;
-
-	if (nfds) {
-		memset(&cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-	}
-	assert_int_equal(sendmsg(fd, &mh, MSG_NOSIGNAL), (ssize_t)len);
+	assert_int_equal(csx_uh_msg_send(fd, buf, len, fds, nfds, 0), 0);
 }
 
 /* One message, now; its descriptor (or -1) in *fdp. No cmocka asserts:
  * the hostile exporter's thread uses it too. */
 static ssize_t raw_recv_now(int fd, void *buf, size_t cap, int *fdp)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
-	} cbuf;
-	struct iovec iov = { .iov_base = buf, .iov_len = cap };
-	struct msghdr mh = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = cbuf.buf,
-		.msg_controllen = sizeof(cbuf.buf),
-	};
-	struct cmsghdr *cm;
+	unsigned int nfds;
+	int fd1 = -1;
 	ssize_t n;
 
+	n = csx_uh_msg_recv(fd, buf, cap, &fd1, 1, &nfds, MSG_DONTWAIT, NULL);
 	if (fdp)
-		*fdp = -1;
-	n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_type == SCM_RIGHTS && fdp)
-			memcpy(fdp, CMSG_DATA(cm), sizeof(int));
-	}
+		*fdp = nfds ? fd1 : -1;
+	else if (nfds)
+		close(fd1);
 	return n;
 }
 
