@@ -18,6 +18,13 @@
  * helper loaded, a remote open is -CSX_ENOENT ("no such service"), as if
  * the name were unknown.
  *
+ * The helper tells each channel when the process behind it dies or
+ * withdraws the export (csx_k_remote_gone()), so the core can run the
+ * channel's watch function (csx_chan_watch()) without waiting for a call
+ * to fail. The helper calls it with none of its locks held, at most once,
+ * and never after its close returned: the contract csx__remote_peer_gone()
+ * asks of us.
+ *
  * User → kernel calls do not pass through here: csx_helper.ko calls
  * csx__service_open_for()/csx_call() on behalf of the process, and those
  * find the service in this registry. That is also why publishing a service
@@ -32,8 +39,8 @@
 struct csx_os_rchan {
 	struct csx_kh_upchan *ch;
 	/* symbol_get() references, given back at close. */
-	int (*open)(const char *name, u32 min_version,
-		    struct csx_kh_upchan **out, u32 *version);
+	int (*open)(const char *name, u32 min_version, void (*gone)(void *ctx),
+		    void *ctx, struct csx_kh_upchan **out, u32 *version);
 	int (*call)(struct csx_kh_upchan *ch, u32 op, const void *in,
 		    size_t in_len, void *out, size_t out_cap, size_t *out_len,
 		    s64 timeout_ns);
@@ -49,6 +56,12 @@ static void csx_k_remote_put(struct csx_os_rchan *rc)
 	if (rc->close)
 		symbol_put(csx_kh_upcall_close);
 	kfree(rc);
+}
+
+/* The helper's death notice (process context, no helper lock held). */
+static void csx_k_remote_gone(void *ctx)
+{
+	csx__remote_peer_gone(ctx);
 }
 
 int csx_os_remote_open(const char *name, uint32_t min_version,
@@ -70,7 +83,8 @@ int csx_os_remote_open(const char *name, uint32_t min_version,
 		csx_k_remote_put(rc);
 		return -CSX_ENOENT;
 	}
-	ret = rc->open(name, min_version, &rc->ch, version);
+	ret = rc->open(name, min_version, csx_k_remote_gone, rc, &rc->ch,
+		       version);
 	if (ret) {
 		csx_k_remote_put(rc);
 		return ret;

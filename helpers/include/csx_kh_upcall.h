@@ -26,8 +26,18 @@ struct csx_kh_upchan;
 /*
  * Open @name exported by a user process. 0; -CSX_ENOENT (nobody exports
  * it); -CSX_EPROTO (older than @min_version); -CSX_ENOMEM; -CSX_ENOSPC.
+ *
+ * @gone (may be NULL) is called with @ctx at most once, when the export
+ * behind the channel dies: its process exits or releases its file, or
+ * withdraws it (SVC_UNEXPORT). It runs in process context (the dying
+ * process's release or ioctl), may sleep, and holds no helper lock, so it
+ * may take locks of its own (csx.ko's registry mutex); it must not close
+ * the channel. It may run before this function returns. It is never
+ * called once csx_kh_upcall_close() has returned: the close waits for a
+ * call of @gone in progress.
  */
 int csx_kh_upcall_open(const char *name, u32 min_version,
+		       void (*gone)(void *ctx), void *ctx,
 		       struct csx_kh_upchan **out, u32 *version);
 /*
  * One call: queued to the exporting process, answered by one of its
@@ -40,7 +50,10 @@ int csx_kh_upcall_open(const char *name, u32 min_version,
 int csx_kh_upcall_call(struct csx_kh_upchan *ch, u32 op, const void *in,
 		       size_t in_len, void *out, size_t out_cap,
 		       size_t *out_len, s64 timeout_ns);
-/* Close; no call is in progress on @ch (the core guarantees it). */
+/*
+ * Close; no call is in progress on @ch (the core guarantees it). Waits for
+ * a call of the channel's @gone in progress; none starts after this began.
+ */
 void csx_kh_upcall_close(struct csx_kh_upchan *ch);
 
 #endif /* CSX_KH_UPCALL_H */

@@ -15,7 +15,9 @@
  *   kh_up_export   a name in the registry (kh_up_exports) and in its
  *                  file's table; one reference for both (they go
  *                  together), one per channel.
- *   csx_kh_upchan  a kernel caller's channel: one export reference.
+ *   csx_kh_upchan  a kernel caller's channel: one export reference, and
+ *                  a place in its export's list of channels (ex->chans),
+ *                  through which the export's death is told (@gone).
  *   kh_up_req      one call, owned by its caller; a SERVE thread holds a
  *                  second reference while it copies the request out with
  *                  no lock held, so a caller timing out meanwhile frees
@@ -27,6 +29,13 @@
  *                  exports' dead flags
  * Exports die in two steps: out of the registry (kh_up_mutex: no new
  * opens), then marked dead (up->lock: no new calls, queued calls fail).
+ * Then, with no lock held, each open channel's @gone is called: it takes
+ * csx.ko's registry mutex, which must never nest inside ours (nor inside
+ * f->lock), and the calls it then fails see the export dead already. The
+ * channels to tell are picked in the first step, under kh_up_mutex, which
+ * is also what a close takes to leave the list: so a channel is told at
+ * most once, and never after its close returned (the close waits for a
+ * @gone in progress: kh_up_gone_wq).
  *
  * A request is QUEUED (up->queued) until a SERVE takes it: TAKEN
  * (up->taken, with a per-file id), then DONE (answered, failed, or its
@@ -80,10 +89,11 @@ struct kh_up_file {
 };
 
 struct kh_up_export {
-	struct kref ref;       /* registry and table (one), each channel */
-	struct list_head node; /* kh_up_exports, under kh_up_mutex */
-	struct kh_up_file *up; /* referenced */
-	bool dead;	       /* under up->lock */
+	struct kref ref;	/* registry and table (one), each channel */
+	struct list_head node;	/* kh_up_exports, under kh_up_mutex */
+	struct kh_up_file *up;	/* referenced */
+	struct list_head chans; /* open channels, under kh_up_mutex */
+	bool dead;		/* under up->lock */
 	u32 handle;
 	u32 version;
 	char name[CSX_KH_SVC_NAME_MAX];
@@ -91,6 +101,17 @@ struct kh_up_export {
 
 struct csx_kh_upchan {
 	struct kh_up_export *ex;
+	void (*gone)(void *ctx);
+	void *ctx;
+	/* Under kh_up_mutex: */
+	struct list_head node; /* ex->chans; empty once closing */
+	bool told;	       /* @gone called or being called */
+	/*
+	 * @gone in progress: set under kh_up_mutex, cleared (release) by the
+	 * teller once done with the channel, which a close waits for.
+	 */
+	bool telling;
+	struct list_head tell_node; /* the teller's list, while telling */
 };
 
 enum kh_up_state {
@@ -120,6 +141,8 @@ struct kh_up_req {
 
 static DEFINE_MUTEX(kh_up_mutex);
 static LIST_HEAD(kh_up_exports);
+/* Closes waiting for a @gone in progress (csx_kh_upchan.telling). */
+static DECLARE_WAIT_QUEUE_HEAD(kh_up_gone_wq);
 
 static_assert(CSX_KH_EXPORT_MAX <= 255);
 
@@ -140,6 +163,7 @@ static void kh_up_export_free(struct kref *ref)
 {
 	struct kh_up_export *ex = container_of(ref, struct kh_up_export, ref);
 
+	WARN_ON(!list_empty(&ex->chans));
 	kref_put(&ex->up->ref, kh_up_file_free);
 	kfree(ex);
 }
@@ -197,6 +221,43 @@ static void kh_up_fail_queued(struct kh_up_file *up,
 }
 
 /*
+ * kh_up_mutex held, @ex just out of the registry: its channels that want
+ * to be told and were not, onto @tell. Closed channels are not in the
+ * list any more, so none is picked once its close has begun.
+ */
+static void kh_up_pick_told(struct kh_up_export *ex, struct list_head *tell)
+{
+	struct csx_kh_upchan *ch;
+
+	lockdep_assert_held(&kh_up_mutex);
+	list_for_each_entry (ch, &ex->chans, node) {
+		if (!ch->gone || ch->told)
+			continue;
+		ch->told = true;
+		ch->telling = true;
+		list_add_tail(&ch->tell_node, tell);
+	}
+}
+
+/*
+ * No lock held, the exports dead: call each @gone picked. Once telling is
+ * clear the channel may be freed by its close, so it is the last touch
+ * (the next entry is still telling, hence still alive).
+ */
+static void kh_up_tell(struct list_head *tell)
+{
+	struct csx_kh_upchan *ch, *tmp;
+
+	might_sleep();
+	list_for_each_entry_safe (ch, tmp, tell, tell_node) {
+		list_del(&ch->tell_node);
+		ch->gone(ch->ctx);
+		smp_store_release(&ch->telling, false);
+		wake_up_all(&kh_up_gone_wq);
+	}
+}
+
+/*
  * Nanoseconds to a jiffies bound for a wait: rounded up plus the tick in
  * progress, so never shorter than asked; 0 stays 0 (poll).
  */
@@ -220,6 +281,7 @@ void kh_up_release(struct kh_file *f)
 	struct kh_up_export *ex, *tmp;
 	struct kh_up_req *req, *rtmp;
 	LIST_HEAD(gone);
+	LIST_HEAD(tell);
 	unsigned int slot;
 
 	mutex_lock(&kh_up_mutex);
@@ -229,6 +291,7 @@ void kh_up_release(struct kh_file *f)
 			continue;
 		up->ex[slot] = NULL;
 		list_move(&ex->node, &gone);
+		kh_up_pick_told(ex, &tell);
 	}
 	mutex_unlock(&kh_up_mutex);
 
@@ -244,6 +307,7 @@ void kh_up_release(struct kh_file *f)
 		kh_up_finish(req, -CSX_EPEERDIED, 0);
 	mutex_unlock(&up->lock);
 
+	kh_up_tell(&tell);
 	list_for_each_entry_safe (ex, tmp, &gone, node) {
 		list_del_init(&ex->node);
 		kref_put(&ex->ref, kh_up_export_free);
@@ -298,6 +362,7 @@ long kh_up_export(struct kh_file *f, struct csx_kh_svc_export *a,
 	}
 	kref_init(&ex->ref);
 	INIT_LIST_HEAD(&ex->node);
+	INIT_LIST_HEAD(&ex->chans);
 	ex->version = a->version;
 	strscpy(ex->name, a->name, sizeof(ex->name));
 
@@ -338,6 +403,7 @@ long kh_up_unexport(struct kh_file *f, struct csx_kh_svc_unexport *a,
 	struct kh_up_file *up = f->up;
 	u32 slot = KH_UP_SLOT(a->handle);
 	struct kh_up_export *ex = NULL;
+	LIST_HEAD(tell);
 
 	mutex_lock(&kh_up_mutex);
 	if (slot < CSX_KH_EXPORT_MAX)
@@ -349,6 +415,7 @@ long kh_up_unexport(struct kh_file *f, struct csx_kh_svc_unexport *a,
 	}
 	up->ex[slot] = NULL;
 	list_del_init(&ex->node);
+	kh_up_pick_told(ex, &tell);
 	mutex_unlock(&kh_up_mutex);
 
 	/* TAKEN calls stay: the process may still answer them. */
@@ -356,6 +423,7 @@ long kh_up_unexport(struct kh_file *f, struct csx_kh_svc_unexport *a,
 	ex->dead = true;
 	kh_up_fail_queued(up, ex);
 	mutex_unlock(&up->lock);
+	kh_up_tell(&tell);
 	kref_put(&ex->ref, kh_up_export_free);
 	return 0;
 }
@@ -575,6 +643,7 @@ long kh_up_serve(struct kh_file *f, struct csx_kh_svc_serve *a,
 /* ---- csx.ko's side (csx_kh_upcall.h) -------------------------------------- */
 
 int csx_kh_upcall_open(const char *name, u32 min_version,
+		       void (*gone)(void *ctx), void *ctx,
 		       struct csx_kh_upchan **out, u32 *version)
 {
 	struct csx_kh_upchan *ch;
@@ -586,6 +655,10 @@ int csx_kh_upcall_open(const char *name, u32 min_version,
 	ch = kzalloc(sizeof(*ch), GFP_KERNEL);
 	if (!ch)
 		return -CSX_ENOMEM;
+	ch->gone = gone;
+	ch->ctx = ctx;
+	INIT_LIST_HEAD(&ch->node);
+	INIT_LIST_HEAD(&ch->tell_node);
 	mutex_lock(&kh_up_mutex);
 	ex = kh_up_lookup(name);
 	if (!ex) {
@@ -595,6 +668,8 @@ int csx_kh_upcall_open(const char *name, u32 min_version,
 	} else {
 		kref_get(&ex->ref);
 		ch->ex = ex;
+		/* In the registry: not dead yet, so its death will see us. */
+		list_add_tail(&ch->node, &ex->chans);
 		*version = ex->version;
 	}
 	mutex_unlock(&kh_up_mutex);
@@ -713,6 +788,15 @@ void csx_kh_upcall_close(struct csx_kh_upchan *ch)
 {
 	if (!ch)
 		return;
+	mutex_lock(&kh_up_mutex);
+	list_del_init(&ch->node);
+	mutex_unlock(&kh_up_mutex);
+	/*
+	 * Out of the list, nobody picks the channel any more; one picked
+	 * before is being told now, and its @gone (csx.ko's) must be done
+	 * with @ch->ctx before our caller frees it.
+	 */
+	wait_event(kh_up_gone_wq, !smp_load_acquire(&ch->telling));
 	kref_put(&ch->ex->ref, kh_up_export_free);
 	kfree(ch);
 }

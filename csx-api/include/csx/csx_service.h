@@ -241,12 +241,13 @@ typedef void (*csx_chan_gone_fn)(void *ctx);
  * @return 0, -CSX_EINVAL (bad handle, NULL @p fn), -CSX_EBUSY (the channel
  *         has a watch function already), -CSX_EDEADLK.
  *
- * Thread context. Covers services in the same address space and, in user
- * mode, services of other processes (reached through the user helper
- * daemon). A user process's channel to a kernel service, and a kernel
- * module's channel to a process, learn of a death only through
- * -CSX_EPEERDIED on their next call. @p fn never runs after csx_close()
- * of the channel returns.
+ * Thread context. Covers services in the same address space, services of
+ * other processes (user mode, through the user helper daemon) and, in a
+ * kernel module, services of processes (through the kernel helper). A user
+ * process's channel to a kernel service learns of a death only through
+ * -CSX_EPEERDIED on its next call, as does any channel whose service dies
+ * while csx_open() is still opening it. @p fn never runs after
+ * csx_close() of the channel returns.
  */
 int csx_chan_watch(struct csx_chan *chan, csx_chan_gone_fn fn, void *ctx);
 

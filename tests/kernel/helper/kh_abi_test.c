@@ -1372,7 +1372,8 @@ static const char *kuc_result(void)
 	return buf;
 }
 
-/* Parameters, then the command ("batch", "open", "call", "close"). */
+/* Parameters, then the command ("batch", "open", "call", "watch",
+ * "close"). */
 static int kuc_run(const struct kuc_args *a, const char *cmd)
 {
 	int rc = kuc_write("svc", a->svc);
@@ -1756,7 +1757,11 @@ static void test_serve_errors(void)
 	t0 = now_ms();
 	rc = kio(fd, CSX_KH_IOC_SVC_SERVE, &v);
 	ms = now_ms() - t0;
-	check(rc == 0 && v.req_id == 0 && ms >= 45 && ms < 2000,
+	/*
+	 * Lower bounds at half the wait: under a loaded VM the guest's
+	 * jiffies and clock can drift apart. What matters is that it waited.
+	 */
+	check(rc == 0 && v.req_id == 0 && ms >= 25 && ms < 2000,
 	      "serve_timeout", "rc %s req_id %llu after %.0f ms", en(rc),
 	      (unsigned long long)v.req_id, ms);
 
@@ -1785,7 +1790,7 @@ static void test_serve_errors(void)
 	for (i = 0; i < 2; i++)
 		pthread_join(b[i].thread, NULL);
 	check(rc == 0 && b[0].rc == 0 && b[1].rc == 0 && !b[0].v.req_id &&
-		      !b[1].v.req_id && b[0].ms >= 100 && b[1].ms >= 100,
+		      !b[1].v.req_id && b[0].ms >= 75 && b[1].ms >= 75,
 	      "serve_kick_wakes_all",
 	      "kick %s; serve %s/%s req_id %llu/%llu after %.0f/%.0f ms",
 	      en(rc), en(b[0].rc), en(b[1].rc),
@@ -1948,7 +1953,8 @@ static void test_upcall_timeouts(void)
 	a.expect = UP_ETIMEDOUT;
 	rc = rc ?: kuc_run(&a, "batch");
 	us = kuc_max_us();
-	check(rc == 0 && us >= 95000 && us < 3000000, "upcall_timeout_queued",
+	/* Half the timeout at least (see serve_timeout): it did wait. */
+	check(rc == 0 && us >= 50000 && us < 3000000, "upcall_timeout_queued",
 	      "%s (%s)", en(rc), kuc_result());
 	up_serve_init(&v, req, 0);
 	rc = kio(fd, CSX_KH_IOC_SVC_SERVE, &v);
@@ -1997,14 +2003,14 @@ static void *kuc_bg_main(void *arg)
 
 static uint8_t kill_child_buf[CALL_MAX];
 
-/* A server that takes calls and never answers (or never serves at all),
- * telling the parent on @pipe_w; syscalls only (forked). */
-static void kill_child(int pipe_w, int serve)
+/* A server of @name that takes calls and never answers (or never serves
+ * at all), telling the parent on @pipe_w; syscalls only (forked). */
+static void kill_child(int pipe_w, const char *name, int serve)
 {
 	struct csx_kh_svc_serve v;
 	int fd = open(CSX_KH_DEVICE, O_RDWR);
 
-	if (fd < 0 || up_export(fd, "kt/kill", 1, 1, NULL))
+	if (fd < 0 || up_export(fd, name, 1, 1, NULL))
 		_exit(1);
 	if (write(pipe_w, "r", 1) != 1)
 		_exit(1);
@@ -2040,7 +2046,7 @@ static void test_upcall_sigkill(int serve)
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		kill_child(p[1], serve);
+		kill_child(p[1], "kt/kill", serve);
 	}
 	close(p[1]);
 	if (read(p[0], &c, 1) != 1 || c != 'r') {
@@ -2180,6 +2186,112 @@ static void test_upcall_unexport(void)
 	close(fd);
 }
 
+/* The module's watch_fired, or -1. */
+static int kuc_watch_fired(void)
+{
+	char buf[32];
+	ssize_t n = -1;
+	int fd = open(KUC_SYSFS "watch_fired", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return (int)strtol(buf, NULL, 10);
+}
+
+static int kuc_watch_fired_once(void)
+{
+	return kuc_watch_fired() == 1;
+}
+
+/* Fork a process exporting @name (never serving); its pid, or -1. */
+static pid_t watch_child(const char *name)
+{
+	int p[2], status;
+	char c = 0;
+	pid_t pid;
+
+	if (pipe(p))
+		return -1;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		kill_child(p[1], name, 0);
+	}
+	close(p[1]);
+	if (pid > 0 && (read(p[0], &c, 1) != 1 || c != 'r')) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		pid = -1;
+	}
+	close(p[0]);
+	return pid;
+}
+
+/*
+ * csx_chan_watch() on a kernel module's channel to a process: the watch
+ * runs (once) when the process dies or withdraws the export, and never
+ * once the channel is closed. The core runs it in a worker, so the test
+ * polls; 5 s is a hang guard, not a latency bound.
+ */
+static void test_upcall_watch(void)
+{
+	struct kuc_args a;
+	int rc, status, fd;
+	pid_t pid;
+	__u32 h;
+
+	kuc_defaults(&a, "kt/watch");
+	pid = watch_child("kt/watch");
+	rc = pid < 0 ? -ECHILD : kuc_run(&a, "open");
+	rc = rc ?: kuc_write("run", "watch");
+	check(rc == 0 && kuc_watch_fired() == 0, "upcall_watch_set",
+	      "%s (%s), fired %d", en(rc), kuc_result(), kuc_watch_fired());
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	check(rc == 0 && eventually(kuc_watch_fired_once, 5000),
+	      "upcall_watch_fires_on_sigkill", "fired %d", kuc_watch_fired());
+	kuc_check_run("upcall_watch_close", &a, "close");
+
+	/* Closed first: the death that follows tells nobody. */
+	pid = watch_child("kt/watch");
+	rc = pid < 0 ? -ECHILD : kuc_run(&a, "open");
+	rc = rc ?: kuc_write("run", "watch");
+	rc = rc ?: kuc_write("run", "close");
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	sleep_ms(300);
+	check(rc == 0 && kuc_watch_fired() == 0, "upcall_watch_not_after_close",
+	      "%s (%s), fired %d", en(rc), kuc_result(), kuc_watch_fired());
+	if (rc)
+		kuc_write("run", "close"); /* whatever is left open */
+
+	/* UNEXPORT: told once; the file's release later tells no more. */
+	fd = kh_open();
+	rc = up_export(fd, "kt/wunexp", 1, 1, &h);
+	kuc_defaults(&a, "kt/wunexp");
+	rc = rc ?: kuc_run(&a, "open");
+	rc = rc ?: kuc_write("run", "watch");
+	rc = rc ?: up_unexport(fd, h);
+	check(rc == 0 && eventually(kuc_watch_fired_once, 5000),
+	      "upcall_watch_fires_on_unexport", "%s (%s), fired %d", en(rc),
+	      kuc_result(), kuc_watch_fired());
+	close(fd);
+	sleep_ms(300);
+	check(kuc_watch_fired() == 1, "upcall_watch_fires_once", "fired %d",
+	      kuc_watch_fired());
+	kuc_write("run", "close");
+}
+
 static long module_refcnt(const char *mod)
 {
 	char path[PATH_MAX], buf[32] = "";
@@ -2261,6 +2373,7 @@ static void test_upcalls(void)
 	test_upcall_sigkill(0);
 	test_upcall_killable();
 	test_upcall_unexport();
+	test_upcall_watch();
 	test_upcall_pins_helper();
 }
 

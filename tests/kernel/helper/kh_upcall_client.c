@@ -14,8 +14,11 @@
  *                  itself, which SIGKILL can then end); "open": open @svc
  *                  as the held channel; "call": @threads kthreads (0: the
  *                  writer) make @calls calls each on the held channel;
- *                  "close": close it
+ *                  "watch": csx_chan_watch() it; "close": close it
  *   result (read)  the last command's outcome, one line
+ *   watch_fired (read)  how many times the held channel's watch function
+ *                  ran since the last "watch" (csx.ko runs it in a worker,
+ *                  so the test programs poll)
  * A command's write returns when it is done: 0 if every open returned
  * @expect_open and every call @expect (and, when 0, passed @check), else
  * EIO, with details in result. @len -1 sweeps lengths 0 B..1 MiB over the
@@ -73,6 +76,8 @@ static bool kuc_async;
 module_param_named(async, kuc_async, bool, 0644);
 static char kuc_result[256] = "none";
 module_param_string(result, kuc_result, sizeof(kuc_result), 0444);
+static int kuc_watch_fired;
+module_param_named(watch_fired, kuc_watch_fired, int, 0444);
 
 static bool kuc_bg;
 module_param_named(bg, kuc_bg, bool, 0444);
@@ -347,6 +352,12 @@ out:
 	return ret;
 }
 
+/* Counts rather than flags: "fired once" is part of the contract. */
+static void kuc_watch_fn(void *ctx)
+{
+	WRITE_ONCE(kuc_watch_fired, READ_ONCE(kuc_watch_fired) + 1);
+}
+
 static int kuc_run_set(const char *val, const struct kernel_param *kp)
 {
 	char cmd[16];
@@ -368,6 +379,14 @@ static int kuc_run_set(const char *val, const struct kernel_param *kp)
 		if (ret)
 			kuc_chan = NULL;
 		return ret == kuc_expect_open ? 0 : -EIO;
+	}
+	if (!strcmp(cmd, "watch")) {
+		if (!kuc_chan)
+			return -ENOTCONN;
+		WRITE_ONCE(kuc_watch_fired, 0);
+		ret = csx_chan_watch(kuc_chan, kuc_watch_fn, NULL);
+		snprintf(kuc_result, sizeof(kuc_result), "watch %d\n", ret);
+		return ret ? -EIO : 0;
 	}
 	if (!strcmp(cmd, "close")) {
 		if (!kuc_chan)
