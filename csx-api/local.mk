@@ -17,6 +17,7 @@ csxinc_HEADERS = \
 	csx-api/include/csx/csx_intr.h \
 	csx-api/include/csx/csx_device.h \
 	csx-api/include/csx/csx_service.h \
+	csx-api/include/csx/csx_state.h \
 	csx-api/include/csx/csx_module.h \
 	csx-api/include/csx/csx_os.h
 
@@ -35,4 +36,5 @@ csx_core_sources = \
 	csx-api/src/csx_timer.c \
 	csx-api/src/csx_intr.c \
 	csx-api/src/csx_device.c \
-	csx-api/src/csx_service.c
+	csx-api/src/csx_service.c \
+	csx-api/src/csx_state.c

@@ -26,6 +26,7 @@ EXPORT_SYMBOL_GPL(csx_ctx_set_strict);
 EXPORT_SYMBOL_GPL(csx_driver_register);
 EXPORT_SYMBOL_GPL(csx_driver_unregister);
 EXPORT_SYMBOL_GPL(csx_dev_name);
+EXPORT_SYMBOL_GPL(csx_dev_unit);
 EXPORT_SYMBOL_GPL(csx_dev_set_drvdata);
 EXPORT_SYMBOL_GPL(csx_dev_get_drvdata);
 EXPORT_SYMBOL_GPL(csx_bar_size);
@@ -76,15 +77,26 @@ EXPORT_SYMBOL_GPL(csx_free);
 /* csx_service.h */
 EXPORT_SYMBOL_GPL(csx_service_export);
 EXPORT_SYMBOL_GPL(csx_service_export_scope);
+EXPORT_SYMBOL_GPL(csx_service_export_opts);
 EXPORT_SYMBOL_GPL(csx_service_unexport);
 EXPORT_SYMBOL_GPL(csx_open);
 EXPORT_SYMBOL_GPL(csx_chan_version);
 EXPORT_SYMBOL_GPL(csx_call);
 EXPORT_SYMBOL_GPL(csx_call_async);
 EXPORT_SYMBOL_GPL(csx_chan_watch);
+EXPORT_SYMBOL_GPL(csx_chan_set_recovery);
 EXPORT_SYMBOL_GPL(csx_close);
 /* For csx_helper.ko, opening a service on behalf of a user process. */
 EXPORT_SYMBOL_GPL(csx__service_open_for);
+
+/* csx_state.h */
+EXPORT_SYMBOL_GPL(csx_state_open);
+EXPORT_SYMBOL_GPL(csx_state_origin);
+EXPORT_SYMBOL_GPL(csx_state_version);
+EXPORT_SYMBOL_GPL(csx_state_generation);
+EXPORT_SYMBOL_GPL(csx_state_data);
+EXPORT_SYMBOL_GPL(csx_state_commit);
+EXPORT_SYMBOL_GPL(csx_state_close);
 
 /* csx_status.h */
 EXPORT_SYMBOL_GPL(csx_strerror);

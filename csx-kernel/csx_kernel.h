@@ -47,6 +47,9 @@ DECLARE_PER_CPU(struct csx_os_intr *, csx_k_cur_intr);
 /* May the caller sleep? (csx_os_context() without ATOMIC.) */
 bool csx_k_may_sleep(void);
 
+/* Free every saved-state region (csx_os_state.c); csx.ko goes. */
+void csx_k_state_fini(void);
+
 /* Wait for vmalloc'ed blocks freed from atomic context (csx_os_mem.c). */
 void csx_k_mem_fini(void);
 

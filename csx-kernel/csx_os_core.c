@@ -48,6 +48,7 @@ void csx_os_fini(void)
 {
 	/* Everything released in the background must be gone first. */
 	csx_k_keyed_stop();
+	csx_k_state_fini();
 	csx_k_mem_fini();
 }
 

@@ -249,6 +249,12 @@ void csx_os_driver_unregister(struct csx_driver *drv)
 
 /* ---- Registers and configuration space ------------------------------------ */
 
+/* The kernel has no host to ask for a unit: the core gives the lowest free. */
+int csx_os_dev_unit_hint(struct csx_os_dev *d)
+{
+	return -1;
+}
+
 uint64_t csx_os_bar_size(struct csx_os_dev *d, unsigned int bar)
 {
 	return bar < CSX_K_BARS ? d->bar_len[bar] : 0;

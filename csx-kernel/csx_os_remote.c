@@ -64,14 +64,22 @@ static void csx_k_remote_gone(void *ctx)
 	csx__remote_peer_gone(ctx);
 }
 
-int csx_os_remote_open(const char *name, uint32_t min_version,
-		       struct csx_os_rchan **out, uint32_t *version)
+/*
+ * @wait_ns is not honoured: the kernel helper has no "wait for an export"
+ * yet, so a kernel caller's recovery window ends at the first failed
+ * re-open. @idempotent is 0: SVC_EXPORT does not carry the mask, so calls
+ * from the kernel to a process are never re-issued.
+ */
+int csx_os_remote_open(const char *name, uint32_t min_version, int64_t wait_ns,
+		       struct csx_os_rchan **out, uint32_t *version,
+		       uint64_t *idempotent)
 {
 	struct csx_os_rchan *rc;
 	int ret;
 
 	*out = NULL;
 	*version = 0;
+	*idempotent = 0;
 	rc = kzalloc(sizeof(*rc), GFP_KERNEL);
 	if (!rc)
 		return -CSX_ENOMEM;
@@ -108,7 +116,7 @@ void csx_os_remote_close(struct csx_os_rchan *rc)
 }
 
 int csx_os_service_publish(const char *name, uint32_t version,
-			   enum csx_service_scope scope)
+			   enum csx_service_scope scope, uint64_t idempotent)
 {
 	return 0;
 }

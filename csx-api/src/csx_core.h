@@ -75,6 +75,7 @@ enum csx__type {
 	CSX__T_SERVICE,
 	CSX__T_CHAN,
 	CSX__T_DRIVER,
+	CSX__T_STATE,
 	CSX__T_COUNT
 };
 
@@ -145,6 +146,15 @@ int csx__strcmp(const char *a, const char *b);
 size_t csx__strlcpy(char *dst, const char *src, size_t size);
 /* A copy in core memory, or NULL. */
 char *csx__strdup(const char *s);
+/* Service and saved-state names, NUL included. */
+#define CSX__NAME_MAX 64
+/*
+ * "module/name": printable, no blanks, both parts non-empty, shorter than
+ * CSX__NAME_MAX.
+ */
+bool csx__name_ok(const char *name);
+/* CRC-32C (Castagnoli) of @len bytes, continuing from @crc (0 to start). */
+uint32_t csx__crc32c(uint32_t crc, const void *buf, size_t len);
 
 /* ---- Shared structures ------------------------------------------------ */
 
@@ -161,6 +171,8 @@ struct csx_device {
 	uint32_t bad_access;   /* rate-limits the range-check log */
 	uint32_t dma_live;
 	uint64_t bar_size[CSX__BARS];
+	unsigned int unit;	 /* csx_dev_unit() */
+	struct csx_device *next; /* csx__devs, under the core lock */
 };
 
 void csx__dev_get(struct csx_device *dev);

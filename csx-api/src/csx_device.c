@@ -29,6 +29,8 @@ struct csx_dma_buf {
 };
 
 static struct csx__drv_node *csx__drivers;
+/* Every probed device, for unit numbers (under the core lock). */
+static struct csx_device *csx__devs;
 static uint32_t csx__bad_dev_access;
 
 /* ---- Drivers ------------------------------------------------------------ */
@@ -180,6 +182,69 @@ static struct csx_device *csx__dev_new(struct csx_driver *drv,
 	return dev;
 }
 
+/* Units in use by @drv's devices: is @unit one? Core lock held. */
+static bool csx__unit_taken(struct csx_driver *drv, unsigned int unit)
+{
+	struct csx_device *d;
+
+	for (d = csx__devs; d; d = d->next) {
+		if (d->drv == drv && d->unit == unit)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Give @dev a unit: the host's hint when free, else the lowest free one,
+ * and link it. A taken hint is logged: two instances were told the same
+ * port, which a supervisor configuration should not do.
+ */
+static void csx__unit_assign(struct csx_device *dev)
+{
+	int hint = csx_os_dev_unit_hint(dev->od);
+	unsigned int unit = 0;
+	bool hint_taken = false;
+
+	csx__core_lock();
+	if (hint >= 0 && !csx__unit_taken(dev->drv, (unsigned int)hint)) {
+		unit = (unsigned int)hint;
+	} else {
+		hint_taken = hint >= 0;
+		while (csx__unit_taken(dev->drv, unit))
+			unit++;
+	}
+	dev->unit = unit;
+	dev->next = csx__devs;
+	csx__devs = dev;
+	csx__core_unlock();
+	if (hint_taken)
+		csx_warn("%s: unit %d is taken by another %s device; using %u",
+			 dev->name, hint, dev->drv->name, unit);
+}
+
+static void csx__unit_release(struct csx_device *dev)
+{
+	struct csx_device **pos;
+
+	csx__core_lock();
+	for (pos = &csx__devs; *pos; pos = &(*pos)->next) {
+		if (*pos == dev) {
+			*pos = dev->next;
+			break;
+		}
+	}
+	csx__core_unlock();
+}
+
+unsigned int csx_dev_unit(struct csx_device *dev)
+{
+	if (!csx__magic_ok(dev, CSX__MAGIC_DEVICE)) {
+		csx__bad_handle(__func__, dev);
+		return 0;
+	}
+	return dev->unit;
+}
+
 /* Undo what a driver forgot, so nothing runs against a gone driver. */
 static void csx__dev_reclaim(struct csx_device *dev)
 {
@@ -196,6 +261,7 @@ static void csx__dev_reclaim(struct csx_device *dev)
 	if (dma)
 		csx_warn("driver %s left %u DMA buffer(s) of %s allocated",
 			 dev->drv->name, (unsigned int)dma, dev->name);
+	csx__unit_release(dev);
 	csx__magic_set(dev, CSX__MAGIC_DEAD);
 	csx__dev_put(dev);
 }
@@ -215,6 +281,7 @@ int csx__dev_probe(struct csx_driver *drv, struct csx_os_dev *od,
 	dev = csx__dev_new(drv, od, name);
 	if (!dev)
 		return -CSX_ENOMEM;
+	csx__unit_assign(dev);
 	ret = drv->probe(dev, id);
 	if (ret) {
 		csx__dev_reclaim(dev);

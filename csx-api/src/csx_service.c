@@ -26,6 +26,7 @@ struct csx_service {
 	uint32_t inflight;
 	bool dead;
 	enum csx_service_scope scope;
+	uint64_t idempotent;
 	struct csx_service *next;
 	csx_service_fn fn;
 	void *ctx;
@@ -33,18 +34,41 @@ struct csx_service {
 	char name[CSX_SERVICE_NAME_MAX];
 };
 
+/*
+ * A remote channel's binding to one back-end channel. Recovery replaces
+ * the binding while calls may still be using the old one: each call holds
+ * a use count, and a replaced ("retired") binding is closed by whoever
+ * drops its last use. Counts and flags are under the core lock.
+ */
+struct csx__rbind {
+	struct csx_os_rchan *rc;
+	uint32_t users;
+	bool dead;    /* the peer died: re-open before the next call */
+	bool retired; /* replaced: close at the last use */
+};
+
 struct csx_chan {
 	uint32_t magic;
-	uint32_t version;	     /* the service's, fixed at open */
-	uint32_t async_pending;	     /* completions and watch not run yet */
-	struct csx_service *svc;     /* local: referenced service, or NULL */
-	struct csx_os_rchan *remote; /* remote: the back end's channel */
+	uint32_t version;	 /* the service's, set at (re)open */
+	uint32_t async_pending;	 /* completions and watch not run yet */
+	struct csx_service *svc; /* local: referenced service, or NULL */
+	/* Remote only: */
+	struct csx__rbind *bind;     /* current binding, under the core lock */
+	struct csx_os_mutex *reopen; /* one re-open at a time */
+	uint64_t idempotent;	     /* the service's re-issuable ops */
+	uint32_t recovery_ms;	     /* csx_chan_set_recovery() */
+	uint32_t min_version;
+	char name[CSX__NAME_MAX];
 	/* Under the core lock: */
 	struct csx_chan *next; /* csx__chans */
 	bool gone;	       /* the service went away: told or to tell */
 	csx_chan_gone_fn watch;
 	void *watch_ctx;
 };
+
+/* Re-issues of one idempotent call, at most (a handler that itself keeps
+ * answering -CSX_EPEERDIED must not make the caller loop). */
+#define CSX__REISSUE_MAX 16
 
 static struct csx_service *csx__services;
 /* Every open channel, for the death notices (csx_chan_watch()). */
@@ -75,34 +99,9 @@ static void csx__chan_unlink(struct csx_chan *chan)
 	csx__core_unlock();
 }
 
-/*
- * "module/service": printable, no blanks, both parts non-empty, shorter
- * than CSX_SERVICE_NAME_MAX.
- */
-static bool csx__service_name_ok(const char *name)
-{
-	size_t len, i;
-	bool slash = false;
-
-	if (!name)
-		return false;
-	len = csx__strnlen(name, CSX_SERVICE_NAME_MAX);
-	if (len == 0 || len >= CSX_SERVICE_NAME_MAX)
-		return false;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (c <= ' ' || c > '~')
-			return false;
-		if (c == '/' && i > 0 && i < len - 1)
-			slash = true;
-	}
-	return slash;
-}
-
 static int csx__service_name_check(const char *func, const char *name)
 {
-	if (csx__service_name_ok(name))
+	if (csx__name_ok(name))
 		return 0;
 	csx_err("%s(): bad service name; want \"module/service\", printable, "
 		"under %d bytes",
@@ -146,10 +145,12 @@ static int csx__service_publish(struct csx_service *svc)
 	return ret;
 }
 
-int csx_service_export_scope(const char *name, uint32_t version,
-			     enum csx_service_scope scope, csx_service_fn fn,
-			     void *ctx, struct csx_service **out)
+int csx_service_export_opts(const char *name, uint32_t version,
+			    const struct csx_service_opts *opts,
+			    csx_service_fn fn, void *ctx,
+			    struct csx_service **out)
 {
+	enum csx_service_scope scope = opts ? opts->scope : CSX_SERVICE_USER;
 	struct csx_service *svc;
 	int ret;
 
@@ -163,7 +164,7 @@ int csx_service_export_scope(const char *name, uint32_t version,
 		return -CSX_EINVAL;
 	if (scope != CSX_SERVICE_PRIVATE && scope != CSX_SERVICE_USER &&
 	    scope != CSX_SERVICE_PUBLIC) {
-		csx_err("csx_service_export_scope(%s): bad scope %d", name,
+		csx_err("csx_service_export(%s): bad scope %d", name,
 			(int)scope);
 		return -CSX_EINVAL;
 	}
@@ -180,6 +181,7 @@ int csx_service_export_scope(const char *name, uint32_t version,
 	svc->fn = fn;
 	svc->ctx = ctx;
 	svc->scope = scope;
+	svc->idempotent = opts ? opts->idempotent : 0;
 	svc->refs = 1;
 	svc->magic = CSX__MAGIC_SERVICE;
 	ret = csx__service_publish(svc);
@@ -195,11 +197,12 @@ int csx_service_export_scope(const char *name, uint32_t version,
 	 * the back end lets in finds it in the registry.
 	 */
 	if (scope != CSX_SERVICE_PRIVATE) {
-		ret = csx_os_service_publish(name, version, scope);
+		ret = csx_os_service_publish(name, version, scope,
+					     svc->idempotent);
 		if (ret) {
 			if (ret == -CSX_EEXIST)
 				csx_err("csx_service_export(): service %s is "
-					"exported by another process",
+					"exported by another user's process",
 					name);
 			svc->scope =
 				CSX_SERVICE_PRIVATE; /* nothing to withdraw */
@@ -211,11 +214,19 @@ int csx_service_export_scope(const char *name, uint32_t version,
 	return 0;
 }
 
+int csx_service_export_scope(const char *name, uint32_t version,
+			     enum csx_service_scope scope, csx_service_fn fn,
+			     void *ctx, struct csx_service **out)
+{
+	struct csx_service_opts opts = { .scope = scope };
+
+	return csx_service_export_opts(name, version, &opts, fn, ctx, out);
+}
+
 int csx_service_export(const char *name, uint32_t version, csx_service_fn fn,
 		       void *ctx, struct csx_service **out)
 {
-	return csx_service_export_scope(name, version, CSX_SERVICE_USER, fn,
-					ctx, out);
+	return csx_service_export_opts(name, version, NULL, fn, ctx, out);
 }
 
 static void csx__service_unlink(struct csx_service *svc)
@@ -307,10 +318,12 @@ static int csx__service_remote_open(const char *name, uint32_t min_version,
 				    struct csx_chan *chan)
 {
 	struct csx_os_rchan *rc = NULL;
+	uint64_t idempotent = 0;
 	uint32_t version = 0;
 	int ret;
 
-	ret = csx_os_remote_open(name, min_version, &rc, &version);
+	ret = csx_os_remote_open(name, min_version, 0, &rc, &version,
+				 &idempotent);
 	if (ret == -CSX_EPROTO)
 		csx_err("csx_open(): service %s (in another domain) is older "
 			"than version %u, which the caller needs",
@@ -324,8 +337,19 @@ static int csx__service_remote_open(const char *name, uint32_t min_version,
 			name, (unsigned int)version, (unsigned int)min_version);
 		return -CSX_EPROTO;
 	}
-	chan->remote = rc;
+	chan->bind = csx__zalloc(sizeof(*chan->bind));
+	if (!chan->bind || csx_os_mutex_create(&chan->reopen)) {
+		csx__free(chan->bind);
+		chan->bind = NULL;
+		csx_os_remote_close(rc);
+		return -CSX_ENOMEM;
+	}
+	chan->bind->rc = rc;
 	chan->version = version;
+	chan->idempotent = idempotent;
+	chan->recovery_ms = idempotent ? CSX_CHAN_RECOVERY_DEFAULT_MS : 0;
+	chan->min_version = min_version;
+	csx__strlcpy(chan->name, name, sizeof(chan->name));
 	return 0;
 }
 
@@ -375,7 +399,7 @@ int csx__service_open_for(const char *name, uint32_t min_version,
 	if (!out)
 		return -CSX_EINVAL;
 	*out = NULL;
-	if (!csx__service_name_ok(name))
+	if (!csx__name_ok(name))
 		return -CSX_EINVAL;
 	ret = csx__might_sleep(__func__);
 	if (ret)
@@ -407,7 +431,7 @@ uint32_t csx_chan_version(struct csx_chan *chan)
 		csx__bad_handle(__func__, chan);
 		return 0;
 	}
-	return chan->version;
+	return __atomic_load_n(&chan->version, __ATOMIC_RELAXED);
 }
 
 static int csx__call_check(const void *in, size_t in_len, const void *out,
@@ -449,6 +473,174 @@ out:
 	return ret;
 }
 
+/* Take a use of the channel's current binding. */
+static struct csx__rbind *csx__bind_get(struct csx_chan *chan)
+{
+	struct csx__rbind *b;
+
+	csx__core_lock();
+	b = chan->bind;
+	b->users++;
+	csx__core_unlock();
+	return b;
+}
+
+/* Drop a use; @died: the call found the peer dead. Thread context. */
+static void csx__bind_put(struct csx__rbind *b, bool died)
+{
+	bool close;
+
+	csx__core_lock();
+	if (died)
+		b->dead = true;
+	close = !--b->users && b->retired;
+	csx__core_unlock();
+	if (close) {
+		csx_os_remote_close(b->rc);
+		csx__free(b);
+	}
+}
+
+/* Nanoseconds left before @deadline (0: none left); -1: no deadline. */
+static int64_t csx__left_ns(int64_t deadline)
+{
+	uint64_t now;
+
+	if (deadline < 0)
+		return -1;
+	now = csx_os_time_ns();
+	return (uint64_t)deadline > now ? deadline - (int64_t)now : 0;
+}
+
+/*
+ * The peer behind binding @old died: open the service again (another
+ * instance, or the restarted one), waiting up to the recovery window and
+ * never past @deadline, and make that the channel's binding. 0 if the
+ * channel has a live binding now (perhaps another caller's re-open).
+ */
+static int csx__chan_reopen(struct csx_chan *chan, struct csx__rbind *old,
+			    int64_t deadline)
+{
+	struct csx__rbind *cur, *nb;
+	struct csx_os_rchan *rc = NULL;
+	uint64_t idempotent = 0;
+	uint32_t version = 0;
+	int64_t wait_ns, left;
+	bool close_cur;
+	int ret;
+
+	csx_os_mutex_lock(chan->reopen);
+	csx__core_lock();
+	cur = chan->bind;
+	ret = (cur != old && !cur->dead) ? 0 : 1;
+	csx__core_unlock();
+	if (!ret)
+		goto out;
+	wait_ns =
+		(int64_t)__atomic_load_n(&chan->recovery_ms, __ATOMIC_RELAXED) *
+		CSX_NSEC_PER_MSEC;
+	left = csx__left_ns(deadline);
+	if (left >= 0 && left < wait_ns)
+		wait_ns = left;
+	ret = -CSX_EPEERDIED;
+	if (wait_ns <= 0)
+		goto out;
+	ret = csx_os_remote_open(chan->name, chan->min_version, wait_ns, &rc,
+				 &version, &idempotent);
+	if (ret || version < chan->min_version) {
+		if (!ret)
+			csx_os_remote_close(rc);
+		csx_warn("channel to %s: the service did not come back (%s)",
+			 chan->name,
+			 ret ? csx_status_name(ret) : "older version");
+		ret = -CSX_EPEERDIED;
+		goto out;
+	}
+	nb = csx__zalloc(sizeof(*nb));
+	if (!nb) {
+		csx_os_remote_close(rc);
+		ret = -CSX_EPEERDIED;
+		goto out;
+	}
+	nb->rc = rc;
+	csx__core_lock();
+	cur = chan->bind;
+	chan->bind = nb;
+	chan->gone = false; /* the watch runs again at the next death */
+	__atomic_store_n(&chan->version, version, __ATOMIC_RELAXED);
+	chan->idempotent = idempotent;
+	cur->retired = true;
+	close_cur = !cur->users;
+	csx__core_unlock();
+	if (close_cur) {
+		csx_os_remote_close(cur->rc);
+		csx__free(cur);
+	}
+	csx_info("channel to %s: service back, channel re-opened", chan->name);
+	ret = 0;
+out:
+	csx_os_mutex_unlock(chan->reopen);
+	return ret;
+}
+
+/*
+ * A call through the back end. When the peer dies: a call to an op the
+ * service declared idempotent is re-issued on a re-opened channel; others
+ * fail with -CSX_EPEERDIED, and the next call re-opens first.
+ */
+static int csx__call_remote(struct csx_chan *chan, uint32_t op, const void *in,
+			    size_t in_len, void *out, size_t out_cap,
+			    size_t *out_len, int64_t timeout_ns)
+{
+	int64_t deadline = -1, left;
+	unsigned int reissued = 0;
+	struct csx__rbind *b;
+	bool recover, again;
+	size_t len;
+	int ret;
+
+	if (timeout_ns != CSX_WAIT_FOREVER)
+		deadline = (int64_t)csx_os_time_ns() + timeout_ns;
+	for (;;) {
+		recover = __atomic_load_n(&chan->recovery_ms,
+					  __ATOMIC_RELAXED) != 0;
+		b = csx__bind_get(chan);
+		if (b->dead && recover) {
+			csx__bind_put(b, false);
+			if (csx__chan_reopen(chan, b, deadline))
+				return -CSX_EPEERDIED;
+			continue;
+		}
+		left = csx__left_ns(deadline);
+		len = 0;
+		/* The back end bounds the wait by @timeout_ns. */
+		ret = csx_os_remote_call(b->rc, op, in, in_len, out, out_cap,
+					 &len,
+					 left < 0 ? CSX_WAIT_FOREVER : left);
+		if (len > out_cap) {
+			csx_err("csx_call(): remote op %u answered %zu bytes "
+				"into a %zu-byte buffer",
+				(unsigned int)op, len, out_cap);
+			ret = -CSX_EIO;
+			len = 0;
+		}
+		csx__bind_put(b, ret == -CSX_EPEERDIED);
+		again = ret == -CSX_EPEERDIED && recover && op < 64 &&
+			(chan->idempotent & CSX_OP_BIT(op)) &&
+			reissued < CSX__REISSUE_MAX;
+		if (!again) {
+			*out_len = len;
+			return ret;
+		}
+		if (csx__chan_reopen(chan, b, deadline))
+			return -CSX_EPEERDIED;
+		reissued++;
+		csx_dbg("channel to %s: op %u re-issued after the service "
+			"came back",
+			chan->name, (unsigned int)op);
+	}
+}
+
 /* A checked call, in thread context: local or through the back end. */
 static int csx__call_do(struct csx_chan *chan, uint32_t op, const void *in,
 			size_t in_len, void *out, size_t out_cap,
@@ -457,17 +649,9 @@ static int csx__call_do(struct csx_chan *chan, uint32_t op, const void *in,
 	size_t len = 0;
 	int ret;
 
-	if (chan->remote) {
-		/* The back end bounds the wait by @timeout_ns. */
-		ret = csx_os_remote_call(chan->remote, op, in, in_len, out,
-					 out_cap, &len, timeout_ns);
-		if (len > out_cap) {
-			csx_err("csx_call(): remote op %u answered %zu bytes "
-				"into a %zu-byte buffer",
-				(unsigned int)op, len, out_cap);
-			ret = -CSX_EIO;
-			len = 0;
-		}
+	if (chan->bind) {
+		ret = csx__call_remote(chan, op, in, in_len, out, out_cap, &len,
+				       timeout_ns);
 	} else {
 		ret = csx__call_local(chan->svc, op, in, in_len, out, out_cap,
 				      &len);
@@ -714,7 +898,8 @@ void csx__remote_peer_gone(struct csx_os_rchan *rc)
 
 	csx__core_lock();
 	for (chan = csx__chans; chan; chan = chan->next) {
-		if (chan->remote == rc) {
+		if (chan->bind && chan->bind->rc == rc) {
+			chan->bind->dead = true;
 			csx__chan_gone_locked(chan);
 			break;
 		}
@@ -751,6 +936,19 @@ int csx_chan_watch(struct csx_chan *chan, csx_chan_gone_fn fn, void *ctx)
 	return ret;
 }
 
+int csx_chan_set_recovery(struct csx_chan *chan, uint32_t window_ms)
+{
+	if (!csx__magic_ok(chan, CSX__MAGIC_CHAN))
+		return csx__bad_handle(__func__, chan);
+	if (window_ms > CSX_CHAN_RECOVERY_MAX_MS) {
+		csx_err("csx_chan_set_recovery(): %u ms is over the %u ms limit",
+			(unsigned int)window_ms, CSX_CHAN_RECOVERY_MAX_MS);
+		return -CSX_EINVAL;
+	}
+	__atomic_store_n(&chan->recovery_ms, window_ms, __ATOMIC_RELAXED);
+	return 0;
+}
+
 void csx_close(struct csx_chan *chan)
 {
 	if (!chan)
@@ -766,9 +964,12 @@ void csx_close(struct csx_chan *chan)
 	while (__atomic_load_n(&chan->async_pending, __ATOMIC_ACQUIRE))
 		csx_os_thread_sleep(CSX__POLL_NS);
 	csx__magic_set(chan, CSX__MAGIC_DEAD);
-	if (chan->remote)
-		csx_os_remote_close(chan->remote);
-	else
+	if (chan->bind) {
+		/* No call in progress: retired bindings are closed already. */
+		csx_os_remote_close(chan->bind->rc);
+		csx__free(chan->bind);
+		csx_os_mutex_destroy(chan->reopen);
+	} else
 		csx__service_put(chan->svc);
 	csx__retire(chan);
 	csx__live_dec(CSX__T_CHAN);

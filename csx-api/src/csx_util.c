@@ -116,3 +116,46 @@ int csx__bad_handle(const char *func, const void *obj)
 		csx_err("%s(): invalid or destroyed handle %p", func, obj);
 	return -CSX_EINVAL;
 }
+
+/*
+ * "module/service": printable, no blanks, both parts non-empty, shorter
+ * than CSX__NAME_MAX.
+ */
+bool csx__name_ok(const char *name)
+{
+	size_t len, i;
+	bool slash = false;
+
+	if (!name)
+		return false;
+	len = csx__strnlen(name, CSX__NAME_MAX);
+	if (len == 0 || len >= CSX__NAME_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c <= ' ' || c > '~')
+			return false;
+		if (c == '/' && i > 0 && i < len - 1)
+			slash = true;
+	}
+	return slash;
+}
+
+/*
+ * Bitwise, reflected, polynomial 0x82f63b78. Saved-state commits are small
+ * and rare; a table would buy speed nobody needs here.
+ */
+uint32_t csx__crc32c(uint32_t crc, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	unsigned int k;
+
+	crc = ~crc;
+	while (len--) {
+		crc ^= *p++;
+		for (k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0x82f63b78u & (0u - (crc & 1)));
+	}
+	return ~crc;
+}

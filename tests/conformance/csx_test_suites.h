@@ -24,6 +24,7 @@
 	X(intr)                \
 	X(context)             \
 	X(service)             \
+	X(state)               \
 	X(stale)
 
 #define CSX_TEST_DECLARE_SUITE(area) \

@@ -15,6 +15,7 @@ csx_conformance_cases = \
 	tests/conformance/test_intr.c \
 	tests/conformance/test_context.c \
 	tests/conformance/test_service.c \
+	tests/conformance/test_state.c \
 	tests/conformance/test_stale.c
 
 csx_conformance_core = \

@@ -21,7 +21,8 @@ unit_tests = \
 	tests/unit/test_timer \
 	tests/unit/test_intr \
 	tests/unit/test_device \
-	tests/unit/test_service
+	tests/unit/test_service \
+	tests/unit/test_state
 
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
@@ -63,3 +64,7 @@ tests_unit_test_service_CPPFLAGS = $(unit_cppflags)
 tests_unit_test_service_LDADD = $(unit_ldadd)
 
 EXTRA_DIST += tests/unit/unit.h
+
+tests_unit_test_state_SOURCES = tests/unit/test_state.c
+tests_unit_test_state_CPPFLAGS = $(unit_cppflags)
+tests_unit_test_state_LDADD = $(unit_ldadd)

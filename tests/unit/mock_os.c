@@ -51,6 +51,17 @@ struct csx_os_dev {
 	struct csx_driver *drv;
 	struct csx_device *core;
 	struct csx_intr *intr;
+	int unit_hint;
+};
+
+#define MOCK_MAX_STATES 8
+
+struct csx_os_state {
+	bool used;   /* a region exists under @name */
+	bool mapped; /* a handle has it now */
+	char name[CSX_SERVICE_NAME_MAX];
+	unsigned char *mem;
+	size_t size;
 };
 
 struct csx_os_timer {
@@ -120,6 +131,10 @@ static struct {
 	struct csx_os_rchan rchans[MOCK_MAX_RCHANS];
 	int publish_result;
 	struct mock_publish_seen publish;
+	int remote_call_once; /* next call's status, once (0: none) */
+	uint64_t remote_idempotent;
+	int state_result;
+	struct csx_os_state states[MOCK_MAX_STATES];
 } mock = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static __thread unsigned int tls_ctx;
@@ -193,6 +208,12 @@ void mock_reset(void)
 	mock.remote_resp_len = 0;
 	mock.publish_result = 0;
 	memset(&mock.publish, 0, sizeof(mock.publish));
+	mock.remote_call_once = 0;
+	mock.remote_idempotent = 0;
+	mock.state_result = 0;
+	for (int i = 0; i < MOCK_MAX_STATES; i++)
+		free(mock.states[i].mem);
+	memset(mock.states, 0, sizeof(mock.states));
 	memset(&mock.remote, 0, sizeof(mock.remote));
 	memset(mock.rchans, 0, sizeof(mock.rchans));
 	mock.verbose = getenv("MOCK_OS_VERBOSE") != NULL;
@@ -1080,6 +1101,7 @@ struct csx_os_dev *mock_dev_add(uint16_t vendor, uint16_t device,
 	d->vendor = vendor;
 	d->device = device;
 	d->msi = msi;
+	d->unit_hint = -1;
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	d->bar_size[0] = bar0_size;
 	d->bar[0] = calloc(1, bar0_size ? bar0_size : 1);
@@ -1141,6 +1163,16 @@ void csx_os_driver_unregister(struct csx_driver *drv)
 		d->core = NULL;
 		d->drv = NULL;
 	}
+}
+
+int csx_os_dev_unit_hint(struct csx_os_dev *d)
+{
+	return d->unit_hint;
+}
+
+void mock_dev_set_unit_hint(struct csx_os_dev *d, int unit)
+{
+	d->unit_hint = unit;
 }
 
 uint64_t csx_os_bar_size(struct csx_os_dev *d, unsigned int bar)
@@ -1377,11 +1409,14 @@ unsigned int mock_remote_live(void)
 	return n;
 }
 
-int csx_os_remote_open(const char *name, uint32_t min_version,
-		       struct csx_os_rchan **out, uint32_t *version)
+int csx_os_remote_open(const char *name, uint32_t min_version, int64_t wait_ns,
+		       struct csx_os_rchan **out, uint32_t *version,
+		       uint64_t *idempotent)
 {
 	unsigned int i;
 
+	mock.remote.wait_ns = wait_ns;
+	*idempotent = 0;
 	if (csx_os_context() & CSX_OS_CTX_ATOMIC)
 		mock_error("csx_os_remote_open() in atomic context");
 	mock.remote.opens++;
@@ -1398,6 +1433,7 @@ int csx_os_remote_open(const char *name, uint32_t min_version,
 	mock.remote.chan = &mock.rchans[i];
 	*out = &mock.rchans[i];
 	*version = mock.remote_version;
+	*idempotent = mock.remote_idempotent;
 	return 0;
 }
 
@@ -1417,6 +1453,13 @@ int csx_os_remote_call(struct csx_os_rchan *rc, uint32_t op, const void *in,
 	mock.remote.out = out;
 	mock.remote.out_cap = out_cap;
 	mock.remote.timeout_ns = timeout_ns;
+	if (mock.remote_call_once) {
+		int once = mock.remote_call_once;
+
+		mock.remote_call_once = 0;
+		*out_len = 0;
+		return once;
+	}
 	if (mock.remote_resp_len <= out_cap && mock.remote_resp_len)
 		memcpy(out, mock.remote_resp, mock.remote_resp_len);
 	*out_len = mock.remote_resp_len;
@@ -1445,8 +1488,9 @@ const struct mock_publish_seen *mock_publish_seen(void)
 }
 
 int csx_os_service_publish(const char *name, uint32_t version,
-			   enum csx_service_scope scope)
+			   enum csx_service_scope scope, uint64_t idempotent)
 {
+	mock.publish.idempotent = idempotent;
 	if (csx_os_context() & CSX_OS_CTX_ATOMIC)
 		mock_error("csx_os_service_publish() in atomic context");
 	mock.publish.publishes++;
@@ -1462,4 +1506,80 @@ void csx_os_service_withdraw(const char *name)
 		mock_error("csx_os_service_withdraw() in atomic context");
 	mock.publish.withdraws++;
 	snprintf(mock.publish.name, sizeof(mock.publish.name), "%s", name);
+}
+
+void mock_set_remote_call_once(int status)
+{
+	mock.remote_call_once = status;
+}
+
+void mock_set_remote_idempotent(uint64_t mask)
+{
+	mock.remote_idempotent = mask;
+}
+
+/* ---- Saved state: regions that outlive handles, until mock_reset() ------- */
+
+void mock_set_state_result(int result)
+{
+	mock.state_result = result;
+}
+
+unsigned char *mock_state_mem(const char *name, size_t *size)
+{
+	for (int i = 0; i < MOCK_MAX_STATES; i++) {
+		if (mock.states[i].used && !strcmp(mock.states[i].name, name)) {
+			*size = mock.states[i].size;
+			return mock.states[i].mem;
+		}
+	}
+	return NULL;
+}
+
+int csx_os_state_get(const char *name, size_t size, struct csx_os_state **out,
+		     void **mem, size_t *mem_size, bool *existed)
+{
+	struct csx_os_state *st = NULL;
+	int i;
+
+	if (csx_os_context() & CSX_OS_CTX_ATOMIC)
+		mock_error("csx_os_state_get() in atomic context");
+	if (mock.state_result)
+		return mock.state_result;
+	for (i = 0; i < MOCK_MAX_STATES; i++) {
+		if (mock.states[i].used && !strcmp(mock.states[i].name, name))
+			st = &mock.states[i];
+	}
+	*existed = st != NULL;
+	if (!st) {
+		for (i = 0; i < MOCK_MAX_STATES && mock.states[i].used; i++)
+			;
+		if (i == MOCK_MAX_STATES)
+			return -CSX_ENOSPC;
+		st = &mock.states[i];
+		st->mem = calloc(1, size);
+		if (!st->mem)
+			return -CSX_ENOMEM;
+		st->used = true;
+		st->size = size;
+		snprintf(st->name, sizeof(st->name), "%s", name);
+	}
+	if (st->mapped)
+		mock_error("csx_os_state_get() of a region mapped already");
+	st->mapped = true;
+	*out = st;
+	*mem = st->mem;
+	*mem_size = st->size;
+	return 0;
+}
+
+void csx_os_state_put(struct csx_os_state *st, bool drop)
+{
+	if (!st->mapped)
+		mock_error("csx_os_state_put() of a region not mapped");
+	st->mapped = false;
+	if (drop) {
+		free(st->mem);
+		memset(st, 0, sizeof(*st));
+	}
 }

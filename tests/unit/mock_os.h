@@ -125,8 +125,13 @@ struct mock_remote_seen {
 	void *out;
 	size_t out_cap;
 	int64_t timeout_ns;
+	int64_t wait_ns; /* of the last open */
 };
 const struct mock_remote_seen *mock_remote_seen(void);
+/* The next csx_os_remote_call() answers @status (no response), once. */
+void mock_set_remote_call_once(int status);
+/* The idempotent mask csx_os_remote_open() reports (default 0). */
+void mock_set_remote_idempotent(uint64_t mask);
 /* Remote channels opened and not closed yet. */
 unsigned int mock_remote_live(void);
 
@@ -138,7 +143,17 @@ struct mock_publish_seen {
 	char name[CSX_SERVICE_NAME_MAX]; /* last published or withdrawn */
 	uint32_t version;
 	enum csx_service_scope scope;
+	uint64_t idempotent;
 };
 const struct mock_publish_seen *mock_publish_seen(void);
+
+/* ---- Saved state -------------------------------------------------------- */
+
+/* What csx_os_state_get() answers when not 0 (default 0: it works). */
+void mock_set_state_result(int result);
+/* The raw region @name (to corrupt it), or NULL; @size its size. */
+unsigned char *mock_state_mem(const char *name, size_t *size);
+/* The unit csx_os_dev_unit_hint() gives for @d (mock_dev_add(): -1). */
+void mock_dev_set_unit_hint(struct csx_os_dev *d, int unit);
 
 #endif /* MOCK_OS_H */

@@ -321,10 +321,54 @@ static void drvdata_and_bad_devices(void **state)
 	csx_driver_unregister(&edu_drv);
 }
 
+/* Units: the host's hint when free, else the lowest free, per driver. */
+static unsigned int unit_of[4];
+static int nunits;
+
+static int probe_unit(struct csx_device *dev, const struct csx_pci_id *id)
+{
+	(void)id;
+	unit_of[nunits++] = csx_dev_unit(dev);
+	return 0;
+}
+
+static void remove_unit(struct csx_device *dev)
+{
+	(void)dev;
+}
+
+static void units(void **state)
+{
+	static struct csx_driver d1 = { .name = "u1",
+					.ids = edu_ids,
+					.probe = probe_unit,
+					.remove = remove_unit };
+	struct csx_os_dev *a, *b, *c;
+
+	(void)state;
+	nunits = 0;
+	a = mock_dev_add(0x1234, 0x11e8, "a", 16, false);
+	b = mock_dev_add(0x1234, 0x11e8, "b", 16, false);
+	c = mock_dev_add(0x1234, 0x11e8, "c", 16, false);
+	mock_dev_set_unit_hint(a, 1);
+	mock_dev_set_unit_hint(c, 1); /* taken by a: the lowest free */
+	assert_int_equal(csx_driver_register(&d1), 0);
+	assert_int_equal(nunits, 3);
+	/* Probe order may be any; a got its hint, the others 0 and 2. */
+	assert_int_equal(csx_dev_unit(mock_dev_core(a)), 1);
+	assert_int_equal(csx_dev_unit(mock_dev_core(b)) +
+				 csx_dev_unit(mock_dev_core(c)),
+			 2);
+	assert_true(mock_log_contains("unit 1 is taken by another u1 device"));
+	assert_int_equal(csx_dev_unit(NULL), 0);
+	csx_driver_unregister(&d1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		UNIT_TEST(pci_match_rules),
+		UNIT_TEST(units),
 		UNIT_TEST(register_probes_matches_only),
 		UNIT_TEST(register_arguments),
 		UNIT_TEST(declined_probe_frees_the_device),

@@ -555,6 +555,115 @@ static void publish_refused_fails_export(void **state)
 	assert_int_equal(csx_service_unexport(svc), 0);
 }
 
+static void recovery_reissues_idempotent_calls(void **state)
+{
+	const struct mock_remote_seen *seen = mock_remote_seen();
+	struct csx_os_rchan *first;
+	struct csx_chan *ch;
+	char out[8];
+	size_t len = 0;
+
+	(void)state;
+	mock_set_remote_open(0, 3);
+	mock_set_remote_idempotent(CSX_OP_BIT(2));
+	assert_int_equal(csx_open("far/svc", 1, &ch), 0);
+	first = seen->chan;
+	assert_int_equal(seen->wait_ns, 0); /* csx_open() does not wait */
+
+	/* The peer dies under an idempotent call: re-opened, re-issued. */
+	mock_set_remote_call(0, "ok", 2);
+	mock_set_remote_call_once(-CSX_EPEERDIED);
+	assert_int_equal(csx_call(ch, 2, NULL, 0, out, sizeof(out), &len,
+				  CSX_WAIT_FOREVER),
+			 0);
+	assert_int_equal(len, 2);
+	assert_memory_equal(out, "ok", 2);
+	assert_int_equal(seen->opens, 2);
+	assert_int_equal(seen->wait_ns,
+			 CSX_CHAN_RECOVERY_DEFAULT_MS * CSX_NSEC_PER_MSEC);
+	assert_int_equal(seen->calls, 2);
+	assert_int_equal(seen->closes, 1); /* the dead binding */
+	assert_true(seen->chan != first);
+	assert_int_equal(mock_remote_live(), 1);
+
+	/* Not idempotent: fails, and only the next call re-opens. */
+	mock_set_remote_call_once(-CSX_EPEERDIED);
+	assert_int_equal(csx_call(ch, 3, NULL, 0, NULL, 0, NULL, 1000000),
+			 -CSX_EPEERDIED);
+	assert_int_equal(seen->opens, 2);
+	assert_int_equal(
+		csx_call(ch, 3, NULL, 0, out, sizeof(out), &len, 1000000), 0);
+	assert_int_equal(seen->opens, 3);
+	/* The call's own timeout bounds the wait for the service. */
+	assert_true(seen->wait_ns > 0 && seen->wait_ns <= 1000000);
+	assert_int_equal(mock_remote_live(), 1);
+
+	/* The service does not come back: -CSX_EPEERDIED, logged. */
+	mock_set_remote_call_once(-CSX_EPEERDIED);
+	mock_set_remote_open(-CSX_ENOENT, 0);
+	assert_int_equal(
+		csx_call(ch, 2, NULL, 0, NULL, 0, NULL, CSX_WAIT_FOREVER),
+		-CSX_EPEERDIED);
+	assert_true(mock_log_contains("channel to far/svc: the service did "
+				      "not come back"));
+	csx_close(ch);
+	assert_int_equal(mock_remote_live(), 0);
+	assert_int_equal(csx__live_count(CSX__T_CHAN), 0);
+}
+
+static void recovery_off_and_limits(void **state)
+{
+	const struct mock_remote_seen *seen = mock_remote_seen();
+	struct csx_chan *ch;
+
+	(void)state;
+	/* No idempotent ops declared: no recovery by default. */
+	mock_set_remote_open(0, 1);
+	assert_int_equal(csx_open("far/plain", 0, &ch), 0);
+	mock_set_remote_call_once(-CSX_EPEERDIED);
+	assert_int_equal(csx_call(ch, 0, NULL, 0, NULL, 0, NULL, 0),
+			 -CSX_EPEERDIED);
+	assert_int_equal(csx_call(ch, 0, NULL, 0, NULL, 0, NULL, 0), 0);
+	assert_int_equal(seen->opens, 1);
+	/* Turned on by the caller: the next death re-opens. */
+	assert_int_equal(csx_chan_set_recovery(ch, 100), 0);
+	/* The binding is dead, and a zero timeout leaves no time to wait. */
+	assert_int_equal(csx_call(ch, 0, NULL, 0, NULL, 0, NULL, 0),
+			 -CSX_EPEERDIED);
+	assert_int_equal(seen->opens, 1);
+	mock_set_remote_call_once(-CSX_EPEERDIED);
+	assert_int_equal(
+		csx_call(ch, 0, NULL, 0, NULL, 0, NULL, CSX_WAIT_FOREVER),
+		-CSX_EPEERDIED);
+	assert_int_equal(seen->opens, 2);
+	assert_int_equal(
+		csx_call(ch, 0, NULL, 0, NULL, 0, NULL, CSX_WAIT_FOREVER), 0);
+	assert_int_equal(seen->opens, 3);
+	assert_int_equal(seen->wait_ns, 100 * CSX_NSEC_PER_MSEC);
+	assert_int_equal(
+		csx_chan_set_recovery(ch, CSX_CHAN_RECOVERY_MAX_MS + 1),
+		-CSX_EINVAL);
+	assert_int_equal(csx_chan_set_recovery(NULL, 1), -CSX_EINVAL);
+	csx_close(ch);
+	assert_int_equal(mock_remote_live(), 0);
+
+	/* Export options reach the back end. */
+	{
+		struct csx_service_opts o = { CSX_SERVICE_PUBLIC,
+					      CSX_OP_BIT(1) | CSX_OP_BIT(63) };
+		struct csx_service *svc;
+
+		assert_int_equal(csx_service_export_opts("o/p", 1, &o, handler,
+							 NULL, &svc),
+				 0);
+		assert_int_equal(mock_publish_seen()->idempotent,
+				 CSX_OP_BIT(1) | CSX_OP_BIT(63));
+		assert_int_equal(mock_publish_seen()->scope,
+				 CSX_SERVICE_PUBLIC);
+		assert_int_equal(csx_service_unexport(svc), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -571,6 +680,8 @@ int main(void)
 		UNIT_TEST(remote_call_checks_arguments_first),
 		UNIT_TEST(scopes_publish_and_open_for),
 		UNIT_TEST(publish_refused_fails_export),
+		UNIT_TEST(recovery_reissues_idempotent_calls),
+		UNIT_TEST(recovery_off_and_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,6 +21,7 @@
 #include <csx/csx_intr.h>
 #include <csx/csx_device.h>
 #include <csx/csx_service.h>
+#include <csx/csx_state.h>
 #include <csx/csx_module.h>
 
 /** API major version: incompatible changes. */

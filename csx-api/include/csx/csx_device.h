@@ -86,6 +86,20 @@ void csx_driver_unregister(struct csx_driver *drv);
 const char *csx_dev_name(struct csx_device *dev);
 
 /**
+ * csx_dev_unit() - The device's unit number: which port it is, among the
+ * devices its driver binds. Stable for the device's life, small, unique
+ * per driver; name per-port resources after it (e.g. a service "edu/0").
+ * @param dev The device.
+ * @return The unit, from 0.
+ *
+ * Units are given at probe: the unit the host asked for (user mode:
+ * csx-run --device ...,unit=N, so that the instance a supervisor restarts
+ * for one port keeps its number) if it is free, else the lowest free one.
+ * Any context.
+ */
+unsigned int csx_dev_unit(struct csx_device *dev);
+
+/**
  * csx_dev_set_drvdata() - Attach the driver's private data.
  * @param dev The device.
  * @param data Any pointer.

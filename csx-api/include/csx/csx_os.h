@@ -29,7 +29,7 @@
 #include <csx/csx_service.h>
 
 /** Version of this contract; a back end reports the one it implements. */
-#define CSX_OS_CONTRACT_VERSION 2
+#define CSX_OS_CONTRACT_VERSION 3
 
 /* ---- Lifecycle --------------------------------------------------------- */
 
@@ -384,13 +384,18 @@ struct csx_os_rchan;
  * and open a channel to it. Thread context; may sleep.
  * @param name "module/service" (checked by the core).
  * @param min_version Lowest acceptable version.
+ * @param wait_ns 0, or how long to wait for a service of that name to
+ * appear (a restarted process exporting it again) before -CSX_ENOENT.
  * @param out Channel. @param version The service's version.
+ * @param idempotent The service's idempotent operations (bit n: op n),
+ * 0 when the back end cannot tell.
  * @return 0; -CSX_ENOENT (no such service, or no path to other domains
  * from this back end yet); -CSX_EPROTO (the service is older than
  * @p min_version); -CSX_ENOMEM; -CSX_EPERM; -CSX_ENOSPC (too many channels open).
  */
-int csx_os_remote_open(const char *name, uint32_t min_version,
-		       struct csx_os_rchan **out, uint32_t *version);
+int csx_os_remote_open(const char *name, uint32_t min_version, int64_t wait_ns,
+		       struct csx_os_rchan **out, uint32_t *version,
+		       uint64_t *idempotent);
 /**
  * csx_os_remote_call() - A synchronous call on a remote channel; arguments
  * checked by the core (lengths within CSX_CALL_MAX_PAYLOAD). Thread
@@ -419,12 +424,49 @@ void csx_os_remote_close(struct csx_os_rchan *rc);
  * may sleep.
  * @param name "module/service". @param version Its version.
  * @param scope CSX_SERVICE_USER or CSX_SERVICE_PUBLIC.
+ * @param idempotent Operations callers may re-issue (bit n: op n).
  * @return 0 (also when there is no other domain to tell, or it is not
  * reachable now); -CSX_EEXIST (another domain holds the name: the export
  * fails); -CSX_ENOMEM.
  */
 int csx_os_service_publish(const char *name, uint32_t version,
-			   enum csx_service_scope scope);
+			   enum csx_service_scope scope, uint64_t idempotent);
+
+/* ---- Saved state -------------------------------------------------------- */
+
+/** A region that outlives this instance (csx_state.h). */
+struct csx_os_state;
+/**
+ * csx_os_state_get() - The region @p name of this instance's identity,
+ * created (zero-filled) with @p size bytes if there is none. Thread
+ * context; may sleep.
+ * @param name "module/state" (checked by the core).
+ * @param size Bytes wanted, page-rounded by the core.
+ * @param out Handle. @param mem The region, mapped writable.
+ * @param mem_size Its size: @p size for a new region; an existing one
+ * keeps its own (the core copies and re-creates when they differ).
+ * @param existed true: the region was there before this call.
+ * @return 0; -CSX_ENOMEM; -CSX_ENOSPC (the holder's limits).
+ */
+int csx_os_state_get(const char *name, size_t size, struct csx_os_state **out,
+		     void **mem, size_t *mem_size, bool *existed);
+/**
+ * csx_os_state_put() - Unmap the region; @p drop: delete it too, so the
+ * next csx_os_state_get() of the name creates a new one. Thread context.
+ * @param st Handle.
+ * @param drop Delete the region.
+ */
+void csx_os_state_put(struct csx_os_state *st, bool drop);
+
+/* ---- Devices: unit numbers ---------------------------------------------- */
+
+/**
+ * csx_os_dev_unit_hint() - The unit the host asked for this device, or -1.
+ * Any context.
+ * @param d Device.
+ * @return 0.. or -1 (the core gives the lowest free unit).
+ */
+int csx_os_dev_unit_hint(struct csx_os_dev *d);
 /**
  * csx_os_service_withdraw() - Undo csx_os_service_publish(): no new opens
  * from other domains. Channels already open fail their next call, as the

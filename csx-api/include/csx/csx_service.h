@@ -105,6 +105,43 @@ int csx_service_export_scope(const char *name, uint32_t version,
 int csx_service_export(const char *name, uint32_t version, csx_service_fn fn,
 		       void *ctx, struct csx_service **out);
 
+/** Bit for operation @p op in csx_service_opts.idempotent (op < 64). */
+#define CSX_OP_BIT(op) ((uint64_t)1 << (op))
+
+/** Everything csx_service_export_opts() can say about a service. */
+struct csx_service_opts {
+	/** Who may open it from another address space. */
+	enum csx_service_scope scope;
+	/**
+	 * Operations that may safely run twice (CSX_OP_BIT(op) each; only
+	 * ops 0..63 can be declared). A call to such an op that was pending
+	 * when the exporting process died is re-issued by the caller's CSX
+	 * to another instance of the service, or to the restarted one once
+	 * it is back (see csx_chan_set_recovery()). Calls to other ops fail
+	 * with -CSX_EPEERDIED: they may or may not have run.
+	 */
+	uint64_t idempotent;
+};
+
+/**
+ * csx_service_export_opts() - Publish a service with options.
+ * @param name "module/service".
+ * @param version The service's version (callers ask for a minimum).
+ * @param opts Scope and idempotent operations; NULL: the defaults of
+ *             csx_service_export().
+ * @param fn The handler.
+ * @param ctx Passed to @p fn.
+ * @param out Receives the handle.
+ * @return As csx_service_export_scope(). Thread context; may sleep.
+ *
+ * Several processes of one user may export the same name: they are
+ * instances of one service, and each new channel goes to one of them.
+ */
+int csx_service_export_opts(const char *name, uint32_t version,
+			    const struct csx_service_opts *opts,
+			    csx_service_fn fn, void *ctx,
+			    struct csx_service **out);
+
 /**
  * csx_service_unexport() - Withdraw a service.
  * @param svc The service, or NULL.
@@ -234,9 +271,10 @@ typedef void (*csx_chan_gone_fn)(void *ctx);
 /**
  * csx_chan_watch() - Be told when the service behind a channel goes away.
  * @param chan The channel.
- * @param fn Called once when the service is withdrawn or the domain it
+ * @param fn Called when the service is withdrawn or the domain it
  *           lives in goes away (its process died), or at once (queued)
- *           if that happened already.
+ *           if that happened already. Once per death: a channel that
+ *           recovered (csx_chan_set_recovery()) is watched again.
  * @param ctx Passed to @p fn.
  * @return 0, -CSX_EINVAL (bad handle, NULL @p fn), -CSX_EBUSY (the channel
  *         has a watch function already), -CSX_EDEADLK.
@@ -250,6 +288,34 @@ typedef void (*csx_chan_gone_fn)(void *ctx);
  * csx_close() of the channel returns.
  */
 int csx_chan_watch(struct csx_chan *chan, csx_chan_gone_fn fn, void *ctx);
+
+/** Default recovery window of a channel to a service that declared
+ *  idempotent operations, in milliseconds. */
+#define CSX_CHAN_RECOVERY_DEFAULT_MS 5000
+/** Longest recovery window csx_chan_set_recovery() accepts. */
+#define CSX_CHAN_RECOVERY_MAX_MS 60000
+
+/**
+ * csx_chan_set_recovery() - How long a channel waits for its service to
+ * come back after the exporting process died.
+ * @param chan The channel.
+ * @param window_ms 0: no recovery, every call after the death fails with
+ *                  -CSX_EPEERDIED; otherwise up to CSX_CHAN_RECOVERY_MAX_MS.
+ * @return 0, -CSX_EINVAL.
+ *
+ * A channel to a service in another process recovers from the death of
+ * that process: the next call, or the re-issue of a pending idempotent
+ * call (struct csx_service_opts), first opens the service again (another
+ * instance, or the restarted one), waiting up to the window and never past
+ * the call's own timeout; the channel then serves as before, and the
+ * watch function (csx_chan_watch()) runs again at the next death. If the
+ * service is not back in time the call fails with -CSX_EPEERDIED. The
+ * default is CSX_CHAN_RECOVERY_DEFAULT_MS for a service that declared
+ * idempotent operations, 0 for others. Channels to in-process or kernel
+ * services do not recover (the default there is 0 and has no effect).
+ * Thread context.
+ */
+int csx_chan_set_recovery(struct csx_chan *chan, uint32_t window_ms);
 
 /**
  * csx_close() - Close a channel.
