@@ -13,8 +13,11 @@
  *    for channels (OPEN). The daemon knows the peer's pid and uid from
  *    SO_PEERCRED, never from the message. One message per datagram; the
  *    daemon answers every request with one CSX_UH_REPLY carrying the
- *    request's @seq, in order. It may also send CSX_UH_CONNECT at any
- *    time (seq 0) to a process that exports services. A message whose
+ *    request's @seq, in order but for OPENs held by CSX_UH_OPEN_WAIT,
+ *    answered when they are done. It may also send CSX_UH_CONNECT at any
+ *    time (seq 0) to a process that exports services, and CSX_UH_EVENT
+ *    (seq 0) to one that subscribed. Only CSX_UH_STATE_PUT carries a
+ *    descriptor; any other request with one is refused. A message whose
  *    header does not frame it (magic, version, @len != datagram length)
  *    gets no reply: the daemon closes the connection.
  *
@@ -57,7 +60,7 @@
 /* "CSXU", first word of every message. */
 #define CSX_UH_MAGIC 0x55585343u
 /* Protocol version; a daemon refuses other versions in HELLO. */
-#define CSX_UH_PROTO_VERSION 1u
+#define CSX_UH_PROTO_VERSION 2u
 /* Service and process names, NUL included (== CSX_SERVICE_NAME_MAX). */
 #define CSX_UH_NAME_MAX 64
 /* Largest message on the daemon or channel socket, LIST replies included. */
@@ -74,14 +77,19 @@ struct csx_uh_hdr {
 
 enum csx_uh_type {
 	/* process -> daemon; each answered by CSX_UH_REPLY */
-	CSX_UH_HELLO = 1,    /* struct csx_uh_hello; first message */
-	CSX_UH_EXPORT = 2,   /* struct csx_uh_export */
-	CSX_UH_UNEXPORT = 3, /* struct csx_uh_name */
-	CSX_UH_OPEN = 4,     /* struct csx_uh_open; reply carries an fd */
-	CSX_UH_LIST = 5,     /* struct csx_uh_hdr; reply carries text */
+	CSX_UH_HELLO = 1,      /* struct csx_uh_hello; first message */
+	CSX_UH_EXPORT = 2,     /* struct csx_uh_export */
+	CSX_UH_UNEXPORT = 3,   /* struct csx_uh_name */
+	CSX_UH_OPEN = 4,       /* struct csx_uh_open; reply carries an fd */
+	CSX_UH_LIST = 5,       /* struct csx_uh_hdr; reply carries text */
+	CSX_UH_STATE_GET = 6,  /* struct csx_uh_state; reply may carry an fd */
+	CSX_UH_STATE_PUT = 7,  /* struct csx_uh_state + memfd */
+	CSX_UH_STATE_DROP = 8, /* struct csx_uh_name */
+	CSX_UH_SUBSCRIBE = 9,  /* struct csx_uh_hdr; then CSX_UH_EVENTs */
 	/* daemon -> process */
 	CSX_UH_REPLY = 0x80,   /* struct csx_uh_reply (+ text for LIST) */
 	CSX_UH_CONNECT = 0x81, /* struct csx_uh_connect + fd */
+	CSX_UH_EVENT = 0x82,   /* struct csx_uh_event, to subscribers */
 	/* caller -> exporter, on a channel socket */
 	CSX_UH_LANE_ADD = 0x40, /* struct csx_uh_lane_add + memfd */
 };
@@ -100,11 +108,17 @@ struct csx_uh_hello {
 	char name[CSX_UH_NAME_MAX]; /* what the process calls itself */
 };
 
-/* CSX_UH_EXPORT: publish a service of this process. */
+/*
+ * CSX_UH_EXPORT: publish a service of this process. Several processes of
+ * one uid may export the same name (instances of one service); OPEN picks
+ * one of them, round robin among those that satisfy it. A name exported
+ * by another uid is refused with -CSX_EEXIST.
+ */
 struct csx_uh_export {
 	struct csx_uh_hdr hdr;
-	uint32_t version; /* the service's */
-	uint32_t scope;	  /* enum csx_uh_scope */
+	uint32_t version;    /* the service's */
+	uint32_t scope;	     /* enum csx_uh_scope */
+	uint64_t idempotent; /* bit n: op n may be re-issued (n < 64) */
 	char name[CSX_UH_NAME_MAX];
 };
 
@@ -114,29 +128,113 @@ struct csx_uh_name {
 	char name[CSX_UH_NAME_MAX];
 };
 
-/* CSX_UH_OPEN: a channel to a service of another process. */
+/*
+ * CSX_UH_OPEN: a channel to a service of another process. With
+ * CSX_UH_OPEN_WAIT and no exporter of @name, the daemon holds the request
+ * up to @wait_ms (at most CSX_UH_OPEN_WAIT_MAX_MS; 0: no wait) for one to
+ * appear, then answers -CSX_ENOENT; once one appears, the request is
+ * answered as if it came then. Held requests are answered out of order: a
+ * client matches replies by @seq. A connection may have 64 held at once
+ * (-CSX_ENOSPC beyond); they go with it. @reserved must be 0.
+ */
 struct csx_uh_open {
 	struct csx_uh_hdr hdr;
 	uint32_t min_version;
-	uint32_t flags; /* 0 */
+	uint32_t flags;	   /* CSX_UH_OPEN_* */
+	uint32_t wait_ms;  /* with CSX_UH_OPEN_WAIT */
+	uint32_t reserved; /* 0 */
 	char name[CSX_UH_NAME_MAX];
 };
 
+#define CSX_UH_OPEN_WAIT 1u
+#define CSX_UH_OPEN_WAIT_MAX_MS 60000u
+
+/*
+ * Saved state (csx_state.h): a sealed memfd the daemon holds for a process
+ * so that the next instance of it gets it back. The key is the daemon's:
+ * a process the supervisor started is "CONTAINER/INSTANCE", whatever its
+ * pid; any other process is its uid and HELLO name. A client cannot name
+ * another's key.
+ *
+ * CSX_UH_STATE_GET: the region @name of the caller's key (@size is not
+ * looked at). Reply 0 with the memfd (SCM_RIGHTS) and @value 1, or
+ * -CSX_ENOENT.
+ * CSX_UH_STATE_PUT: hold this memfd as @name (replacing any), @size bytes;
+ * it must carry F_SEAL_SHRINK | F_SEAL_GROW and be exactly @size long,
+ * 1 to CSX_UH_STATE_MAX. Reply 0, -CSX_EINVAL, -CSX_ENOSPC (limits: 16
+ * regions per key, CSX_UH_STATE_UID_MAX bytes per uid, and a count of
+ * regions per uid and in all that the daemon sets).
+ * CSX_UH_STATE_DROP: forget @name. Reply 0 or -CSX_ENOENT.
+ * @name follows the service name rule ("module/state"). Regions outlive
+ * the process that PUT them: until DROP, or the daemon's exit. A daemon
+ * that restarts has lost them: clients PUT their open regions again when
+ * they re-register.
+ */
+struct csx_uh_state {
+	struct csx_uh_hdr hdr;
+	uint64_t size;
+	char name[CSX_UH_NAME_MAX];
+};
+
+#define CSX_UH_STATE_MAX (64ull << 20)
+#define CSX_UH_STATE_UID_MAX (256ull << 20)
+#define CSX_UH_STATE_PER_KEY 16
+
+/* Environment of a process the supervisor starts. */
+#define CSX_UH_CONTAINER_ENV "CSX_CONTAINER" /* container name */
+#define CSX_UH_INSTANCE_ENV "CSX_INSTANCE"   /* instance, from 0 */
+
+/*
+ * CSX_UH_EVENT (seq 0), after CSX_UH_SUBSCRIBE. Container events go to
+ * subscribers of the daemon's uid or root; service events to subscribers
+ * the service's scope admits.
+ */
+enum csx_uh_event_type {
+	CSX_UH_EV_STARTED = 1,	  /* @pid started (first time or restart) */
+	CSX_UH_EV_EXITED = 2,	  /* @pid ended; @status below */
+	CSX_UH_EV_RESTARTING = 3, /* restart @restarts in @delay_ms */
+	CSX_UH_EV_READY = 4,	  /* first EXPORT; @delay_ms since EXITED */
+	CSX_UH_EV_GAVE_UP = 5,	  /* too many failures: not restarted */
+	CSX_UH_EV_ADOPTED = 6, /* running @pid found after a daemon restart */
+	CSX_UH_EV_STOPPED = 7, /* ended and not restarted (policy) */
+	CSX_UH_EV_SERVICE_UP = 8,   /* @service exported by @pid */
+	CSX_UH_EV_SERVICE_DOWN = 9, /* @service of @pid withdrawn or died */
+};
+
+struct csx_uh_event {
+	struct csx_uh_hdr hdr;
+	uint32_t event;	   /* enum csx_uh_event_type */
+	uint32_t instance; /* container events */
+	int32_t pid;
+	/* EXITED: exit code >= 0, -signal, or CSX_UH_STATUS_UNKNOWN (an
+	 * adopted process: not our child, its status is not ours to read) */
+	int32_t status;
+	uint32_t restarts; /* restarts of this instance so far */
+	uint32_t delay_ms;
+	uint64_t time_ns; /* CLOCK_MONOTONIC at the event */
+	char container[CSX_UH_NAME_MAX];
+	char service[CSX_UH_NAME_MAX];
+};
+
+#define CSX_UH_STATUS_UNKNOWN (-1000)
+
 /*
  * CSX_UH_REPLY. @status is 0 or a negative CSX status: -CSX_EINVAL
- * (malformed), -CSX_EEXIST (EXPORT: the name is exported already, by any
- * process), -CSX_ENOENT, -CSX_EPROTO (OPEN: the service is older than
- * min_version), -CSX_EPERM (OPEN: not exported to the caller's uid),
- * -CSX_EPEERDIED (OPEN: the exporter could not be told), -CSX_EBUSY
- * (OPEN: the exporter's socket is full; try again), -CSX_ENOSPC
- * (limits). @value: OPEN, the service's version (the channel socket comes
- * as SCM_RIGHTS); HELLO, CSX_UH_PROTO_VERSION. LIST: text follows, up to
+ * (malformed), -CSX_EEXIST (EXPORT: the name is exported by another uid,
+ * or by this process already), -CSX_ENOENT, -CSX_EPROTO (OPEN: every
+ * instance is older than min_version), -CSX_EPERM (OPEN: not exported to
+ * the caller's uid), -CSX_EPEERDIED (OPEN: the exporter could not be
+ * told), -CSX_EBUSY (OPEN: the exporters' sockets are full; try again),
+ * -CSX_ENOSPC (limits). @value: OPEN, the chosen instance's version (the
+ * channel socket comes as SCM_RIGHTS); HELLO, CSX_UH_PROTO_VERSION;
+ * STATE_GET, 1 (the memfd comes as SCM_RIGHTS). LIST: text follows, up to
  * @hdr.len, not NUL-terminated.
  */
 struct csx_uh_reply {
 	struct csx_uh_hdr hdr;
 	int32_t status;
 	uint32_t value;
+	uint64_t aux; /* OPEN: the chosen instance's idempotent op mask */
 };
 
 /* CSX_UH_CONNECT: a caller opened @name; the channel socket comes along. */

@@ -5,9 +5,12 @@
  * who may open what, hands both ends a socketpair and steps aside
  * (protocol: helpers/include/csx_uh_proto.h).
  *
+ * With --config it also runs CSX processes ("containers") and restarts
+ * them when they fail (uhd_super.c, doc/supervisor.md).
+ *
  * This file owns the process: options, the listening socket, signals, and
- * the --status client. Runs in the foreground and logs to stderr, for
- * systemd (csx-uhelperd.service) and for the tests.
+ * the --status and --events clients. Runs in the foreground and logs to
+ * stderr, for systemd (csx-uhelperd.service) and for the tests.
  */
 #include "uhd.h"
 
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -27,6 +31,10 @@
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
+#endif
+/* The user-mode host the supervisor runs (helpers/user/local.mk). */
+#ifndef CSX_RUN_PATH
+#define CSX_RUN_PATH "/usr/local/bin/csx-run"
 #endif
 
 /* Log lines per second: about one peer, and about all peers together. */
@@ -77,6 +85,14 @@ static time_t uhd_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec;
+}
+
+int64_t uhd_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* Whether a line may go out in this second; if not, it is counted. */
@@ -137,6 +153,10 @@ struct uhd_opts {
 	unsigned int max_clients;
 	unsigned int hello_timeout; /* seconds */
 	bool status;
+	bool events;
+	const char *config;
+	const char *csx_run;
+	const char *state_file;
 };
 
 static void uhd_usage(FILE *f)
@@ -144,7 +164,9 @@ static void uhd_usage(FILE *f)
 	fprintf(f,
 		"Usage: csx-uhelperd [OPTION]...\n"
 		"The CSX user helper daemon: a registry of the services of CSX\n"
-		"processes, which it introduces to each other.\n"
+		"processes, which it introduces to each other, and of their\n"
+		"saved state; with --config, the supervisor that runs them and\n"
+		"restarts them when they fail.\n"
 		"\n"
 		"  --socket PATH       listen on PATH (default: $%s, else %s)\n"
 		"  --mode OCTAL        socket file mode (default 0666)\n"
@@ -152,13 +174,26 @@ static void uhd_usage(FILE *f)
 		"  --hello-timeout S   close a connection that has not said\n"
 		"                      HELLO within S seconds (default 5)\n"
 		"  --log-level LEVEL   err, warn, info (default) or debug\n"
-		"  --status            ask the running daemon for its registry\n"
+		"  --config FILE       run and supervise the containers of FILE\n"
+		"                      (format: doc/supervisor.md)\n"
+		"  --csx-run PATH      the csx-run they run (default %s)\n"
+		"  --state-file PATH   where running containers are noted, for a\n"
+		"                      daemon started after this one to adopt\n"
+		"                      (default: the socket path + .containers)\n"
+		"  --status            ask the running daemon for its registry,\n"
+		"                      containers and saved state\n"
+		"  --events            print the running daemon's events, one\n"
+		"                      line each, until killed\n"
 		"  --help              show this and exit\n"
 		"  --version           show the version and exit\n"
 		"\n"
-		"Exit status: 0 done, 64 bad usage, 69 a daemon already runs\n"
-		"(--status: none runs), 70 internal failure.\n",
-		CSX_UH_SOCKET_ENV, CSX_UH_SOCKET_DEFAULT);
+		"SIGTERM/SIGINT stop the containers (SIGKILL after 5 s), then\n"
+		"the daemon; SIGHUP logs the registry.\n"
+		"\n"
+		"Exit status: 0 done, 64 bad usage or configuration, 69 a daemon\n"
+		"already runs (--status, --events: none runs), 70 internal\n"
+		"failure.\n",
+		CSX_UH_SOCKET_ENV, CSX_UH_SOCKET_DEFAULT, CSX_RUN_PATH);
 }
 
 static int uhd_bad_usage(const char *fmt, const char *arg)
@@ -191,6 +226,10 @@ static int uhd_parse(int argc, char **argv, struct uhd_opts *o)
 		{ "hello-timeout", required_argument, NULL, 't' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "status", no_argument, NULL, 'S' },
+		{ "events", no_argument, NULL, 'E' },
+		{ "config", required_argument, NULL, 'C' },
+		{ "csx-run", required_argument, NULL, 'R' },
+		{ "state-file", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -202,6 +241,7 @@ static int uhd_parse(int argc, char **argv, struct uhd_opts *o)
 	if (!o->path || !*o->path)
 		o->path = CSX_UH_SOCKET_DEFAULT;
 	o->mode = 0666;
+	o->csx_run = CSX_RUN_PATH;
 	o->max_clients = 256;
 	o->hello_timeout = 5;
 	opterr = 0;
@@ -239,6 +279,23 @@ static int uhd_parse(int argc, char **argv, struct uhd_opts *o)
 		case 'S':
 			o->status = true;
 			break;
+		case 'E':
+			o->events = true;
+			break;
+		case 'C':
+			o->config = optarg;
+			break;
+		case 'R':
+			if (!*optarg)
+				return uhd_bad_usage("empty --csx-run%s", "");
+			o->csx_run = optarg;
+			break;
+		case 'F':
+			if (!*optarg)
+				return uhd_bad_usage("empty --state-file%s",
+						     "");
+			o->state_file = optarg;
+			break;
 		case 'h':
 			uhd_usage(stdout);
 			return -1;
@@ -253,6 +310,9 @@ static int uhd_parse(int argc, char **argv, struct uhd_opts *o)
 	}
 	if (optind < argc)
 		return uhd_bad_usage("unexpected argument '%s'", argv[optind]);
+	if (o->status && o->events)
+		return uhd_bad_usage("--status and --events%s: one at a time",
+				     "");
 	if (!*o->path ||
 	    strlen(o->path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return uhd_bad_usage("socket path '%s' empty or too long",
@@ -480,7 +540,9 @@ static void uhd_on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	uhd_log(UHD_INFO, "%s: shutting down",
 		sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	event_base_loopbreak(d->base);
+	/* The loop goes on while the containers end: they are watched in it. */
+	if (!uhd_super_stop(d))
+		event_base_loopbreak(d->base);
 }
 
 static int uhd_events(struct uhd *d)
@@ -510,11 +572,14 @@ static void uhd_free(struct uhd *d)
 	struct stat st;
 	size_t i;
 
+	d->closing = true;
 	while (!uhd_list_empty(&d->clients))
 		uhd_client_free(
 			uhd_entry(d->clients.next, struct uhd_client, node),
 			"closed at shutdown");
 	uhd_rl_flush(&d->rl, "all peers: ");
+	uhd_super_free(d);
+	uhd_state_free(d);
 	for (i = 0; i < 3; i++)
 		if (d->sig_ev[i])
 			event_free(d->sig_ev[i]);
@@ -533,9 +598,24 @@ static void uhd_free(struct uhd *d)
 	free(d);
 }
 
+/*
+ * Every saved-state region and every child is a descriptor: take all the
+ * hard limit allows, quietly keeping the soft one if it cannot be raised.
+ */
+static void uhd_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static int uhd_run(const struct uhd_opts *o)
 {
 	struct uhd *d = calloc(1, sizeof(*d));
+	char *state_file = NULL;
 	int ret;
 
 	if (!d) {
@@ -545,8 +625,25 @@ static int uhd_run(const struct uhd_opts *o)
 	d->listen_fd = -1;
 	d->max_clients = o->max_clients;
 	d->hello_timeout = o->hello_timeout;
+	d->self_uid = geteuid();
+	d->csx_run = o->csx_run;
 	uhd_list_init(&d->clients);
+	uhd_list_init(&d->containers);
 	uhd_registry_init(d);
+	uhd_state_init(d);
+	if (o->state_file)
+		d->state_file = o->state_file;
+	else if (asprintf(&state_file, "%s.containers", o->path) > 0)
+		d->state_file = state_file;
+	else
+		state_file = NULL;
+	/* A bad configuration is refused before anything else happens. */
+	if (o->config && uhd_conf_load(d, o->config)) {
+		free(d);
+		free(state_file);
+		return EX_USAGE;
+	}
+	uhd_raise_nofile();
 	/* Replies go with MSG_NOSIGNAL; this covers stderr on a dead pipe. */
 	signal(SIGPIPE, SIG_IGN);
 	ret = uhd_listen(d, o);
@@ -554,11 +651,18 @@ static int uhd_run(const struct uhd_opts *o)
 		uhd_log(UHD_ERR, "libevent set-up failed");
 		ret = EX_SOFTWARE;
 	}
+	if (!ret && !d->state_file) {
+		uhd_log(UHD_ERR, "out of memory");
+		ret = EX_SOFTWARE;
+	}
+	if (!ret && uhd_super_start(d))
+		ret = EX_SOFTWARE;
 	if (!ret && event_base_dispatch(d->base) < 0) {
 		uhd_log(UHD_ERR, "event loop failed");
 		ret = EX_SOFTWARE;
 	}
 	uhd_free(d);
+	free(state_file);
 	libevent_global_shutdown();
 	if (!ret)
 		uhd_log(UHD_INFO, "exited");
@@ -640,10 +744,49 @@ static void uhd_status_print(const char *text, size_t len)
 	}
 }
 
-static int uhd_status(const char *path)
+/*
+ * A connection to the daemon at @path that said HELLO as @name, with
+ * timeouts on both directions; the fd, or -(exit status) (reported).
+ */
+static int uhd_client_hello(const char *path, const char *name, char *buf)
 {
 	struct timeval tv = { UHD_STATUS_TIMEOUT_S, 0 };
+	const struct csx_uh_reply *r = (const struct csx_uh_reply *)buf;
 	struct csx_uh_hello hello;
+	ssize_t n;
+	int fd;
+
+	fd = uhd_connect_to(path, 0);
+	if (fd < 0) {
+		fprintf(stderr, "csx-uhelperd: no daemon at %s: %s\n", path,
+			strerror(-fd));
+		return -EX_UNAVAILABLE;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	memset(&hello, 0, sizeof(hello));
+	uhd_hdr(&hello.hdr, CSX_UH_HELLO, sizeof(hello), 1);
+	hello.proto = CSX_UH_PROTO_VERSION;
+	strcpy(hello.name, name);
+	n = uhd_status_call(fd, &hello, sizeof(hello), buf, CSX_UH_MSG_MAX);
+	if (n < 0) {
+		fprintf(stderr,
+			"csx-uhelperd: the daemon at %s does not answer: %s\n",
+			path, errno ? strerror(errno) : "connection closed");
+		close(fd);
+		return -EX_UNAVAILABLE;
+	}
+	if (r->status) {
+		fprintf(stderr, "csx-uhelperd: HELLO refused: status %d\n",
+			r->status);
+		close(fd);
+		return -EX_SOFTWARE;
+	}
+	return fd;
+}
+
+static int uhd_status(const char *path)
+{
 	struct csx_uh_hdr list;
 	const struct csx_uh_reply *r;
 	char *buf = malloc(CSX_UH_MSG_MAX);
@@ -653,31 +796,10 @@ static int uhd_status(const char *path)
 	if (!buf)
 		return EX_SOFTWARE;
 	r = (const struct csx_uh_reply *)buf;
-	fd = uhd_connect_to(path, 0);
+	fd = uhd_client_hello(path, "csx-uhelperd/status", buf);
 	if (fd < 0) {
-		fprintf(stderr, "csx-uhelperd: no daemon at %s: %s\n", path,
-			strerror(-fd));
 		free(buf);
-		return EX_UNAVAILABLE;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	memset(&hello, 0, sizeof(hello));
-	uhd_hdr(&hello.hdr, CSX_UH_HELLO, sizeof(hello), 1);
-	hello.proto = CSX_UH_PROTO_VERSION;
-	strcpy(hello.name, "csx-uhelperd/status");
-	n = uhd_status_call(fd, &hello, sizeof(hello), buf, CSX_UH_MSG_MAX);
-	if (n < 0) {
-		fprintf(stderr,
-			"csx-uhelperd: the daemon at %s does not answer: %s\n",
-			path, errno ? strerror(errno) : "connection closed");
-		ret = EX_UNAVAILABLE;
-		goto out;
-	}
-	if (r->status) {
-		fprintf(stderr, "csx-uhelperd: HELLO refused: status %d\n",
-			r->status);
-		goto out;
+		return -fd;
 	}
 	uhd_hdr(&list, CSX_UH_LIST, sizeof(list), 2);
 	n = uhd_status_call(fd, &list, sizeof(list), buf, CSX_UH_MSG_MAX);
@@ -693,6 +815,110 @@ out:
 	return ret;
 }
 
+static const char *uhd_event_name(uint32_t type)
+{
+	static const char *const names[] = {
+		[CSX_UH_EV_STARTED] = "STARTED",
+		[CSX_UH_EV_EXITED] = "EXITED",
+		[CSX_UH_EV_RESTARTING] = "RESTARTING",
+		[CSX_UH_EV_READY] = "READY",
+		[CSX_UH_EV_GAVE_UP] = "GAVE_UP",
+		[CSX_UH_EV_ADOPTED] = "ADOPTED",
+		[CSX_UH_EV_STOPPED] = "STOPPED",
+		[CSX_UH_EV_SERVICE_UP] = "SERVICE_UP",
+		[CSX_UH_EV_SERVICE_DOWN] = "SERVICE_DOWN",
+	};
+
+	if (type < sizeof(names) / sizeof(names[0]) && names[type])
+		return names[type];
+	return "EVENT";
+}
+
+/* A name field of the daemon's, made safe to print on one line. */
+static void uhd_field(char *dst, const char *src)
+{
+	size_t i;
+
+	for (i = 0; i < CSX_UH_NAME_MAX - 1 && src[i]; i++)
+		dst[i] = (src[i] > 0x20 && src[i] < 0x7f) ? src[i] : '?';
+	dst[i] = '\0';
+}
+
+/*
+ * One line per event, fields by name, so that scripts can grep them:
+ *   EXITED edu/1 pid 1234 status -9 restarts 3 delay_ms 0
+ *   SERVICE_UP edu/regs pid 1234 container edu instance 1
+ */
+static void uhd_event_print(const struct csx_uh_event *e)
+{
+	char ct[CSX_UH_NAME_MAX], svc[CSX_UH_NAME_MAX];
+
+	uhd_field(ct, e->container);
+	uhd_field(svc, e->service);
+	if (e->event == CSX_UH_EV_SERVICE_UP ||
+	    e->event == CSX_UH_EV_SERVICE_DOWN)
+		printf("%s %s pid %ld container %s instance %u",
+		       uhd_event_name(e->event), svc, (long)e->pid, ct,
+		       e->instance);
+	else
+		printf("%s %s/%u pid %ld status %ld restarts %u delay_ms %u",
+		       uhd_event_name(e->event), ct, e->instance, (long)e->pid,
+		       (long)e->status, e->restarts, e->delay_ms);
+	if (e->event > CSX_UH_EV_SERVICE_DOWN)
+		printf(" type %u", e->event);
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* --events: SUBSCRIBE, then print every event until the daemon goes. */
+static int uhd_events_client(const char *path)
+{
+	struct timeval none = { 0, 0 };
+	const struct csx_uh_event *e;
+	struct csx_uh_hdr sub;
+	char *buf = malloc(CSX_UH_MSG_MAX);
+	int fds[CSX_UH_MSG_FDS_MAX], fd;
+	unsigned int nfds, i;
+	ssize_t n;
+
+	if (!buf)
+		return EX_SOFTWARE;
+	e = (const struct csx_uh_event *)buf;
+	fd = uhd_client_hello(path, "csx-uhelperd/events", buf);
+	if (fd < 0) {
+		free(buf);
+		return -fd;
+	}
+	uhd_hdr(&sub, CSX_UH_SUBSCRIBE, sizeof(sub), 2);
+	n = uhd_status_call(fd, &sub, sizeof(sub), buf, CSX_UH_MSG_MAX);
+	if (n < 0 || ((const struct csx_uh_reply *)buf)->status) {
+		fprintf(stderr, "csx-uhelperd: SUBSCRIBE failed\n");
+		close(fd);
+		free(buf);
+		return EX_SOFTWARE;
+	}
+	/* Said once the daemon sends us events: scripts wait for it. */
+	printf("# subscribed to %s\n", path);
+	fflush(stdout);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
+	for (;;) {
+		n = csx_uh_msg_recv(fd, buf, CSX_UH_MSG_MAX, fds,
+				    CSX_UH_MSG_FDS_MAX, &nfds, 0, NULL);
+		for (i = 0; n > 0 && i < nfds; i++)
+			close(fds[i]);
+		if (n <= 0)
+			break;
+		if ((size_t)n == sizeof(*e) && e->hdr.magic == CSX_UH_MAGIC &&
+		    e->hdr.type == CSX_UH_EVENT)
+			uhd_event_print(e);
+	}
+	fprintf(stderr, "csx-uhelperd: the daemon closed the connection%s%s\n",
+		n < 0 ? ": " : "", n < 0 ? strerror((int)-n) : "");
+	close(fd);
+	free(buf);
+	return EX_UNAVAILABLE;
+}
+
 int main(int argc, char **argv)
 {
 	struct uhd_opts o = { 0 };
@@ -702,5 +928,7 @@ int main(int argc, char **argv)
 		return ret < 0 ? 0 : ret;
 	if (o.status)
 		return uhd_status(o.path);
+	if (o.events)
+		return uhd_events_client(o.path);
 	return uhd_run(&o);
 }

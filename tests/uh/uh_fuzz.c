@@ -10,16 +10,23 @@
  * protocol), requests carrying descriptors, requests before HELLO, second
  * HELLOs, EXPORT/OPEN/UNEXPORT storms over a small pool of names (so it
  * opens its own exports and closes the CONNECT descriptors it gets),
- * connections closed with requests in flight, and a connection that never
- * reads its replies (the daemon must drop it, not block).
+ * OPENs that wait for their service (and floods of them, past the limit),
+ * STATE_PUTs of good and bad descriptors (memfds unsealed, half sealed, of
+ * another size, empty; /dev/null, pipes, sockets; none, two), STATE_GET
+ * and STATE_DROP, SUBSCRIBE (so events come along), connections closed
+ * with requests in flight, a connection that never reads its replies (the
+ * daemon must drop it, not block) and a subscriber that never reads its
+ * events (the daemon must drop events, not it).
  *
- * Every reply is checked against the protocol: framing, order (seq),
- * descriptors only with OPEN successes and CONNECTs, and the status where
- * the request alone decides it. A header that does not frame its datagram
- * must get the connection closed. At the end: a fresh HELLO + EXPORT +
- * OPEN (+ a datagram through the channel) + LIST works, no fuzz service is
- * left, and the daemon's descriptor count (/proc/PID/fd; PID from
- * SO_PEERCRED unless given) is back to where it was before.
+ * Every reply is checked against the protocol: framing, order (seq; held
+ * OPENs apart, but each answered once), descriptors only with OPEN and
+ * STATE_GET successes and CONNECTs, events well formed, and the status
+ * where the request alone decides it. A header that does not frame its
+ * datagram must get the connection closed. At the end: a fresh HELLO +
+ * EXPORT (twice: instances) + OPEN (+ a datagram through the channel) +
+ * LIST works, the saved state the fuzz left is dropped, no fuzz service
+ * or region is left, and the daemon's descriptor count (/proc/PID/fd; PID
+ * from SO_PEERCRED unless given) is back to where it was before.
  *
  * The PRNG seed is printed; $CSX_UH_FUZZ_SEED replays a run. Exit 0 on
  * success, 1 on a failure, 2 on bad usage.
@@ -34,6 +41,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,8 +51,11 @@
 #include <unistd.h>
 
 #define NCONN 8
+/* OPENs a flood holds: more than the daemon's 64 per connection. */
+#define UHD_FUZZ_WAIT_FLOOD 80
 #define NNAMES 24
-#define SEQ_RING 4096
+#define NSTATES 6
+#define SEQ_RING 16384
 /* How long the daemon may take to close a connection it must close. */
 #define DOOM_NS (3 * 1000000000LL)
 /* Settling of the daemon's descriptor count. */
@@ -57,7 +68,10 @@
 enum hello_state { HELLO_NO, HELLO_YES, HELLO_UNKNOWN };
 
 struct sent {
+	uint32_t seq;
 	uint16_t type;
+	bool wait;     /* an OPEN that may be held: answered out of order */
+	bool answered; /* each request gets one reply */
 	int32_t expect;
 };
 
@@ -74,7 +88,8 @@ struct conn {
 static struct {
 	unsigned long rounds;
 	unsigned long sent, bytes, fds_sent, send_refused;
-	unsigned long replies, connects, fds_recv;
+	unsigned long replies, connects, events, fds_recv;
+	unsigned long waits, state_puts, lazy_events;
 	unsigned long opened, closed_by_daemon, closed_by_us, dropped_reader;
 	unsigned long status[CSX_EPEERDIED + 2]; /* by -status; last: other */
 	unsigned long bad;
@@ -91,6 +106,7 @@ static union {
 	struct csx_uh_export exp;
 	struct csx_uh_name name;
 	struct csx_uh_open open;
+	struct csx_uh_state state;
 	unsigned char raw[CSX_UH_MSG_MAX + 4096];
 } smsg;
 
@@ -215,7 +231,7 @@ static bool list_text_ok(const char *t, size_t len)
 static void check_reply(struct conn *c, ssize_t n, int nfds)
 {
 	const struct csx_uh_reply *r = &rmsg.reply;
-	const struct sent *s = &c->sent[r->hdr.seq % SEQ_RING];
+	struct sent *s = &c->sent[r->hdr.seq % SEQ_RING];
 
 	st.replies++;
 	if ((size_t)n < sizeof(*r)) {
@@ -226,12 +242,16 @@ static void check_reply(struct conn *c, ssize_t n, int nfds)
 		st.status[-r->status]++;
 	else
 		st.status[CSX_EPEERDIED + 1]++;
-	if (r->hdr.seq <= c->rseq || r->hdr.seq > c->seq) {
-		violation("reply seq %u out of order (answered %u, sent %u)",
+	if (s->seq != r->hdr.seq || s->answered || r->hdr.seq > c->seq ||
+	    (!s->wait && r->hdr.seq <= c->rseq)) {
+		violation("reply seq %u out of order or not expected "
+			  "(answered %u, sent %u)",
 			  r->hdr.seq, c->rseq, c->seq);
 		return;
 	}
-	c->rseq = r->hdr.seq;
+	s->answered = true;
+	if (!s->wait)
+		c->rseq = r->hdr.seq;
 	if (!status_allowed(r->status))
 		violation("reply status %d", r->status);
 	if (s->expect == EXP_NONE)
@@ -241,9 +261,12 @@ static void check_reply(struct conn *c, ssize_t n, int nfds)
 	else if (s->expect != EXP_ANY && s->expect != r->status)
 		violation("type 0x%x seq %u: status %d, want %d", s->type,
 			  r->hdr.seq, r->status, s->expect);
-	if (nfds != (s->type == CSX_UH_OPEN && r->status == 0))
+	if (nfds != ((s->type == CSX_UH_OPEN || s->type == CSX_UH_STATE_GET) &&
+		     r->status == 0))
 		violation("type 0x%x status %d came with %d fds", s->type,
 			  r->status, nfds);
+	if (s->type == CSX_UH_STATE_GET && r->status == 0 && r->value != 1)
+		violation("STATE_GET value %u", r->value);
 	if (s->type == CSX_UH_HELLO && r->status == 0) {
 		if (r->value != CSX_UH_PROTO_VERSION)
 			violation("HELLO value %u", r->value);
@@ -255,6 +278,30 @@ static void check_reply(struct conn *c, ssize_t n, int nfds)
 	if (!(s->type == CSX_UH_LIST && r->status == 0) &&
 	    (size_t)n != sizeof(*r))
 		violation("reply of %zd bytes to type 0x%x", n, s->type);
+}
+
+static bool event_ok(ssize_t n, int nfds)
+{
+	const struct csx_uh_event *e = (const struct csx_uh_event *)rmsg.raw;
+
+	return (size_t)n == sizeof(*e) && nfds == 0 && e->hdr.seq == 0 &&
+	       e->event >= CSX_UH_EV_STARTED &&
+	       e->event <= CSX_UH_EV_SERVICE_DOWN &&
+	       memchr(e->container, '\0', sizeof(e->container)) &&
+	       memchr(e->service, '\0', sizeof(e->service));
+}
+
+static void check_event(ssize_t n, int nfds)
+{
+	const struct csx_uh_event *e = (const struct csx_uh_event *)rmsg.raw;
+
+	st.events++;
+	if (!event_ok(n, nfds))
+		violation("bad EVENT: %zd bytes, %d fds, type %u", n, nfds,
+			  (size_t)n >= sizeof(*e) ? e->event : 0);
+	else if (e->event >= CSX_UH_EV_SERVICE_UP &&
+		 !uh_name_ok(e->service, sizeof(e->service)))
+		violation("EVENT %u of service '%s'", e->event, e->service);
 }
 
 /* Reads what the daemon sent @c, checking each message; non-blocking. */
@@ -284,6 +331,8 @@ static void conn_drain(struct conn *c)
 			check_connect(c, n, nfds);
 		else if (rmsg.hdr.type == CSX_UH_REPLY)
 			check_reply(c, n, nfds);
+		else if (rmsg.hdr.type == CSX_UH_EVENT)
+			check_event(n, nfds);
 		else
 			violation("message type 0x%x from the daemon",
 				  rmsg.hdr.type);
@@ -311,19 +360,17 @@ static void drain_all(void)
 }
 
 /*
- * Sends @len bytes of smsg on @c, expecting @expect for @type. A full
- * socket means the daemon is behind: wait for it, but not forever.
+ * Sends @len bytes of smsg on @c with the descriptors @fds, expecting
+ * @expect for @type (@wait: an OPEN that may be held). A full socket means
+ * the daemon is behind: wait for it, but not forever.
  */
-static void conn_send(struct conn *c, size_t len, uint16_t type, int32_t expect,
-		      int nfds)
+static void conn_send_fds(struct conn *c, size_t len, uint16_t type,
+			  int32_t expect, const int *fds, int nfds, bool wait)
 {
-	int fds[UH_MAX_FDS];
 	int64_t limit = now_ns() + 5000000000LL;
 	struct pollfd p;
-	int i, ret;
+	int ret;
 
-	for (i = 0; i < nfds; i++)
-		fds[i] = devnull;
 	for (;;) {
 		ret = uh_send(c->fd, smsg.raw, len, fds, nfds, MSG_DONTWAIT);
 		if (ret != -EAGAIN)
@@ -355,10 +402,26 @@ static void conn_send(struct conn *c, size_t len, uint16_t type, int32_t expect,
 	if (len >= sizeof(struct csx_uh_hdr) && smsg.hdr.seq > c->seq &&
 	    expect != EXP_NONE) {
 		c->seq = smsg.hdr.seq;
-		c->sent[c->seq % SEQ_RING] = (struct sent){ type, expect };
+		c->sent[c->seq % SEQ_RING] = (struct sent){
+			.seq = c->seq,
+			.type = type,
+			.wait = wait,
+			.expect = expect,
+		};
 	}
 	if (expect == EXP_NONE && !c->doomed)
 		c->doomed = now_ns();
+}
+
+/* As conn_send_fds(), with @nfds times /dev/null. */
+static void conn_send(struct conn *c, size_t len, uint16_t type, int32_t expect,
+		      int nfds)
+{
+	int fds[UH_MAX_FDS], i;
+
+	for (i = 0; i < nfds; i++)
+		fds[i] = devnull;
+	conn_send_fds(c, len, type, expect, fds, nfds, false);
 }
 
 static struct conn *pick(bool want_hello)
@@ -386,6 +449,11 @@ static void pool_name(char *name)
 	snprintf(name, CSX_UH_NAME_MAX, "fuzz/s%u", rnd_below(NNAMES));
 }
 
+static void state_name(char *name)
+{
+	snprintf(name, CSX_UH_NAME_MAX, "fuzzst/r%u", rnd_below(NSTATES));
+}
+
 static size_t type_len(uint16_t type)
 {
 	switch (type) {
@@ -394,9 +462,13 @@ static size_t type_len(uint16_t type)
 	case CSX_UH_EXPORT:
 		return sizeof(struct csx_uh_export);
 	case CSX_UH_UNEXPORT:
+	case CSX_UH_STATE_DROP:
 		return sizeof(struct csx_uh_name);
 	case CSX_UH_OPEN:
 		return sizeof(struct csx_uh_open);
+	case CSX_UH_STATE_GET:
+	case CSX_UH_STATE_PUT:
+		return sizeof(struct csx_uh_state);
 	default:
 		return sizeof(struct csx_uh_hdr);
 	}
@@ -427,6 +499,14 @@ static size_t build(struct conn *c, uint16_t type)
 		smsg.open.min_version = rnd_below(6);
 		pool_name(smsg.open.name);
 		break;
+	case CSX_UH_STATE_GET:
+	case CSX_UH_STATE_PUT:
+		smsg.state.size = 4096;
+		state_name(smsg.state.name);
+		break;
+	case CSX_UH_STATE_DROP:
+		state_name(smsg.name.name);
+		break;
 	}
 	return len;
 }
@@ -440,9 +520,13 @@ static char *name_field(uint16_t type)
 	case CSX_UH_EXPORT:
 		return smsg.exp.name;
 	case CSX_UH_UNEXPORT:
+	case CSX_UH_STATE_DROP:
 		return smsg.name.name;
 	case CSX_UH_OPEN:
 		return smsg.open.name;
+	case CSX_UH_STATE_GET:
+	case CSX_UH_STATE_PUT:
+		return smsg.state.name;
 	default:
 		return NULL;
 	}
@@ -457,7 +541,10 @@ static int32_t expect_valid(const struct conn *c, uint16_t type)
 		return c->hello == HELLO_YES ? -CSX_EINVAL : 0;
 	if (c->hello == HELLO_NO)
 		return -CSX_EINVAL;
-	return type == CSX_UH_LIST ? 0 : EXP_ANY;
+	/* Without its memfd, a STATE_PUT is malformed. */
+	if (type == CSX_UH_STATE_PUT)
+		return -CSX_EINVAL;
+	return type == CSX_UH_LIST || type == CSX_UH_SUBSCRIBE ? 0 : EXP_ANY;
 }
 
 static const char *const bad_names[] = {
@@ -515,12 +602,18 @@ static size_t mutate(struct conn *c, uint16_t type, size_t len, int32_t *expect)
 			smsg.exp.scope = 0;
 		return len;
 	case 7:
-		if (type == CSX_UH_HELLO)
+		if (type == CSX_UH_HELLO) {
 			smsg.hello.flags = 1u << rnd_below(32);
-		else if (type == CSX_UH_OPEN)
+		} else if (type == CSX_UH_OPEN && rnd_below(2)) {
+			smsg.open.reserved = 1u << rnd_below(32);
+		} else if (type == CSX_UH_OPEN) {
+			/* CSX_UH_OPEN_WAIT without a time is a plain OPEN. */
 			smsg.open.flags = 1u << rnd_below(32);
-		else
+			if (smsg.open.flags == CSX_UH_OPEN_WAIT)
+				*expect = expect_valid(c, type);
+		} else {
 			break;
+		}
 		return len;
 	case 8:
 		smsg.hdr.len = huge[rnd_below(4)];
@@ -543,15 +636,15 @@ static size_t mutate(struct conn *c, uint16_t type, size_t len, int32_t *expect)
 						  EXP_ANY;
 		return len;
 	case 12: {
-		static const uint16_t types[] = { 0,	6,    0x40,  0x7f,
-						  0x80, 0x81, 0xffff };
+		static const uint16_t types[] = { 0,	10,   0x40,  0x7f,
+						  0x80, 0x82, 0xffff };
 
 		smsg.hdr.type = types[rnd_below(7)];
 		return len;
 	}
 	default: /* header only */
 		smsg.hdr.len = sizeof(smsg.hdr);
-		if (type == CSX_UH_LIST)
+		if (type == CSX_UH_LIST || type == CSX_UH_SUBSCRIBE)
 			*expect = expect_valid(c, type);
 		return sizeof(smsg.hdr);
 	}
@@ -562,7 +655,7 @@ static size_t mutate(struct conn *c, uint16_t type, size_t len, int32_t *expect)
 
 static uint16_t rnd_type(void)
 {
-	return (uint16_t)(CSX_UH_HELLO + rnd_below(5));
+	return (uint16_t)(CSX_UH_HELLO + rnd_below(CSX_UH_SUBSCRIBE));
 }
 
 static void act_mutated(void)
@@ -668,7 +761,7 @@ static void act_storm(void)
 static void act_hello_less(void)
 {
 	struct conn *c = &conns[rnd_below(NCONN)];
-	uint16_t type = (uint16_t)(CSX_UH_EXPORT + rnd_below(4));
+	uint16_t type = (uint16_t)(CSX_UH_EXPORT + rnd_below(8));
 
 	if (c->fd >= 0) {
 		st.closed_by_us++;
@@ -709,7 +802,10 @@ static void act_no_reader(void)
 		return;
 	for (;;) {
 		uh_hdr(&list, CSX_UH_LIST, sizeof(list), ++c->seq);
-		c->sent[c->seq % SEQ_RING] = (struct sent){ CSX_UH_LIST, 0 };
+		c->sent[c->seq % SEQ_RING] = (struct sent){
+			.seq = c->seq,
+			.type = CSX_UH_LIST,
+		};
 		ret = uh_send(c->fd, &list, sizeof(list), NULL, 0,
 			      MSG_DONTWAIT);
 		if (ret == -EAGAIN) {
@@ -732,6 +828,118 @@ static void act_no_reader(void)
 	conn_close(c);
 }
 
+/* A memfd of @size bytes with @seals, or -1. */
+static int make_memfd(uint64_t size, unsigned int seals)
+{
+	int fd = memfd_create("uh_fuzz", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, (off_t)size) ||
+	    (seals && fcntl(fd, F_ADD_SEALS, seals))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * STATE_PUT with a descriptor: mostly bad ones, which must be refused
+ * (-EINVAL); a good one is held (0) or over a limit (-ENOSPC). Then a GET
+ * or a DROP now and then.
+ */
+static void act_state(void)
+{
+	struct conn *c = pick(true);
+	unsigned int both = F_SEAL_SHRINK | F_SEAL_GROW;
+	int fds[2] = { -1, -1 }, nfds = 1, sv[2], pfd[2];
+	uint64_t size = 1 + rnd_below(3 * 4096);
+	int32_t expect = -CSX_EINVAL;
+	uint16_t type;
+
+	if (!c)
+		return;
+	build(c, CSX_UH_STATE_PUT);
+	switch (rnd_below(10)) {
+	case 0:
+	case 1:
+		fds[0] = make_memfd(size, both);
+		expect = EXP_ANY;
+		break;
+	case 2:
+		fds[0] = make_memfd(size, 0);
+		break;
+	case 3:
+		fds[0] = make_memfd(size, F_SEAL_SHRINK);
+		break;
+	case 4:
+		fds[0] = make_memfd(size, both | F_SEAL_SEAL);
+		size += 1 + rnd_below(4096);
+		break;
+	case 5:
+		fds[0] = make_memfd(0, both);
+		size = 0;
+		break;
+	case 6:
+		fds[0] = make_memfd(size, both);
+		size = rnd_below(2) ? CSX_UH_STATE_MAX + 1 : ~0ull;
+		break;
+	case 7:
+		if (!pipe2(pfd, O_CLOEXEC)) {
+			fds[0] = pfd[0];
+			close(pfd[1]);
+		}
+		break;
+	case 8:
+		if (!socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+			fds[0] = sv[0];
+			close(sv[1]);
+		}
+		break;
+	default:
+		fds[0] = make_memfd(size, both);
+		fds[1] = make_memfd(size, both);
+		nfds = 2;
+	}
+	if (fds[0] < 0 || (nfds == 2 && fds[1] < 0))
+		die("memfd/pipe/socketpair: %s", strerror(errno));
+	smsg.state.size = size;
+	if (c->hello == HELLO_UNKNOWN)
+		expect = EXP_ANY;
+	conn_send_fds(c, sizeof(smsg.state), CSX_UH_STATE_PUT, expect, fds,
+		      nfds, false);
+	uh_close_fds(fds, nfds);
+	st.state_puts++;
+	if (c->fd < 0 || rnd_below(2))
+		return;
+	type = rnd_below(2) ? CSX_UH_STATE_GET : CSX_UH_STATE_DROP;
+	conn_send(c, build(c, type), type, expect_valid(c, type), 0);
+}
+
+/*
+ * OPENs that may be held: of a pool name (a storm may export it) or of one
+ * nobody exports, for a short while; now and then more than a connection
+ * may hold.
+ */
+static void act_wait(void)
+{
+	struct conn *c = pick(true);
+	unsigned int i, n = rnd_below(8) ? 1 : UHD_FUZZ_WAIT_FLOOD;
+
+	for (i = 0; c && c->fd >= 0 && i < n; i++) {
+		build(c, CSX_UH_OPEN);
+		smsg.open.flags = CSX_UH_OPEN_WAIT;
+		smsg.open.wait_ms = 1 + rnd_below(300);
+		if (rnd_below(2))
+			snprintf(smsg.open.name, sizeof(smsg.open.name),
+				 "fuzzwait/none%u", rnd_below(4));
+		conn_send_fds(c, sizeof(smsg.open), CSX_UH_OPEN,
+			      c->hello == HELLO_NO ? -CSX_EINVAL : EXP_ANY,
+			      NULL, 0, true);
+		st.waits++;
+	}
+}
+
 static void fuzz(double secs)
 {
 	int64_t end = now_ns() + (int64_t)(secs * 1e9);
@@ -739,16 +947,20 @@ static void fuzz(double secs)
 	while (now_ns() < end) {
 		unsigned int a = rnd_below(100);
 
-		if (a < 22)
+		if (a < 20)
 			act_mutated();
-		else if (a < 30)
+		else if (a < 27)
 			act_random_bytes();
-		else if (a < 40)
+		else if (a < 35)
 			act_random_body();
-		else if (a < 50)
+		else if (a < 43)
 			act_fds();
-		else if (a < 85)
+		else if (a < 73)
 			act_storm();
+		else if (a < 81)
+			act_state();
+		else if (a < 86)
+			act_wait();
 		else if (a < 92)
 			act_hello_less();
 		else if (a < 99)
@@ -932,6 +1144,7 @@ static void busy_check(void)
 
 static void final_check(void)
 {
+	struct csx_uh_name u;
 	struct csx_uh_export e;
 	struct csx_uh_hdr list;
 	int a = blocking_connect("uh_fuzz/final-a");
@@ -945,12 +1158,18 @@ static void final_check(void)
 	e.scope = CSX_UH_SCOPE_PUBLIC;
 	strcpy(e.name, "fuzzfinal/svc");
 	call_expect(a, &e, sizeof(e), 0, NULL, "final EXPORT");
+	/* One uid: a second instance; the same process: refused. */
 	e.hdr.seq = 5;
+	call_expect(b, &e, sizeof(e), 0, NULL, "EXPORT by a second process");
+	e.hdr.seq = 6;
 	call_expect(b, &e, sizeof(e), -CSX_EEXIST, NULL, "EXPORT twice");
+	uh_hdr(&u.hdr, CSX_UH_UNEXPORT, sizeof(u), 7);
+	strcpy(u.name, "fuzzfinal/svc");
+	call_expect(b, &u, sizeof(u), 0, NULL, "UNEXPORT of the instance");
 	final_open(b, &ch_b);
 	final_connect(a, ch_b);
 	close(ch_b);
-	uh_hdr(&list, CSX_UH_LIST, sizeof(list), 6);
+	uh_hdr(&list, CSX_UH_LIST, sizeof(list), 8);
 	n = call_expect(b, &list, sizeof(list), 0, NULL, "final LIST");
 	rmsg.raw[n] = '\0';
 	if (!strstr((char *)rmsg.raw + sizeof(rmsg.reply),
@@ -961,6 +1180,84 @@ static void final_check(void)
 	close(a);
 	close(b);
 	printf("uh_fuzz: final HELLO+EXPORT+OPEN+LIST OK\n");
+}
+
+/*
+ * A subscriber that reads nothing during the fuzz: the daemon must drop
+ * events for it rather than block, and keep the connection.
+ */
+static int lazy_open(void)
+{
+	int fd = blocking_connect("uh_fuzz/lazy");
+	struct csx_uh_hdr sub;
+
+	uh_hdr(&sub, CSX_UH_SUBSCRIBE, sizeof(sub), 2);
+	call_expect(fd, &sub, sizeof(sub), 0, NULL, "SUBSCRIBE");
+	return fd;
+}
+
+static void lazy_check(int fd)
+{
+	int fds[UH_MAX_FDS], nfds;
+	struct csx_uh_hdr list;
+	ssize_t n;
+
+	while ((n = uh_recv(fd, &rmsg, fds, &nfds, MSG_DONTWAIT, NULL)) > 0) {
+		uh_close_fds(fds, nfds);
+		if (rmsg.hdr.type != CSX_UH_EVENT || !event_ok(n, nfds))
+			violation("lazy subscriber: message type 0x%x, %zd "
+				  "bytes",
+				  rmsg.hdr.type, n);
+		st.lazy_events++;
+	}
+	if (n == 0)
+		violation("a subscriber that did not read was dropped");
+	uh_hdr(&list, CSX_UH_LIST, sizeof(list), 3);
+	call_expect(fd, &list, sizeof(list), 0, NULL, "LIST when lazy");
+	close(fd);
+	printf("uh_fuzz: a subscriber that did not read: %lu events kept, "
+	       "still served\n",
+	       st.lazy_events);
+}
+
+/*
+ * The saved state the fuzz left: its key is uid and HELLO name (as the
+ * daemon printed it, which it also accepts), so a connection of that
+ * name drops it.
+ */
+static void state_cleanup(void)
+{
+	char hname[CSX_UH_NAME_MAX], rname[CSX_UH_NAME_MAX], *text, *line;
+	struct csx_uh_hdr list;
+	struct csx_uh_name drop;
+	unsigned int dropped = 0;
+	unsigned long uid;
+	int fd = blocking_connect("uh_fuzz/check"), d;
+	ssize_t n;
+
+	uh_hdr(&list, CSX_UH_LIST, sizeof(list), 2);
+	n = call_expect(fd, &list, sizeof(list), 0, NULL, "LIST of state");
+	close(fd);
+	text = strndup((const char *)rmsg.raw + sizeof(rmsg.reply),
+		       n - sizeof(rmsg.reply));
+	if (!text)
+		die("out of memory");
+	for (line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		if (sscanf(line, "state key=uid:%lu/%63s name=%63s", &uid,
+			   hname, rname) != 3 ||
+		    uid != (unsigned long)getuid() || !strstr(hname, "fuzz"))
+			continue;
+		d = blocking_connect(hname);
+		memset(&drop, 0, sizeof(drop));
+		uh_hdr(&drop.hdr, CSX_UH_STATE_DROP, sizeof(drop), 2);
+		strcpy(drop.name, rname);
+		call_expect(d, &drop, sizeof(drop), 0, NULL, "STATE_DROP");
+		close(d);
+		dropped++;
+	}
+	free(text);
+	printf("uh_fuzz: %u saved-state region(s) left by the fuzz dropped\n",
+	       dropped);
 }
 
 /* A line of @text about the fuzz, other than the checker's own. */
@@ -1026,8 +1323,12 @@ static void report(double secs, int base, int end)
 	       "%lu fds), %lu refused by our kernel\n",
 	       secs, st.rounds, st.sent, st.bytes, st.fds_sent,
 	       st.send_refused);
-	printf("uh_fuzz: %lu replies, %lu CONNECTs, %lu fds received\n",
-	       st.replies, st.connects, st.fds_recv);
+	printf("uh_fuzz: %lu replies, %lu CONNECTs, %lu events, %lu fds "
+	       "received\n",
+	       st.replies, st.connects, st.events, st.fds_recv);
+	printf("uh_fuzz: %lu OPENs that may wait, %lu STATE_PUTs with "
+	       "descriptors\n",
+	       st.waits, st.state_puts);
 	printf("uh_fuzz: connections: %lu opened, %lu closed by the daemon "
 	       "(%lu non-readers dropped), %lu closed by us\n",
 	       st.opened, st.closed_by_daemon, st.dropped_reader,
@@ -1055,7 +1356,7 @@ int main(int argc, char **argv)
 	double secs = env && *env ? atof(env) : 5;
 	uint64_t seed = seed_from_env();
 	pid_t pid = 0;
-	int base, end, i, fd;
+	int base, end, i, fd, lazy;
 
 	if (argc < 2 || argc > 4) {
 		fprintf(stderr, "usage: uh_fuzz SOCKET [SECONDS [PID]]\n");
@@ -1084,11 +1385,14 @@ int main(int argc, char **argv)
 		conns[i].fd = -1;
 	cap_check();
 	busy_check();
+	lazy = lazy_open();
 	fuzz(secs);
 	for (i = 0; i < NCONN; i++)
 		if (conns[i].fd >= 0)
 			conn_close(&conns[i]);
+	lazy_check(lazy);
 	final_check();
+	state_cleanup();
 	registry_empty();
 	end = settle_fds(pid, base);
 	report(secs, base, end);

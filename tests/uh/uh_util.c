@@ -75,7 +75,7 @@ ssize_t uh_call(int fd, void *req, size_t len, union uh_msg *m, int *fd_out,
 
 	if (fd_out)
 		*fd_out = -1;
-	ret = uh_send(fd, req, len, NULL, 0, 0);
+	ret = len ? uh_send(fd, req, len, NULL, 0, 0) : 0;
 	if (ret)
 		return ret;
 	for (;;) {

@@ -41,7 +41,8 @@ ssize_t uh_recv(int fd, union uh_msg *m, int *fds, int *nfds, int flags,
 		int *msg_flags);
 void uh_close_fds(const int *fds, int nfds);
 /*
- * Sends @req (seq @seq already in it) and waits for its REPLY, closing the
+ * Sends @req (seq @seq already in it; @len 0: sent already, only
+ * waited for) and waits for its REPLY, closing the
  * descriptors of CONNECTs that come first (counted in *@connects if not
  * NULL). On success, *@fd_out (if not NULL) is the descriptor of the reply
  * or -1. Returns the reply length, or -errno (-ECONNRESET on hang-up).

@@ -4,10 +4,16 @@
 # csx-uhelperd for real, on a socket in a temp dir: --status, a second
 # daemon refused (69), a stale socket of a SIGKILLed daemon replaced,
 # service scopes across uids (root exports, nobody opens), a name exported
-# twice, services gone with their exporter, --max-clients, SIGHUP, then
-# uh_fuzz for ${CSX_UH_FUZZ_SECS:-5} s, and a clean SIGTERM exit (0, socket
-# removed). In sanitizer builds the daemon is sanitized too: a leak or race
-# report in its stderr, or a non-zero exit, fails the test.
+# by two uids (refused) and by two processes of one uid (instances, opened
+# in turn, with their idempotent mask), services gone with their exporter,
+# OPEN that waits for its service (served once it appears, -ENOENT when
+# time is up), saved state (put, get from another process, refused
+# memfds, limits, drop; another uid sees none of it), --events for
+# services (filtered by scope), --max-clients, SIGHUP, then uh_fuzz for
+# ${CSX_UH_FUZZ_SECS:-5} s, and a clean SIGTERM exit (0, socket removed).
+# The supervisor has its own test (supervisor.sh). In sanitizer builds the
+# daemon is sanitized too: a leak or race report in its stderr, or a
+# non-zero exit, fails the test.
 . "$(dirname "$0")/../edu/lib.sh"
 
 daemon=$top_builddir/helpers/user/csx-uhelperd
@@ -28,7 +34,8 @@ trap 'exit 1' HUP INT TERM
 # nobody must reach the socket and run the client: a 0755 dir of our own.
 chmod 755 "$tmp"
 cp "$top_builddir/tests/uh/uh_client" "$tmp/uh_client" || exit 99
-chmod 755 "$tmp/uh_client"
+cp "$daemon" "$tmp/csx-uhelperd" || exit 99
+chmod 755 "$tmp/uh_client" "$tmp/csx-uhelperd"
 client=$tmp/uh_client
 sock=$tmp/run/uhelperd.sock
 nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
@@ -164,15 +171,15 @@ expect "$out" "status=-71 value=0 fd=no"
 open_as -- perm/missing 0
 expect "$out" "status=-2 value=0 fd=no"
 
-# A name is exported once, daemon-wide, whoever asks.
+# A name belongs to one uid: another is refused.
 if [ "$uid" = 0 ]; then
 	export_bg $nobody -- perm/public 5 public
+	[ "$estatus" = status=-17 ] ||
+		fail "export of root's perm/public by uid 65534: $estatus"
+	expect "$(cat "$log2")" "EXPORT perm/public: exported by pid $public_pid of uid 0"
 else
-	export_bg -- perm/public 5 public
+	echo "$me: not root: no second uid, the other-uid EXPORT collision is not checked"
 fi
-[ "$estatus" = status=-17 ] || fail "second export of perm/public: $estatus"
-export_bg -- perm/user 1 user
-[ "$estatus" = status=-17 ] || fail "second export of perm/user: $estatus"
 
 # The registry, by --status and by SIGHUP.
 run_status "$daemon" --socket "$sock" --status
@@ -194,6 +201,150 @@ while :; do
 	sleep 0.05
 done
 expect "$(cat "$log2")" "service(s) withdrawn"
+
+# wait_for FILE PATTERN: until FILE has a line with the fixed string
+# PATTERN; bounded (10 s).
+wait_for() {
+	i=0
+	until grep -qF -- "$2" "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -lt 200 ] || fail "no \"$2\" in $1: $(cat "$1")"
+		sleep 0.05
+	done
+}
+
+# Instances: two processes of one uid export one name; OPEN takes them in
+# turn, and says what the chosen one marked idempotent.
+export_bg -- rr/svc 2 public 0x5
+[ "$estatus" = status=0 ] || fail "first instance of rr/svc: $estatus"
+rr1=$epid
+rr1out=$eout
+export_bg -- rr/svc 2 public 0x5
+[ "$estatus" = status=0 ] || fail "second instance of rr/svc: $estatus"
+rr2=$epid
+rr2out=$eout
+run_status "$client" "$sock" open-many rr/svc 1 4
+[ "$(printf '%s\n' "$out" | grep -c 'status=0 value=2 fd=yes aux=0x5')" = 4 ] ||
+	fail "4 opens of rr/svc"
+i=0
+until [ "$(grep -c '^connect rr/svc' "$rr1out")" = 2 ] &&
+	[ "$(grep -c '^connect rr/svc' "$rr2out")" = 2 ]; do
+	i=$((i + 1))
+	[ $i -lt 200 ] || fail "not 2 + 2 channels: $(cat "$rr1out" "$rr2out")"
+	sleep 0.05
+done
+kill "$rr1" "$rr2"
+wait "$rr1" "$rr2" 2>/dev/null
+
+# OPEN with CSX_UH_OPEN_WAIT: held until the service appears, then served
+# as any open; or -ENOENT once its time is up.
+wout=$tmp/wait.out
+"$client" "$sock" open-wait wait/svc 2 30000 >"$wout" 2>&1 &
+wpid=$!
+pids="$pids $wpid"
+wait_for "$wout" waiting
+i=0
+until "$daemon" --socket "$sock" --status | grep -q ' waiting=1'; do
+	i=$((i + 1))
+	[ $i -lt 200 ] || fail "the OPEN is not held"
+	sleep 0.05
+done
+[ "$(cat "$wout")" = waiting ] || fail "answered before the export: $(cat "$wout")"
+export_bg -- wait/svc 3 user 0x2
+[ "$estatus" = status=0 ] || fail "export wait/svc: $estatus"
+wait "$wpid"
+expect "$(cat "$wout")" "status=0 value=3 fd=yes aux=0x2"
+wait_for "$eout" "connect wait/svc pid=$wpid"
+kill "$epid"
+wait "$epid" 2>/dev/null
+run_status "$client" "$sock" open-wait wait/none 0 200
+expect "$out" "status=-2 value=0 fd=no"
+expect "$(cat "$log2")" "OPEN wait/none: no exporter appeared in time"
+
+# Saved state: a sealed memfd outlives the process that put it; what is
+# not one, or not sealed, or not of its size, is refused; limits hold.
+run_status "$client" "$sock" state-put st/a 8192 7
+[ "$out" = status=0 ] || fail "state-put st/a: $out"
+run_status "$client" "$sock" state-get st/a
+expect "$out" "status=0 value=1 fd=yes size=8192 byte=7"
+run_status "$daemon" --socket "$sock" --status
+expect "$out" "state key=uid:$uid/uh_client name=st/a size=8192 uid=$uid"
+if [ "$uid" = 0 ]; then
+	run_status $nobody "$client" "$sock" state-get st/a
+	expect "$out" "status=-2 value=0 fd=no"
+fi
+for kind in unsealed notmemfd size nofd twofds; do
+	run_status "$client" "$sock" state-bad st/bad $kind
+	[ "$out" = status=-22 ] || fail "state-bad $kind: $out"
+done
+expect "$(cat "$log2")" "refused (EINVAL): STATE_PUT st/bad: not a memfd" \
+	"refused (EINVAL): STATE_PUT st/bad: memfd without F_SEAL_SHRINK" \
+	"refused (EINVAL): STATE_PUT st/bad: memfd size differs"
+n=1
+while [ $n -lt 16 ]; do
+	run_status "$client" "$sock" state-put st/r$n 4096 1
+	[ "$out" = status=0 ] || fail "state-put st/r$n: $out"
+	n=$((n + 1))
+done
+run_status "$client" "$sock" state-put st/r16 4096 1
+[ "$out" = status=-28 ] || fail "17th region of a key: $out"
+run_status "$client" "$sock" state-put st/r1 8192 2
+[ "$out" = status=0 ] || fail "replacing st/r1: $out"
+n=1
+while [ $n -lt 16 ]; do
+	run_status "$client" "$sock" state-drop st/r$n
+	[ "$out" = status=0 ] || fail "state-drop st/r$n: $out"
+	n=$((n + 1))
+done
+# 256 MiB per uid: st/a and three 64 MiB regions leave no room for a fourth.
+for n in 1 2 3; do
+	run_status "$client" "$sock" state-put st/big$n 67108864 0
+	[ "$out" = status=0 ] || fail "state-put st/big$n: $out"
+done
+run_status "$client" "$sock" state-put st/big4 67108864 0
+[ "$out" = status=-28 ] || fail "over the per-uid bytes: $out"
+for n in 1 2 3; do
+	run_status "$client" "$sock" state-drop st/big$n
+done
+run_status "$client" "$sock" state-drop st/a
+[ "$out" = status=0 ] || fail "state-drop st/a: $out"
+run_status "$client" "$sock" state-drop st/a
+[ "$out" = status=-2 ] || fail "state-drop st/a twice: $out"
+run_status "$client" "$sock" state-get st/a
+expect "$out" "status=-2 value=0 fd=no"
+
+# --events: services come and go; a USER service only to its uid (and
+# root).
+evout=$tmp/events.out
+"$daemon" --socket "$sock" --events >"$evout" 2>&1 &
+evpid=$!
+pids="$pids $evpid"
+wait_for "$evout" "# subscribed to $sock"
+if [ "$uid" = 0 ]; then
+	nevout=$tmp/events-nobody.out
+	$nobody "$tmp/csx-uhelperd" --socket "$sock" --events >"$nevout" 2>&1 &
+	nevpid=$!
+	pids="$pids $nevpid"
+	wait_for "$nevout" "# subscribed to $sock"
+fi
+export_bg -- ev/user 1 user
+evu=$epid
+export_bg -- ev/public 1 public
+evp=$epid
+kill "$evu" "$evp"
+wait "$evu" "$evp" 2>/dev/null
+wait_for "$evout" "SERVICE_DOWN ev/public pid $evp"
+expect "$(cat "$evout")" "SERVICE_UP ev/user pid $evu container uh_client" \
+	"SERVICE_DOWN ev/user pid $evu" "SERVICE_UP ev/public pid $evp"
+if [ "$uid" = 0 ]; then
+	wait_for "$nevout" "SERVICE_DOWN ev/public pid $evp"
+	! grep -q ev/user "$nevout" ||
+		fail "uid 65534 told of root's USER service: $(cat "$nevout")"
+	kill "$nevpid"
+	wait "$nevpid" 2>/dev/null
+fi
+kill "$evpid"
+wait "$evpid" 2>/dev/null
 
 # --max-clients: one more connection is accepted and closed at once.
 mlog=$tmp/max.log
