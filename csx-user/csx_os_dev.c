@@ -209,3 +209,8 @@ void csx_os_dma_free(struct csx_os_dev *d, struct csx_os_dma *dma)
 {
 	d->src->dma_free(d, dma);
 }
+
+int csx_os_dev_unit_hint(struct csx_os_dev *d)
+{
+	return d->unit_hint ? (int)(d->unit_hint - 1) : -1;
+}

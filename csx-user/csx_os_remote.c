@@ -24,6 +24,18 @@
  * handle). EINTR (a signal while the helper waited to start the call) is
  * retried with what is left of the timeout: the helper fails with EINTR
  * only before the handler runs, so retrying never calls twice.
+ *
+ * An open with a wait (the core re-opening a channel whose exporter died,
+ * for its restarted copy) looks in both places until the name appears or
+ * the wait is over, in slices of REMOTE_WAIT_SLICE_NS: the kernel helper
+ * once per slice (it cannot wait), then the daemon, which holds the
+ * request for the rest of the slice (CSX_UH_OPEN_WAIT) and answers as soon
+ * as an exporter of the name registers. Without a daemon connection (none
+ * yet, or it restarts too), or when the daemon answers early (it picked an
+ * exporter that was dying), we pause (20 ms, doubling up to a slice) and
+ * try again, so a daemon restarted with the exporter is found too. Kernel
+ * channels report no idempotent operations (0): the helper's ABI carries
+ * no such mask, so the core re-issues nothing on them.
  */
 #include "csx_user_internal.h"
 
@@ -176,26 +188,68 @@ static int remote_kh_open(const char *name, uint32_t min_version,
 	return 0;
 }
 
-int csx_os_remote_open(const char *name, uint32_t min_version,
-		       struct csx_os_rchan **out, uint32_t *version)
+/* One look in the daemon, held up to @wait_ns there. */
+static int remote_uh_open(const char *name, uint32_t min_version,
+			  int64_t wait_ns, struct csx_os_rchan **out,
+			  uint32_t *version, uint64_t *idempotent)
 {
 	struct csx_os_rchan *rc;
 	int ret;
 
-	ret = remote_kh_open(name, min_version, out, version);
-	if (ret != -CSX_ENOENT)
-		return ret;
 	rc = calloc(1, sizeof(*rc));
 	if (!rc)
 		return -CSX_ENOMEM;
 	rc->fd = -1;
-	ret = csx__user_uh_open(name, min_version, rc, &rc->uh, version);
+	ret = csx__user_uh_open(name, min_version, wait_ns, rc, &rc->uh,
+				version, idempotent);
 	if (ret) {
 		free(rc);
 		return ret;
 	}
 	*out = rc;
 	return 0;
+}
+
+/* Re-look at the kernel helper, and retry a missing daemon, this often. */
+#define REMOTE_WAIT_SLICE_NS (500 * CSX_NSEC_PER_MSEC)
+/* First pause after an early "no such service"; doubles up to a slice. */
+#define REMOTE_NAP_MIN_NS (20 * CSX_NSEC_PER_MSEC)
+
+int csx_os_remote_open(const char *name, uint32_t min_version, int64_t wait_ns,
+		       struct csx_os_rchan **out, uint32_t *version,
+		       uint64_t *idempotent)
+{
+	uint64_t now = csx_os_time_ns(), nap = REMOTE_NAP_MIN_NS;
+	uint64_t deadline, left, slice, end;
+	int ret;
+
+	deadline = now + (wait_ns > 0 ? (uint64_t)wait_ns : 0);
+	for (;;) {
+		ret = remote_kh_open(name, min_version, out, version);
+		if (ret != -CSX_ENOENT) {
+			if (!ret)
+				*idempotent = 0;
+			return ret;
+		}
+		now = csx_os_time_ns();
+		left = deadline > now ? deadline - now : 0;
+		slice = left < REMOTE_WAIT_SLICE_NS ? left :
+						      REMOTE_WAIT_SLICE_NS;
+		ret = remote_uh_open(name, min_version, (int64_t)slice, out,
+				     version, idempotent);
+		if (ret != -CSX_ENOENT || !left)
+			return ret;
+		/*
+		 * Answered before the slice was over: no daemon, or an
+		 * exporter that was dying as we asked. Pause, growing.
+		 */
+		end = now + slice;
+		now = csx_os_time_ns();
+		if (now < end)
+			csx_os_thread_sleep(end - now < nap ? end - now : nap);
+		nap = nap * 2 < REMOTE_WAIT_SLICE_NS ? nap * 2 :
+						       REMOTE_WAIT_SLICE_NS;
+	}
 }
 
 static int remote_kh_call(struct csx_os_rchan *rc, uint32_t op, const void *in,
@@ -592,11 +646,12 @@ static void kexport_fini(void)
 }
 
 int csx_os_service_publish(const char *name, uint32_t version,
-			   enum csx_service_scope scope)
+			   enum csx_service_scope scope, uint64_t idempotent)
 {
 	int ret;
 
-	ret = csx__user_uh_publish(name, version, scope);
+	/* The kernel helper's export carries no idempotent mask. */
+	ret = csx__user_uh_publish(name, version, scope, idempotent);
 	if (ret)
 		return ret;
 	kexport_add(name, version, scope);

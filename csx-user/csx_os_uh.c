@@ -38,6 +38,19 @@
  * dropped and reconnected: open gets -CSX_EIO, publish still succeeds.
  * Channels do not involve the daemon and outlive it.
  *
+ * An open may ask the daemon to wait for an exporter to appear
+ * (CSX_UH_OPEN_WAIT, the core's recovery of a channel whose exporter
+ * died): the daemon then holds that request, answers others meanwhile
+ * (replies are matched by seq), and the reply bound grows by the wait.
+ *
+ * Saved-state regions (csx_os_state.c) are sealed memfds the daemon holds
+ * for the process's key. The regions open here, and those closed with
+ * keep (the process holds them too, so they outlive their handle even
+ * without a daemon), are listed like published services and PUT again on
+ * every new connection, since a restarted daemon has lost them; a drop the
+ * daemon could not be told is told on the next connection.
+ * Re-registration sends services, then drops, then regions.
+ *
  * The peer is not trusted. What it writes into a lane is read once and
  * checked against the lane's capacity; a state outside the protocol
  * retires the lane (caller) or ends the channel (exporter). Every wait is
@@ -107,7 +120,8 @@ struct uh_req {
 	bool lost;
 	int32_t status;
 	uint32_t value;
-	int fd; /* OPEN: the channel socket, or -1 */
+	uint64_t aux; /* OPEN: the service's idempotent op mask */
+	int fd;	      /* OPEN, STATE_GET: the descriptor, or -1 */
 };
 
 /* A service of ours the daemon must know, re-sent on every connection. */
@@ -116,7 +130,32 @@ struct uh_pub {
 	uint64_t gen; /* connection it was sent on (uh.gen); 0: none yet */
 	uint32_t version;
 	uint32_t scope; /* enum csx_uh_scope */
+	uint64_t idempotent;
 	char name[CSX_UH_NAME_MAX];
+};
+
+/* A saved-state region we hold (csx_uh.h), PUT on every connection. */
+struct csx_uh_region {
+	struct csx_uh_region *next;
+	uint64_t gen; /* connection the daemon has it from; 0: none yet */
+	uint64_t size;
+	int fd;
+	bool kept; /* closed with keep: waits here for the next open */
+	char name[CSX_UH_NAME_MAX];
+};
+
+/* A region dropped while the daemon that has it could not be told. */
+struct uh_drop {
+	struct uh_drop *next;
+	uint64_t gen; /* connection it was sent on; 0: none yet */
+	char name[CSX_UH_NAME_MAX];
+};
+
+/* What the re-registration in flight (uh.rx_req) sends. */
+enum uh_rx_kind {
+	UH_RX_PUB,
+	UH_RX_DROP,
+	UH_RX_REGION,
 };
 
 /* What a caller lane is doing; under its channel's lock. */
@@ -242,9 +281,12 @@ static struct {
 	struct uh_req hello_req;
 	struct uh_req rx_req; /* the re-registration in flight */
 	char rx_name[CSX_UH_NAME_MAX];
+	enum uh_rx_kind rx_kind;
 	bool rx_active;
-	unsigned int rx_ok, rx_refused;
+	unsigned int rx_ok, rx_refused, rx_regions;
 	struct uh_pub *pubs;
+	struct csx_uh_region *regions;
+	struct uh_drop *drops;
 	/* Channels. */
 	struct uh_srv *srvs;
 	struct csx_uh_chan *cchans;
@@ -405,11 +447,17 @@ static void uh_kick_locked(void)
 
 /* ---- The daemon connection (uh thread, unless said otherwise) ------------ */
 
+/* Something the daemon must hear: keep reconnecting while it is away. */
+static bool uh_owed_locked(void)
+{
+	return uh.pubs || uh.regions || uh.drops;
+}
+
 static void uh_retry_arm_locked(void)
 {
 	struct timeval tv;
 
-	if (uh.conn != UH_DOWN || !uh.pubs || uh.stopping ||
+	if (uh.conn != UH_DOWN || !uh_owed_locked() || uh.stopping ||
 	    evtimer_pending(uh.retry_ev, NULL))
 		return;
 	tv.tv_sec = uh.backoff_ms / 1000;
@@ -431,7 +479,7 @@ static void uh_conn_lost_locked(const char *why)
 		return;
 	if (why)
 		csx_warn("csx-uhelperd: dropping the connection: %s", why);
-	else if (was_up && uh.pubs && !uh.stopping)
+	else if (was_up && uh_owed_locked() && !uh.stopping)
 		csx_info("csx-uhelperd went away; reconnecting");
 	else
 		csx_dbg("csx-uhelperd: connection closed");
@@ -457,11 +505,11 @@ static void uh_conn_lost_locked(const char *why)
 }
 
 /*
- * Number @r, send it and queue it for its reply. 0, or -errno: the
- * connection cannot carry it.
+ * Number @r, send it (with @pass_fd, or -1) and queue it for its reply.
+ * 0, or -errno: the connection cannot carry it.
  */
 static int uh_send_req_locked(struct uh_req *r, struct csx_uh_hdr *h,
-			      size_t len, uint16_t type)
+			      size_t len, uint16_t type, int pass_fd)
 {
 	int ret;
 
@@ -472,7 +520,7 @@ static int uh_send_req_locked(struct uh_req *r, struct csx_uh_hdr *h,
 	r->seq = uh.seq;
 	r->type = type;
 	r->fd = -1;
-	ret = uh_send(uh.dfd, h, len, -1);
+	ret = uh_send(uh.dfd, h, len, pass_fd);
 	if (ret)
 		return ret;
 	r->next = uh.reqs;
@@ -498,17 +546,21 @@ enum uh_req_result {
 	UH_REQ_TIMEDOUT, /* the daemon did not answer: we reconnect */
 };
 
-/* API threads: a request and its reply, bounded by UH_REPLY_NS. */
-static enum uh_req_result uh_request_locked(struct uh_req *r,
-					    struct csx_uh_hdr *h, size_t len,
-					    uint16_t type)
+/*
+ * API threads: a request (with @pass_fd, or -1) and its reply, bounded by
+ * UH_REPLY_NS plus @hold_ns, the time the daemon may hold it on purpose.
+ */
+static enum uh_req_result uh_request_fd_locked(struct uh_req *r,
+					       struct csx_uh_hdr *h, size_t len,
+					       uint16_t type, int pass_fd,
+					       uint64_t hold_ns)
 {
-	uint64_t deadline = csx_os_time_ns() + UH_REPLY_NS;
+	uint64_t deadline = csx_os_time_ns() + UH_REPLY_NS + hold_ns;
 	int ret;
 
 	if (uh.conn != UH_UP)
 		return UH_REQ_LOST;
-	ret = uh_send_req_locked(r, h, len, type);
+	ret = uh_send_req_locked(r, h, len, type, pass_fd);
 	if (ret) {
 		/* Full or broken: either way the daemon is not keeping up. */
 		csx_dbg("csx-uhelperd: send failed: %s", strerror(-ret));
@@ -522,7 +574,8 @@ static enum uh_req_result uh_request_locked(struct uh_req *r,
 		uh_req_unlink_locked(r);
 		csx_warn("csx-uhelperd did not answer within %llu s; "
 			 "reconnecting",
-			 (unsigned long long)(UH_REPLY_NS / CSX_NSEC_PER_SEC));
+			 (unsigned long long)((UH_REPLY_NS + hold_ns) /
+					      CSX_NSEC_PER_SEC));
 		uh.drop = true;
 		uh_kick_locked();
 		return UH_REQ_TIMEDOUT;
@@ -530,46 +583,104 @@ static enum uh_req_result uh_request_locked(struct uh_req *r,
 	return r->lost ? UH_REQ_LOST : UH_REQ_OK;
 }
 
-/*
- * Re-registration: after HELLO, every published service not yet sent on
- * this connection is sent, one EXPORT at a time so a long list never
- * fills the socket.
- */
-static void uh_rx_next_locked(void)
+static enum uh_req_result uh_request_locked(struct uh_req *r,
+					    struct csx_uh_hdr *h, size_t len,
+					    uint16_t type)
+{
+	return uh_request_fd_locked(r, h, len, type, -1, 0);
+}
+
+/* Re-registration: the next service not sent on this connection yet. */
+static bool uh_rx_pub_locked(void)
 {
 	struct csx_uh_export m;
 	struct uh_pub *p;
 
-	if (uh.conn != UH_UP || !uh.rx_active)
-		return;
 	for (p = uh.pubs; p && p->gen == uh.gen; p = p->next)
 		;
-	if (!p) {
-		if (uh.ever_up && uh.pubs)
-			csx_info("reconnected to csx-uhelperd, %u services "
-				 "re-registered",
-				 uh.rx_ok);
-		else if (uh.ever_up)
-			csx_dbg("reconnected to csx-uhelperd");
-		else if (uh.rx_ok || uh.rx_refused)
-			csx_info("connected to csx-uhelperd, %u services "
-				 "registered",
-				 uh.rx_ok);
-		uh.rx_active = false;
-		uh.ever_up = true;
-		return;
-	}
+	if (!p)
+		return false;
 	p->gen = uh.gen;
 	memset(&m, 0, sizeof(m));
 	m.version = p->version;
 	m.scope = p->scope;
+	m.idempotent = p->idempotent;
 	memcpy(m.name, p->name, sizeof(m.name));
 	memcpy(uh.rx_name, p->name, sizeof(uh.rx_name));
-	if (uh_send_req_locked(&uh.rx_req, &m.hdr, sizeof(m), CSX_UH_EXPORT))
+	uh.rx_kind = UH_RX_PUB;
+	if (uh_send_req_locked(&uh.rx_req, &m.hdr, sizeof(m), CSX_UH_EXPORT,
+			       -1))
 		uh_conn_lost_locked("cannot send a registration");
+	return true;
 }
 
-static void uh_rx_done_locked(const struct uh_req *r)
+static bool uh_rx_drop_locked(void)
+{
+	struct csx_uh_name m;
+	struct uh_drop *d;
+
+	for (d = uh.drops; d && d->gen == uh.gen; d = d->next)
+		;
+	if (!d)
+		return false;
+	d->gen = uh.gen;
+	memset(&m, 0, sizeof(m));
+	memcpy(m.name, d->name, sizeof(m.name));
+	memcpy(uh.rx_name, d->name, sizeof(uh.rx_name));
+	uh.rx_kind = UH_RX_DROP;
+	if (uh_send_req_locked(&uh.rx_req, &m.hdr, sizeof(m), CSX_UH_STATE_DROP,
+			       -1))
+		uh_conn_lost_locked("cannot send a saved-state drop");
+	return true;
+}
+
+static bool uh_rx_region_locked(void)
+{
+	struct csx_uh_state m;
+	struct csx_uh_region *rg;
+
+	for (rg = uh.regions; rg && rg->gen == uh.gen; rg = rg->next)
+		;
+	if (!rg)
+		return false;
+	rg->gen = uh.gen;
+	memset(&m, 0, sizeof(m));
+	m.size = rg->size;
+	memcpy(m.name, rg->name, sizeof(m.name));
+	memcpy(uh.rx_name, rg->name, sizeof(uh.rx_name));
+	uh.rx_kind = UH_RX_REGION;
+	if (uh_send_req_locked(&uh.rx_req, &m.hdr, sizeof(m), CSX_UH_STATE_PUT,
+			       rg->fd))
+		uh_conn_lost_locked("cannot send a saved-state region");
+	return true;
+}
+
+/*
+ * Re-registration: after HELLO, everything the daemon must know and was
+ * not sent on this connection yet is sent, one request at a time so a
+ * long list never fills the socket.
+ */
+static void uh_rx_next_locked(void)
+{
+	if (uh.conn != UH_UP || !uh.rx_active)
+		return;
+	if (uh_rx_pub_locked() || uh_rx_drop_locked() || uh_rx_region_locked())
+		return;
+	if (uh.ever_up && (uh.pubs || uh.regions))
+		csx_info("reconnected to csx-uhelperd, %u services and %u "
+			 "saved-state regions re-registered",
+			 uh.rx_ok, uh.rx_regions);
+	else if (uh.ever_up)
+		csx_dbg("reconnected to csx-uhelperd");
+	else if (uh.rx_ok || uh.rx_refused || uh.rx_regions)
+		csx_info("connected to csx-uhelperd, %u services and %u "
+			 "saved-state regions registered",
+			 uh.rx_ok, uh.rx_regions);
+	uh.rx_active = false;
+	uh.ever_up = true;
+}
+
+static void uh_rx_pub_done_locked(const struct uh_req *r)
 {
 	if (!r->status) {
 		uh.rx_ok++;
@@ -583,6 +694,42 @@ static void uh_rx_done_locked(const struct uh_req *r)
 		else
 			csx_warn("service %s: csx-uhelperd refused it: %s",
 				 uh.rx_name, csx_strerror(r->status));
+	}
+}
+
+/* Told (or the daemon had none): forget the drop. */
+static void uh_rx_drop_done_locked(void)
+{
+	struct uh_drop **pos, *d;
+
+	for (pos = &uh.drops; *pos; pos = &(*pos)->next) {
+		d = *pos;
+		if (d->gen == uh.gen && !strcmp(d->name, uh.rx_name)) {
+			*pos = d->next;
+			free(d);
+			return;
+		}
+	}
+}
+
+static void uh_rx_done_locked(const struct uh_req *r)
+{
+	switch (uh.rx_kind) {
+	case UH_RX_PUB:
+		uh_rx_pub_done_locked(r);
+		break;
+	case UH_RX_DROP:
+		uh_rx_drop_done_locked();
+		break;
+	case UH_RX_REGION:
+		if (!r->status)
+			uh.rx_regions++;
+		else
+			csx_warn("saved state %s: csx-uhelperd refused it: "
+				 "%s; it will not outlive this process unless "
+				 "a later csx-uhelperd takes it",
+				 uh.rx_name, csx_strerror(r->status));
+		break;
 	}
 	uh_rx_next_locked();
 }
@@ -608,6 +755,7 @@ static void uh_hello_done_locked(const struct uh_req *r)
 	uh.rx_active = true;
 	uh.rx_ok = 0;
 	uh.rx_refused = 0;
+	uh.rx_regions = 0;
 	uh_rx_next_locked();
 }
 
@@ -630,14 +778,16 @@ static void uh_reply_locked(const struct csx_uh_reply *m, int *fds,
 	*pos = r->next;
 	r->status = m->status;
 	r->value = m->value;
-	if (r->type == CSX_UH_OPEN && !r->status) {
+	r->aux = m->aux;
+	if ((r->type == CSX_UH_OPEN || r->type == CSX_UH_STATE_GET) &&
+	    !r->status) {
 		if (nfds == 1) {
 			r->fd = fds[0];
 			nfds = 0;
 		} else {
-			csx_warn("csx-uhelperd: an OPEN reply with %u "
-				 "descriptors instead of one",
-				 nfds);
+			csx_warn("csx-uhelperd: a reply to request type %u "
+				 "with %u descriptors instead of one",
+				 (unsigned int)r->type, nfds);
 			r->status = -CSX_EIO;
 		}
 	}
@@ -708,7 +858,7 @@ static void uh_connect_locked(void)
 	strncpy(hello.name, program_invocation_short_name,
 		sizeof(hello.name) - 1);
 	if (uh_send_req_locked(&uh.hello_req, &hello.hdr, sizeof(hello),
-			       CSX_UH_HELLO))
+			       CSX_UH_HELLO, -1))
 		uh_conn_lost_locked("cannot send HELLO");
 	return;
 
@@ -787,7 +937,7 @@ static void uh_daemon_cb(evutil_socket_t fd, short what, void *arg)
 static void uh_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	uh_lock();
-	if (uh.conn == UH_DOWN && uh.pubs && !uh.stopping) {
+	if (uh.conn == UH_DOWN && uh_owed_locked() && !uh.stopping) {
 		uh_connect_locked();
 		if (uh.conn == UH_DOWN) {
 			uh.backoff_ms *= 2;
@@ -1717,7 +1867,8 @@ out_free:
 /* ---- Interface (csx_uh.h) ------------------------------------------------ */
 
 CSX_USER_HIDDEN int csx__user_uh_publish(const char *name, uint32_t version,
-					 enum csx_service_scope scope)
+					 enum csx_service_scope scope,
+					 uint64_t idempotent)
 {
 	struct csx_uh_export m;
 	struct uh_pub *p, **pos;
@@ -1735,12 +1886,14 @@ CSX_USER_HIDDEN int csx__user_uh_publish(const char *name, uint32_t version,
 	else
 		return 0; /* private: nobody outside may know */
 	m.version = version;
+	m.idempotent = idempotent;
 	memcpy(m.name, name, len + 1);
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -CSX_ENOMEM;
 	p->version = version;
 	p->scope = m.scope;
+	p->idempotent = idempotent;
 	memcpy(p->name, name, len + 1);
 
 	uh_init();
@@ -1896,22 +2049,24 @@ static int uh_cchan_new(const char *name, int fd, struct csx_os_rchan *rc,
 	return 0;
 }
 
-CSX_USER_HIDDEN int csx__user_uh_open(const char *name, uint32_t min_version,
-				      struct csx_os_rchan *rc,
-				      struct csx_uh_chan **out,
-				      uint32_t *version)
+/* How long the daemon may hold an OPEN for @wait_ns: whole ms, capped. */
+static uint32_t uh_wait_ms(int64_t wait_ns)
 {
-	struct csx_uh_open m;
-	struct uh_req r;
-	size_t len = strlen(name);
-	int ret, type;
-	socklen_t tlen = sizeof(type);
+	uint64_t ms;
 
-	if (len >= sizeof(m.name))
-		return -CSX_ENOENT;
-	memset(&m, 0, sizeof(m));
-	m.min_version = min_version;
-	memcpy(m.name, name, len + 1);
+	if (wait_ns <= 0)
+		return 0;
+	ms = ((uint64_t)wait_ns + CSX_NSEC_PER_MSEC - 1) / CSX_NSEC_PER_MSEC;
+	return ms > CSX_UH_OPEN_WAIT_MAX_MS ? CSX_UH_OPEN_WAIT_MAX_MS :
+					      (uint32_t)ms;
+}
+
+/* OPEN and its reply: 0 with @r answered, or the open's status. */
+static int uh_open_req(const char *name, struct csx_uh_open *m,
+		       struct uh_req *r)
+{
+	uint64_t hold_ns = (uint64_t)m->wait_ms * CSX_NSEC_PER_MSEC;
+	int ret;
 
 	uh_init();
 	uh_lock();
@@ -1921,7 +2076,8 @@ CSX_USER_HIDDEN int csx__user_uh_open(const char *name, uint32_t min_version,
 		ret = -CSX_ENOENT;
 	}
 	if (!ret) {
-		switch (uh_request_locked(&r, &m.hdr, sizeof(m), CSX_UH_OPEN)) {
+		switch (uh_request_fd_locked(r, &m->hdr, sizeof(*m),
+					     CSX_UH_OPEN, -1, hold_ns)) {
 		case UH_REQ_OK:
 			break;
 		case UH_REQ_LOST: /* as if there had been no daemon */
@@ -1934,6 +2090,30 @@ CSX_USER_HIDDEN int csx__user_uh_open(const char *name, uint32_t min_version,
 		}
 	}
 	uh_unlock();
+	return ret;
+}
+
+CSX_USER_HIDDEN int csx__user_uh_open(const char *name, uint32_t min_version,
+				      int64_t wait_ns, struct csx_os_rchan *rc,
+				      struct csx_uh_chan **out,
+				      uint32_t *version, uint64_t *idempotent)
+{
+	struct csx_uh_open m;
+	struct uh_req r;
+	size_t len = strlen(name);
+	int ret, type;
+	socklen_t tlen = sizeof(type);
+
+	if (len >= sizeof(m.name))
+		return -CSX_ENOENT;
+	memset(&m, 0, sizeof(m));
+	m.min_version = min_version;
+	m.wait_ms = uh_wait_ms(wait_ns);
+	if (m.wait_ms)
+		m.flags = CSX_UH_OPEN_WAIT;
+	memcpy(m.name, name, len + 1);
+
+	ret = uh_open_req(name, &m, &r);
 	if (ret)
 		return ret;
 	if (r.status)
@@ -1952,6 +2132,7 @@ CSX_USER_HIDDEN int csx__user_uh_open(const char *name, uint32_t min_version,
 		return ret;
 	}
 	*version = r.value;
+	*idempotent = r.aux;
 	return 0;
 }
 
@@ -2026,7 +2207,9 @@ CSX_USER_HIDDEN void csx__user_uh_close(struct csx_uh_chan *c)
 
 CSX_USER_HIDDEN void csx__user_uh_fini(void)
 {
+	struct csx_uh_region *rg;
 	struct uh_slane *sl;
+	struct uh_drop *d;
 	struct uh_pub *p;
 	bool running;
 
@@ -2051,6 +2234,21 @@ CSX_USER_HIDDEN void csx__user_uh_fini(void)
 		uh.pubs = p->next;
 		free(p);
 	}
+	/* Kept, or left open by the core: the daemon keeps them. */
+	while ((rg = uh.regions)) {
+		uh.regions = rg->next;
+		if (!rg->kept)
+			csx_dbg("saved state %s still open at exit", rg->name);
+		close(rg->fd);
+		free(rg);
+	}
+	while ((d = uh.drops)) {
+		uh.drops = d->next;
+		csx_warn("saved state %s: csx-uhelperd could not be told to "
+			 "drop it",
+			 d->name);
+		free(d);
+	}
 	uh.running = false;
 	uh.stopping = false;
 	uh.conn = UH_DOWN;
@@ -2063,4 +2261,231 @@ CSX_USER_HIDDEN void csx__user_uh_fini(void)
 	uh.backoff_ms = UH_BACKOFF_MIN_MS;
 	uh.rx_active = false;
 	uh_unlock();
+}
+
+/* ---- Saved-state regions (csx_uh.h) -------------------------------------- */
+
+CSX_USER_HIDDEN int csx__user_uh_state_get(const char *name, uint64_t size,
+					   int *fd, uint64_t *from)
+{
+	struct csx_uh_state m;
+	struct uh_req r;
+	size_t len = strlen(name);
+	int ret;
+
+	if (len >= sizeof(m.name))
+		return -CSX_ENOENT; /* the core's names are shorter */
+	memset(&m, 0, sizeof(m));
+	m.size = size;
+	memcpy(m.name, name, len + 1);
+
+	uh_init();
+	uh_lock();
+	ret = uh_start_locked();
+	if (ret) {
+		uh_unlock();
+		return ret == -CSX_ENOMEM ? ret : CSX_UH_NOTCONN;
+	}
+	if (uh_connect_wait_locked()) {
+		uh_unlock();
+		return CSX_UH_NOTCONN;
+	}
+	switch (uh_request_locked(&r, &m.hdr, sizeof(m), CSX_UH_STATE_GET)) {
+	case UH_REQ_OK:
+		break;
+	case UH_REQ_LOST:
+		uh_unlock();
+		return CSX_UH_NOTCONN;
+	case UH_REQ_TIMEDOUT:
+		uh_unlock();
+		return -CSX_EIO;
+	}
+	*from = uh.gen;
+	uh_unlock();
+	if (!r.status) {
+		*fd = r.fd;
+		return 0;
+	}
+	if (r.status == -CSX_ENOENT)
+		return -CSX_ENOENT;
+	if (r.status != -CSX_EIO) /* ours: a malformed reply, said */
+		csx_warn("saved state %s: csx-uhelperd answered %s", name,
+			 csx_strerror(r.status));
+	return r.status == -CSX_ENOMEM ? -CSX_ENOMEM : -CSX_EIO;
+}
+
+/* A region of that name is held again: any drop still owed is moot. */
+static void uh_drop_cancel_locked(const char *name)
+{
+	struct uh_drop **pos = &uh.drops, *d;
+
+	while ((d = *pos)) {
+		if (!strcmp(d->name, name)) {
+			*pos = d->next;
+			free(d);
+		} else {
+			pos = &d->next;
+		}
+	}
+}
+
+static void uh_region_unlink_locked(struct csx_uh_region *rg)
+{
+	struct csx_uh_region **pos;
+
+	for (pos = &uh.regions; *pos; pos = &(*pos)->next) {
+		if (*pos == rg) {
+			*pos = rg->next;
+			return;
+		}
+	}
+}
+
+/* The daemon could not be reached: try on the next connection. */
+static void uh_later_locked(void)
+{
+	if (uh.running && !uh.stopping)
+		uh_retry_arm_locked();
+}
+
+CSX_USER_HIDDEN int csx__user_uh_state_hold(const char *name, int fd,
+					    uint64_t size, uint64_t from,
+					    struct csx_uh_region **out)
+{
+	struct csx_uh_region *rg;
+	struct csx_uh_state m;
+	struct uh_req r;
+	size_t len = strlen(name);
+
+	if (len >= sizeof(rg->name))
+		return -CSX_ENOMEM; /* the core's names are shorter */
+	rg = calloc(1, sizeof(*rg));
+	if (!rg)
+		return -CSX_ENOMEM;
+	rg->fd = fd;
+	rg->size = size;
+	memcpy(rg->name, name, len + 1);
+	*out = rg;
+
+	uh_init();
+	uh_lock();
+	uh_drop_cancel_locked(name);
+	rg->next = uh.regions;
+	uh.regions = rg;
+	if (from && from == uh.gen && uh.conn == UH_UP) {
+		rg->gen = from; /* the daemon that gave it is still there */
+		uh_unlock();
+		return 0;
+	}
+	if (uh.conn != UH_UP) {
+		uh_later_locked();
+		uh_unlock();
+		return 0;
+	}
+	/* Marked first: the re-registration skips it on this connection. */
+	rg->gen = uh.gen;
+	memset(&m, 0, sizeof(m));
+	m.size = size;
+	memcpy(m.name, name, len + 1);
+	switch (uh_request_fd_locked(&r, &m.hdr, sizeof(m), CSX_UH_STATE_PUT,
+				     fd, 0)) {
+	case UH_REQ_OK:
+		if (r.status == -CSX_ENOSPC) {
+			uh_region_unlink_locked(rg);
+			uh_unlock();
+			free(rg);
+			csx_warn("saved state %s: csx-uhelperd holds too many "
+				 "regions for this user",
+				 name);
+			return -CSX_ENOSPC;
+		}
+		if (r.status)
+			csx_warn("saved state %s: csx-uhelperd refused it: "
+				 "%s; it will not outlive this process",
+				 name, csx_strerror(r.status));
+		break;
+	case UH_REQ_LOST: /* sent again on the next connection */
+	case UH_REQ_TIMEDOUT:
+		csx_dbg("saved state %s: csx-uhelperd did not take it yet",
+			name);
+		break;
+	}
+	uh_unlock();
+	return 0;
+}
+
+/* Tell the next connection to drop @name; uh.lock held. */
+static void uh_drop_owe_locked(const char *name)
+{
+	struct uh_drop *d;
+
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		csx_warn("saved state %s: out of memory: csx-uhelperd may "
+			 "keep it",
+			 name);
+		return;
+	}
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->next = uh.drops;
+	uh.drops = d;
+	uh_later_locked();
+}
+
+CSX_USER_HIDDEN int csx__user_uh_state_take(const char *name,
+					    struct csx_uh_region **out, int *fd,
+					    uint64_t *size)
+{
+	struct csx_uh_region *rg;
+
+	uh_init();
+	uh_lock();
+	for (rg = uh.regions; rg; rg = rg->next) {
+		if (rg->kept && !strcmp(rg->name, name))
+			break;
+	}
+	if (rg) {
+		rg->kept = false;
+		*out = rg;
+		*fd = rg->fd;
+		*size = rg->size;
+	}
+	uh_unlock();
+	return rg ? 0 : -CSX_ENOENT;
+}
+
+CSX_USER_HIDDEN void csx__user_uh_state_release(struct csx_uh_region *rg,
+						bool drop)
+{
+	struct csx_uh_name m;
+	struct uh_req r;
+	bool owe = false;
+
+	uh_init();
+	uh_lock();
+	if (!drop) {
+		rg->kept = true; /* and PUT again to a restarted daemon */
+		uh_unlock();
+		return;
+	}
+	uh_region_unlink_locked(rg);
+	/* A region no daemon ever had needs no drop. */
+	if (rg->gen) {
+		owe = true;
+		if (uh.conn == UH_UP) {
+			memset(&m, 0, sizeof(m));
+			memcpy(m.name, rg->name, sizeof(m.name));
+			owe = uh_request_locked(&r, &m.hdr, sizeof(m),
+						CSX_UH_STATE_DROP) != UH_REQ_OK;
+			if (!owe && r.status && r.status != -CSX_ENOENT)
+				csx_warn("saved state %s: csx-uhelperd did not "
+					 "drop it: %s",
+					 rg->name, csx_strerror(r.status));
+		}
+		if (owe)
+			uh_drop_owe_locked(rg->name);
+	}
+	uh_unlock();
+	close(rg->fd);
+	free(rg);
 }

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only */
 /*
- * Internal to csx-user: services of other CSX processes, through the user
- * helper daemon (csx-uhelperd; protocol in helpers/include/csx_uh_proto.h).
- * Implemented in csx_os_uh.c; csx_os_remote.c calls it when the kernel
- * helper has no such service, and for csx_os_service_publish/withdraw().
+ * Internal to csx-user: services of other CSX processes, and saved-state
+ * regions, through the user helper daemon (csx-uhelperd; protocol in
+ * helpers/include/csx_uh_proto.h). Implemented in csx_os_uh.c;
+ * csx_os_remote.c calls it when the kernel helper has no such service,
+ * and for csx_os_service_publish/withdraw(); csx_os_state.c for the
+ * regions.
  */
 #ifndef CSX_UH_H
 #define CSX_UH_H
 
 #include <csx/csx_service.h>
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,14 +23,19 @@ struct csx_uh_chan;
 struct csx_os_rchan;
 
 /*
- * Open @name through the daemon. 0, or: -CSX_ENOENT (no daemon, or no such
- * service), -CSX_EPROTO, -CSX_EPERM, -CSX_ENOSPC, -CSX_ENOMEM, -CSX_EIO.
- * When the exporter hangs up the channel, the uh thread tells the core:
+ * Open @name through the daemon. @wait_ns 0, or how long the daemon may
+ * hold the request for an exporter of @name to appear (CSX_UH_OPEN_WAIT;
+ * more than CSX_UH_OPEN_WAIT_MAX_MS is cut to it). Without a daemon
+ * connection this makes one connection attempt and fails at once: the
+ * caller decides whether to try again. 0 with *@idempotent the service's
+ * idempotent op mask, or: -CSX_ENOENT (no daemon, or no such service),
+ * -CSX_EPROTO, -CSX_EPERM, -CSX_ENOSPC, -CSX_ENOMEM, -CSX_EIO. When the
+ * exporter hangs up the channel, the uh thread tells the core:
  * csx__remote_peer_gone(@rc).
  */
-int csx__user_uh_open(const char *name, uint32_t min_version,
+int csx__user_uh_open(const char *name, uint32_t min_version, int64_t wait_ns,
 		      struct csx_os_rchan *rc, struct csx_uh_chan **out,
-		      uint32_t *version);
+		      uint32_t *version, uint64_t *idempotent);
 /* As csx_os_remote_call(). */
 int csx__user_uh_call(struct csx_uh_chan *c, uint32_t op, const void *in,
 		      size_t in_len, void *out, size_t out_cap, size_t *out_len,
@@ -35,9 +44,54 @@ int csx__user_uh_call(struct csx_uh_chan *c, uint32_t op, const void *in,
 void csx__user_uh_close(struct csx_uh_chan *c);
 /* As csx_os_service_publish() / csx_os_service_withdraw(). */
 int csx__user_uh_publish(const char *name, uint32_t version,
-			 enum csx_service_scope scope);
+			 enum csx_service_scope scope, uint64_t idempotent);
 void csx__user_uh_withdraw(const char *name);
 /* csx_os_fini(): drop the daemon connection, end every channel, join. */
 void csx__user_uh_fini(void);
+
+/*
+ * Saved-state regions (csx_os_state.c decides, maps and checks; this layer
+ * only talks to the daemon). A region the process holds is a memfd the
+ * daemon must have: it is PUT when held and again on every later
+ * connection (a restarted daemon has lost its regions), until dropped.
+ */
+struct csx_uh_region;
+
+/* csx__user_uh_state_get(): there is no daemon (internal to csx-user). */
+#define CSX_UH_NOTCONN (-ENOTCONN)
+
+/*
+ * STATE_GET @name of this process's key. 0 with *@fd (the daemon's
+ * descriptor, not checked yet: the caller's to check and close) and
+ * *@from (the connection it came on, for csx__user_uh_state_hold());
+ * -CSX_ENOENT, the daemon has none; CSX_UH_NOTCONN, there is no daemon
+ * (one connection attempt made); -CSX_EIO, it did not answer in time;
+ * -CSX_ENOMEM.
+ */
+int csx__user_uh_state_get(const char *name, uint64_t size, int *fd,
+			   uint64_t *from);
+/*
+ * Hold region @name: @fd, a memfd of @size bytes sealed against shrinking
+ * and growing, becomes this layer's (closed when dropped). @from: 0, a new
+ * region, PUT to the daemon now; else csx__user_uh_state_get()'s, the
+ * daemon has it (PUT again if the daemon changed since). A daemon that
+ * cannot be reached now gets it when it comes. 0 with *@out; -CSX_ENOMEM
+ * or -CSX_ENOSPC (the daemon's limits), and @fd stays the caller's.
+ */
+int csx__user_uh_state_hold(const char *name, int fd, uint64_t size,
+			    uint64_t from, struct csx_uh_region **out);
+/*
+ * A region this process closed with keep: 0 with it in *@out (open again,
+ * its descriptor in *@fd, the region's, and its size), or -CSX_ENOENT.
+ */
+int csx__user_uh_state_take(const char *name, struct csx_uh_region **out,
+			    int *fd, uint64_t *size);
+/*
+ * Close region @rg. Without @drop it stays held, kept for the next open
+ * here (csx__user_uh_state_take()) and given to every new daemon; with
+ * @drop its descriptor is closed and the daemon forgets it too (told now,
+ * or on the next connection if it is out of reach).
+ */
+void csx__user_uh_state_release(struct csx_uh_region *rg, bool drop);
 
 #endif /* CSX_UH_H */

@@ -14,7 +14,8 @@ libcsx_user_la_SOURCES = $(csx_core_sources) \
 	csx-user/csx_os_intr.c \
 	csx-user/csx_os_dev.c \
 	csx-user/csx_os_remote.c \
-	csx-user/csx_os_uh.c
+	csx-user/csx_os_uh.c \
+	csx-user/csx_os_state.c
 libcsx_user_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) -fvisibility=default
 libcsx_user_la_LIBADD = $(LIBEVENT_LIBS)
 # Calls inside the library (core -> hooks) bind directly, not through the

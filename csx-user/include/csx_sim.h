@@ -139,7 +139,8 @@ int csx_sim_model_register(const struct csx_sim_model *model);
  * @param options NULL or "" for the defaults, or a comma-separated list of
  *                KEY=VALUE settings. Known keys: "msi" (on/off: whether the
  *                MSI capability is present, so an off instance makes
- *                CSX_INTR_ANY fall back to INTx).
+ *                CSX_INTR_ANY fall back to INTx); "unit" (0 to 1023: the
+ *                unit the driver gets, csx_dev_unit(), if it is free).
  * @param out Receives the instance; may be NULL.
  * @return 0 or a negative status.
  * @retval -CSX_EINVAL NULL @p model, or a malformed or unknown option.

@@ -583,7 +583,7 @@ static int kh_claim_fd(struct csx_kh_dev *kd, char *why)
 }
 
 int csx_kh_claim(unsigned int domain, unsigned int bus, unsigned int devfn,
-		 struct csx_kh_dev **out, char *why)
+		 int unit, struct csx_kh_dev **out, char *why)
 {
 	char name[CSX_USER_DEV_NAME_MAX], whybuf[CSX_KH_WHY_MAX];
 	struct csx_kh_dev *kd;
@@ -594,6 +594,12 @@ int csx_kh_claim(unsigned int domain, unsigned int bus, unsigned int devfn,
 	why[0] = '\0';
 	snprintf(name, sizeof(name), "%04x:%02x:%02x.%x", domain, bus & 0xff,
 		 (devfn >> 3) & 0x1f, devfn & 7);
+	if (unit < -1 || unit > CSX_USER_UNIT_MAX) {
+		snprintf(why, CSX_KH_WHY_MAX, "unit %d out of range (0..%d)",
+			 unit, CSX_USER_UNIT_MAX);
+		csx_err("%s: %s", name, why);
+		return -CSX_EINVAL;
+	}
 	kd = calloc(1, sizeof(*kd));
 	if (!kd) {
 		snprintf(why, CSX_KH_WHY_MAX, "out of memory");
@@ -604,6 +610,7 @@ int csx_kh_claim(unsigned int domain, unsigned int bus, unsigned int devfn,
 	memcpy(kd->os.name, name, sizeof(name));
 	kd->os.hdr.ops = &kh_irq_ops;
 	kd->os.src = &kh_src_ops;
+	kd->os.unit_hint = (unsigned int)(unit + 1);
 	kd->fd = ret = kh_open(why);
 	if (ret < 0)
 		goto out_free;

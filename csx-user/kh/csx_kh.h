@@ -25,7 +25,8 @@ struct csx_kh_dev;
 /*
  * csx_kh_claim() - Claim PCI function @domain:@bus:@devfn from the helper,
  * map its memory BARs and publish it to the drivers (probing at once, like
- * a hot-plugged device). CSX must be up (csx_user_init()).
+ * a hot-plugged device), asking for unit @unit (0..1023, or -1: any; see
+ * csx_dev_unit()). CSX must be up (csx_user_init()).
  * Returns 0, or a negative status with one csx_err line logged and @why
  * (CSX_KH_WHY_MAX bytes, may be NULL) explaining it:
  *   -CSX_ENOENT  no helper: the device node does not exist
@@ -34,10 +35,11 @@ struct csx_kh_dev;
  *   -CSX_ENODEV  the helper knows no such PCI device
  *   -CSX_EBUSY   bound to another driver or owned by another process
  *   -CSX_EEXIST  a device of that name is listed already
+ *   -CSX_EINVAL  @unit out of range
  *   other        mapping, memory, enabling failures
  */
 int csx_kh_claim(unsigned int domain, unsigned int bus, unsigned int devfn,
-		 struct csx_kh_dev **out, char *why);
+		 int unit, struct csx_kh_dev **out, char *why);
 
 /*
  * csx_kh_release() - Remove the bound driver, unpublish the device, unmap

@@ -26,11 +26,15 @@
 /* Where --device pci:VVVV:DDDD looks for devices; CSX_SYSFS_PCI for tests. */
 #define SYSFS_PCI "/sys/bus/pci/devices"
 
+/* Largest unit=N (as csx-user/sim/csx_user_devsrc.h's CSX_USER_UNIT_MAX). */
+#define UNIT_MAX 1023
+
 /* A parsed --device pci:... */
 struct pci_spec {
 	bool by_id;
 	unsigned int domain, bus, devfn; /* by address, or once resolved */
 	unsigned int vendor, device, index;
+	int unit; /* unit=N, or -1 */
 };
 
 static void usage(const struct csx_host_opts *o, FILE *f)
@@ -47,14 +51,20 @@ static void usage(const struct csx_host_opts *o, FILE *f)
 	      "        create a simulated device before the modules start; repeat\n"
 	      "        for more (named sim-MODEL0, sim-MODEL1, ...). Models: edu\n"
 	      "        (QEMU's educational device). Keys: msi=on|off (whether the\n"
-	      "        device offers MSI; off makes drivers fall back to INTx).\n"
+	      "        device offers MSI; off makes drivers fall back to INTx),\n"
+	      "        unit=N (see below).\n"
 	      "  -d, --device pci:[DDDD:]BB:SS.F | pci:VVVV:DDDD[#N]\n"
 	      "        claim a real PCI device through the kernel helper (/dev/csx,\n"
 	      "        module csx_helper.ko): by address (domain 0 if left out), or\n"
 	      "        the first (#N: the Nth, from 0) device with vendor id VVVV\n"
 	      "        and device id DDDD (hex) in /sys/bus/pci/devices. Needs\n"
 	      "        CAP_SYS_RAWIO or the helper's group; the device must have no\n"
-	      "        other driver. Given back when the process ends.\n"
+	      "        other driver. Given back when the process ends. Either form\n"
+	      "        may end in ,unit=N.\n"
+	      "        unit=N (0 to 1023), on either kind of device: the unit the\n"
+	      "        driver sees (csx_dev_unit()) unless another device of that\n"
+	      "        driver has it, so a restarted instance for one port keeps\n"
+	      "        its number; by default the lowest free unit.\n"
 	      "  -f, --fault [DEVICE/]FAULT\n"
 	      "        inject a fault into simulated DEVICE (default: every\n"
 	      "        simulated device) before the modules start. FAULT is one of:\n"
@@ -173,19 +183,79 @@ static int parse_pci_addr(const char *s, struct pci_spec *ps)
 	return 0;
 }
 
+/* N of unit=N: decimal, 0..UNIT_MAX, all of @s. 0, or -1. */
+static int parse_unit(const char *s, int *unit)
+{
+	unsigned long n;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (*end || errno || n > UNIT_MAX)
+		return -1;
+	*unit = (int)n;
+	return 0;
+}
+
 /*
- * --device pci:[DDDD:]BB:SS.F or pci:VVVV:DDDD[#N]. 1: not a pci: spec,
- * 0: parsed, -1: malformed.
+ * The unit=N among the ",KEY=VALUE" settings of a --device (from its
+ * first comma), into *@unit (-1 when absent). 0, -1: a bad unit=,
+ * -2: another key, which @only_unit forbids.
+ */
+static int parse_spec_unit(const char *spec, bool only_unit, int *unit)
+{
+	const char *s = strchr(spec, ','), *next;
+	char val[16];
+	size_t len;
+
+	*unit = -1;
+	for (; s; s = next) {
+		s++;
+		next = strchr(s, ',');
+		len = next ? (size_t)(next - s) : strlen(s);
+		if (len < 5 || strncmp(s, "unit=", 5)) {
+			if (only_unit)
+				return -2;
+			continue;
+		}
+		len -= 5;
+		if (len >= sizeof(val))
+			return -1;
+		memcpy(val, s + 5, len);
+		val[len] = '\0';
+		if (parse_unit(val, unit))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * --device pci:[DDDD:]BB:SS.F or pci:VVVV:DDDD[#N], then ",unit=N" if
+ * given. 1: not a pci: spec, 0: parsed, -1: malformed address, -2: bad
+ * unit=, -3: another setting.
  */
 static int parse_pci_spec(const char *spec, struct pci_spec *ps)
 {
-	const char *s = spec + 4;
-	char *end;
+	const char *comma = strchr(spec, ',');
+	char addr[64], *end;
+	const char *s = addr;
 	unsigned long n;
+	size_t len;
+	int ret;
 
 	memset(ps, 0, sizeof(*ps));
 	if (strncmp(spec, "pci:", 4))
 		return 1;
+	ret = parse_spec_unit(spec, true, &ps->unit);
+	if (ret)
+		return ret == -1 ? -2 : -3;
+	len = comma ? (size_t)(comma - spec) - 4 : strlen(spec) - 4;
+	if (len >= sizeof(addr))
+		return -1;
+	memcpy(addr, spec + 4, len);
+	addr[len] = '\0';
 	if (strchr(s, '.'))
 		return parse_pci_addr(s, ps);
 	ps->by_id = true;
@@ -204,18 +274,43 @@ static int parse_pci_spec(const char *spec, struct pci_spec *ps)
 	return 0;
 }
 
-static int parse_one(struct csx_host_opts *o, int c, const char *arg)
+/* -1 to go on, or the exit status after a message. */
+static int check_device(const struct csx_host_opts *o, const char *arg)
 {
 	struct pci_spec ps;
+	int unit;
+
+	switch (parse_pci_spec(arg, &ps)) {
+	case 0:
+		return -1;
+	case 1:
+		break;
+	case -2:
+		goto out_unit;
+	case -3:
+		return bad_usage(o, "a PCI device takes no setting but unit=N",
+				 arg);
+	default:
+		return bad_usage(o,
+				 "bad PCI device (want pci:DDDD:BB:SS.F, "
+				 "pci:BB:SS.F or pci:VVVV:DDDD[#N])",
+				 arg);
+	}
+	if (!parse_spec_unit(arg, false, &unit))
+		return -1; /* other settings: the model's to judge */
+out_unit:
+	return bad_usage(o, "bad unit (want unit=N, N from 0 to 1023)", arg);
+}
+
+static int parse_one(struct csx_host_opts *o, int c, const char *arg)
+{
+	int ret;
 
 	switch (c) {
 	case 'd':
-		if (parse_pci_spec(arg, &ps) < 0)
-			return bad_usage(
-				o,
-				"bad PCI device (want pci:DDDD:BB:SS.F, "
-				"pci:BB:SS.F or pci:VVVV:DDDD[#N])",
-				arg);
+		ret = check_device(o, arg);
+		if (ret >= 0)
+			return ret;
 		return add_arg(o, o->devices, &o->nr_devices, arg);
 	case 'f':
 		return add_arg(o, o->faults, &o->nr_faults, arg);
@@ -472,7 +567,7 @@ static int claim_device(const struct csx_host_opts *o, const char *spec)
 			 ps.domain, ps.bus, ps.devfn >> 3, ps.devfn & 7);
 	else
 		snprintf(where, sizeof(where), "%s", spec);
-	ret = csx_kh_claim(ps.domain, ps.bus, ps.devfn, NULL, why);
+	ret = csx_kh_claim(ps.domain, ps.bus, ps.devfn, ps.unit, NULL, why);
 	if (!ret)
 		return 0;
 	switch (ret) {

@@ -11,6 +11,7 @@
  * domain). csx_user_irq_fire() is called with no lock held so the
  * interrupt code may call back (intr_eoi) from wherever it likes.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -957,6 +958,22 @@ static int parse_bool(const char *v, bool *out)
 	return -CSX_EINVAL;
 }
 
+/* unit=N: decimal, 0..CSX_USER_UNIT_MAX; *@hint gets N + 1. */
+static int parse_unit(const char *v, unsigned int *hint)
+{
+	unsigned long n;
+	char *end;
+
+	if (*v < '0' || *v > '9')
+		return -CSX_EINVAL;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (*end || errno || n > CSX_USER_UNIT_MAX)
+		return -CSX_EINVAL;
+	*hint = (unsigned int)n + 1;
+	return 0;
+}
+
 static int parse_options(struct csx_sim_dev *sd, const char *options)
 {
 	char buf[128], *save = NULL, *tok;
@@ -973,6 +990,11 @@ static int parse_options(struct csx_sim_dev *sd, const char *options)
 		if (!val)
 			return -CSX_EINVAL;
 		*val++ = '\0';
+		if (!strcmp(tok, "unit")) {
+			if (parse_unit(val, &sd->os.unit_hint))
+				return -CSX_EINVAL;
+			continue;
+		}
 		if (strcmp(tok, "msi") || parse_bool(val, &sd->has_msi))
 			return -CSX_EINVAL;
 		if (sd->has_msi && !sd->model->msi)

@@ -42,10 +42,13 @@ struct csx_user_devsrc_ops {
 
 #define CSX_USER_DEV_NAME_MAX 32
 
+/* Largest unit a host may ask for (--device ...,unit=N). */
+#define CSX_USER_UNIT_MAX 1023
+
 /*
  * A user-mode device. The source embeds it in its own device structure and
- * fills in hdr.ops, src, name, vendor and device before csx_user_dev_add();
- * the fields below the line belong to csx_os_dev.c.
+ * fills in hdr.ops, src, name, vendor, device and unit_hint before
+ * csx_user_dev_add(); the fields below the line belong to csx_os_dev.c.
  */
 struct csx_os_dev {
 	struct csx_user_dev_hdr hdr; /* first: the interrupt code's view */
@@ -53,6 +56,9 @@ struct csx_os_dev {
 	char name[CSX_USER_DEV_NAME_MAX];
 	uint16_t vendor;
 	uint16_t device;
+	/* The unit the host asked for, plus one; 0 (as calloc leaves it):
+	 * none. Read by csx_os_dev_unit_hint(). */
+	unsigned int unit_hint;
 	/* --- owned by csx_os_dev.c, under its bus lock --- */
 	struct csx_os_dev *next;
 	struct csx_driver *drv;	 /* bound driver or NULL */

@@ -16,3 +16,11 @@ tests_user_test_uh_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) \
 	-DCSX_TEST_UHELPERD='"$(abs_top_builddir)/helpers/user/csx-uhelperd"'
 tests_user_test_uh_LDADD = libcsx-user.la $(CMOCKA_LIBS)
 EXTRA_tests_user_test_uh_DEPENDENCIES = helpers/user/csx-uhelperd
+
+# Unit numbers the host asks for (--device ...,unit=N).
+check_PROGRAMS += tests/user/test_units
+TESTS += tests/user/test_units tests/user/csx-run-unit.sh
+tests_user_test_units_SOURCES = tests/user/test_units.c
+tests_user_test_units_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+tests_user_test_units_LDADD = libcsx-user.la $(CMOCKA_LIBS)
+EXTRA_DIST += tests/user/csx-run-unit.sh

@@ -12,6 +12,13 @@
  * The hostile_* tests play a misbehaving peer with raw protocol messages:
  * nothing it does may crash, hang or corrupt the real side.
  *
+ * The state_* tests keep saved state (csx_state.h) across processes: the
+ * daemon's key for a process it did not start is its uid and HELLO name,
+ * so exporters that share a saved state are started under one name
+ * (argv[0]). The recovery tests kill an exporter and start another copy:
+ * the caller's channel re-opens (csx_chan_set_recovery()) and re-issues
+ * the idempotent calls that were pending.
+ *
  * Only a generous hang guard is a timing criterion; the times the peer
  * death and restart take are printed, not asserted.
  */
@@ -32,6 +39,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -40,6 +48,7 @@
 #include <cmocka.h>
 
 #include <csx/csx.h>
+#include <csx/csx_os.h>
 #include <csx_user.h>
 
 #include "../../helpers/include/csx_uh_msg.h"
@@ -52,7 +61,10 @@ enum {
 	OP_ECHO = 1,  /* the request back */
 	OP_SLEEP = 2, /* sleep (uint32_t ms in the request), answer nothing */
 	OP_BLOCK = 3, /* hold the call until the process ends */
-	OP_COUNT = 4, /* how many OP_BLOCK calls run now (uint32_t) */
+	OP_COUNT =
+		4, /* how many OP_BLOCK and OP_HOLD calls run now (uint32_t) */
+	OP_HOLD = 5, /* wait while "hold 1" is in force; answer the pid */
+	OP_PID = 6,  /* answer the exporter's pid (uint32_t) */
 };
 
 #define MIB (1u << 20)
@@ -62,6 +74,19 @@ enum {
 /* ---- The exporter process ------------------------------------------------ */
 
 static uint32_t blocked;
+static uint32_t hold_on; /* "hold N" */
+
+/* The pid into a response. */
+static int answer_pid(void *out, size_t out_cap, size_t *out_len)
+{
+	uint32_t pid = (uint32_t)getpid();
+
+	if (out_cap < sizeof(pid))
+		return -CSX_EOVERFLOW;
+	memcpy(out, &pid, sizeof(pid));
+	*out_len = sizeof(pid);
+	return 0;
+}
 
 static int service(void *ctx, uint32_t op, const void *in, size_t in_len,
 		   void *out, size_t out_cap, size_t *out_len)
@@ -97,54 +122,141 @@ static int service(void *ctx, uint32_t op, const void *in, size_t in_len,
 		memcpy(out, &ms, sizeof(ms));
 		*out_len = sizeof(ms);
 		return 0;
+	case OP_HOLD:
+		__atomic_add_fetch(&blocked, 1, __ATOMIC_SEQ_CST);
+		for (i = 0;
+		     i < 3000 && __atomic_load_n(&hold_on, __ATOMIC_SEQ_CST);
+		     i++)
+			csx_thread_sleep(10 * CSX_NSEC_PER_MSEC);
+		__atomic_sub_fetch(&blocked, 1, __ATOMIC_SEQ_CST);
+		return answer_pid(out, out_cap, out_len);
+	case OP_PID:
+		return answer_pid(out, out_cap, out_len);
 	}
 	return -CSX_EOPNOTSUPP;
 }
 
 #define EXPORTS_MAX 8
 
+static struct {
+	struct csx_service *svc[EXPORTS_MAX];
+	char names[EXPORTS_MAX][128];
+	struct csx_state *st;
+} ex;
+
+/* "export NAME VERSION SCOPE [IDEMPOTENT-MASK-HEX]" */
+static int ex_export(const char *line)
+{
+	struct csx_service_opts opts = { 0 };
+	unsigned long long mask;
+	unsigned int version, i;
+	char name[128];
+	int scope, n;
+
+	n = sscanf(line, "export %127s %u %d %llx", name, &version, &scope,
+		   &mask);
+	if (n < 3)
+		return -CSX_EINVAL;
+	for (i = 0; i < EXPORTS_MAX && ex.svc[i]; i++)
+		;
+	if (i == EXPORTS_MAX)
+		return -CSX_ENOSPC;
+	opts.scope = (enum csx_service_scope)scope;
+	opts.idempotent = n == 4 ? (uint64_t)mask : 0;
+	strcpy(ex.names[i], name);
+	return csx_service_export_opts(name, version, &opts, service, NULL,
+				       &ex.svc[i]);
+}
+
+static int ex_unexport(const char *name)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < EXPORTS_MAX; i++) {
+		if (ex.svc[i] && !strcmp(ex.names[i], name)) {
+			ret = csx_service_unexport(ex.svc[i]);
+			ex.svc[i] = NULL;
+			return ret;
+		}
+	}
+	return -CSX_ENOENT;
+}
+
+/* "state-open NAME SIZE": answers "ok STATUS ORIGIN VALUE GENERATION". */
+static void ex_state_open(const char *line)
+{
+	unsigned long long value = 0, gen = 0;
+	char name[128];
+	size_t size;
+	int ret = -CSX_EINVAL, origin = -1;
+
+	if (!ex.st && sscanf(line, "state-open %127s %zu", name, &size) == 2)
+		ret = csx_state_open(name, 1, size, &ex.st);
+	if (!ret) {
+		origin = (int)csx_state_origin(ex.st);
+		memcpy(&value, csx_state_data(ex.st), sizeof(value));
+		gen = csx_state_generation(ex.st);
+	}
+	printf("ok %d %d %llu %llu\n", ret, origin, value, gen);
+}
+
+/* "state-set VALUE": the first 8 bytes of the data, committed. */
+static int ex_state_set(const char *line)
+{
+	unsigned long long value;
+
+	if (!ex.st || sscanf(line, "state-set %llu", &value) != 1)
+		return -CSX_EINVAL;
+	memcpy(csx_state_data(ex.st), &value, sizeof(value));
+	return csx_state_commit(ex.st);
+}
+
 /*
- * Commands: "export NAME VERSION SCOPE", "unexport NAME", "quit".
- * Answers: "ok STATUS".
+ * Commands: "export ...", "unexport NAME", "hold 0|1", "delay MS",
+ * "state-open ...", "state-set ...", "state-close KEEP", "crash" (dies
+ * at once, nothing closed, no answer), "quit". Answers: "ok STATUS".
  */
 static int exporter_main(void)
 {
-	struct csx_service *svc[EXPORTS_MAX] = { 0 };
-	char line[256], name[128], names[EXPORTS_MAX][128];
-	unsigned int version, i;
-	int scope, ret;
+	char line[256], name[128];
+	unsigned int i, n;
+	int ret;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (csx_user_init())
 		return 2;
 	while (fgets(line, sizeof(line), stdin)) {
 		ret = -CSX_EINVAL;
-		if (sscanf(line, "export %127s %u %d", name, &version,
-			   &scope) == 3) {
-			for (i = 0; i < EXPORTS_MAX && svc[i]; i++)
-				;
-			if (i < EXPORTS_MAX) {
-				ret = csx_service_export_scope(
-					name, version,
-					(enum csx_service_scope)scope, service,
-					NULL, &svc[i]);
-				strcpy(names[i], name);
-			}
+		if (!strncmp(line, "export ", 7)) {
+			ret = ex_export(line);
 		} else if (sscanf(line, "unexport %127s", name) == 1) {
-			for (i = 0; i < EXPORTS_MAX; i++) {
-				if (svc[i] && !strcmp(names[i], name)) {
-					ret = csx_service_unexport(svc[i]);
-					svc[i] = NULL;
-					break;
-				}
-			}
+			ret = ex_unexport(name);
+		} else if (sscanf(line, "hold %u", &n) == 1) {
+			__atomic_store_n(&hold_on, n, __ATOMIC_SEQ_CST);
+			ret = 0;
+		} else if (sscanf(line, "delay %u", &n) == 1) {
+			usleep(n * 1000);
+			ret = 0;
+		} else if (!strncmp(line, "state-open ", 11)) {
+			ex_state_open(line);
+			continue;
+		} else if (!strncmp(line, "state-set ", 10)) {
+			ret = ex_state_set(line);
+		} else if (sscanf(line, "state-close %u", &n) == 1) {
+			csx_state_close(ex.st, n != 0);
+			ex.st = NULL;
+			ret = 0;
+		} else if (!strncmp(line, "crash", 5)) {
+			_exit(3);
 		} else if (!strncmp(line, "quit", 4)) {
 			break;
 		}
 		printf("ok %d\n", ret);
 	}
+	csx_state_close(ex.st, true);
 	for (i = 0; i < EXPORTS_MAX; i++)
-		csx_service_unexport(svc[i]);
+		csx_service_unexport(ex.svc[i]);
 	csx_user_fini();
 	return 0;
 }
@@ -256,9 +368,10 @@ static void daemon_kill(void)
 	unlink(sock_path); /* a killed daemon leaves its socket behind */
 }
 
-static void proc_spawn(struct proc *p)
+/* An exporter calling itself @argv0: its HELLO name, its state's key. */
+static void proc_spawn_as(struct proc *p, const char *argv0)
 {
-	char *argv[] = { "/proc/self/exe", "--exporter", NULL };
+	char *argv[] = { (char *)argv0, "--exporter", NULL };
 	int to[2], from[2];
 
 	assert_int_equal(pipe2(to, O_CLOEXEC), 0);
@@ -274,21 +387,45 @@ static void proc_spawn(struct proc *p)
 	setvbuf(p->in, NULL, _IOLBF, 0);
 }
 
-/* One command; the exporter's status. */
-static int proc_cmd(struct proc *p, const char *fmt, ...)
+static void proc_spawn(struct proc *p)
 {
-	char line[128];
+	proc_spawn_as(p, "/proc/self/exe");
+}
+
+/* Send one command, without waiting for its answer. */
+static void proc_send(struct proc *p, const char *fmt, ...)
+{
 	va_list ap;
-	int ret;
 
 	va_start(ap, fmt);
 	vfprintf(p->in, fmt, ap);
 	va_end(ap);
 	fputc('\n', p->in);
 	fflush(p->in);
-	assert_non_null(fgets(line, sizeof(line), p->out));
+}
+
+/* The next answer: its status (the whole line in @line). */
+static int proc_answer(struct proc *p, char *line, size_t cap)
+{
+	int ret;
+
+	assert_non_null(fgets(line, (int)cap, p->out));
 	assert_int_equal(sscanf(line, "ok %d", &ret), 1);
 	return ret;
+}
+
+/* One command; the exporter's status. */
+static int proc_cmd(struct proc *p, const char *fmt, ...)
+{
+	char line[128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(p->in, fmt, ap);
+	va_end(ap);
+	fputc('\n', p->in);
+	fflush(p->in);
+	return proc_answer(p, line, sizeof(line));
 }
 
 static void proc_export(struct proc *p, const char *name, unsigned int ver,
@@ -309,6 +446,18 @@ static void proc_quit(struct proc *p)
 	assert_int_equal(waitpid(p->pid, &status, 0), p->pid);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		fail_msg("exporter: status 0x%x", status);
+}
+
+/* "crash": it dies at once, leaving everything open; status 3. */
+static void proc_crash(struct proc *p)
+{
+	int status;
+
+	proc_send(p, "crash");
+	fclose(p->in);
+	fclose(p->out);
+	assert_int_equal(waitpid(p->pid, &status, 0), p->pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 3);
 }
 
 static void proc_kill(struct proc *p)
@@ -485,22 +634,20 @@ static void open_refusals(void **state)
 	assert_null(ch);
 	assert_int_equal(csx_open("uht/nosuch", 0, &ch), -CSX_ENOENT);
 	assert_int_equal(csx_open("uht/private", 0, &ch), -CSX_ENOENT);
-	/* Taken by another process: the export fails here. */
-	assert_int_equal(csx_service_export("uht/old", 1, service, NULL, &svc),
-			 -CSX_EEXIST);
-	assert_null(svc);
-	/* Their private name is free for us; then ours is taken for them. */
+	/*
+	 * Exported by another process of our user: ours is one more
+	 * instance (another user's would fail with -CSX_EEXIST: the
+	 * daemon's own tests, tests/uh, cover that).
+	 */
+	svc = NULL;
+	assert_int_equal(csx_service_export("uht/old", 2, service, NULL, &svc),
+			 0);
+	assert_int_equal(csx_service_unexport(svc), 0);
+	/* Their private name is free for us. */
 	assert_int_equal(
 		csx_service_export("uht/private", 1, service, NULL, &svc), 0);
-	assert_int_equal(proc_cmd(&a, "export uht/ours 1 1"), 0);
-	assert_int_equal(csx_service_unexport(svc), 0);
-	assert_int_equal(csx_service_export("uht/ours", 1, service, NULL, &svc),
-			 -CSX_EEXIST);
-	/* Withdrawn there: the name is free for us at once. */
-	assert_int_equal(proc_cmd(&a, "unexport uht/ours"), 0);
-	assert_int_equal(csx_service_export("uht/ours", 1, service, NULL, &svc),
-			 0);
-	assert_int_equal(proc_cmd(&a, "export uht/ours 1 1"), -CSX_EEXIST);
+	assert_int_equal(csx_open("uht/private", 0, &ch), 0);
+	csx_close(ch);
 	assert_int_equal(csx_service_unexport(svc), 0);
 	proc_quit(&a);
 }
@@ -777,8 +924,8 @@ static ssize_t raw_recv(int fd, void *buf, size_t cap, int *fdp)
 	return raw_recv_now(fd, buf, cap, fdp);
 }
 
-/* A raw connection to the daemon, registered. */
-static int raw_connect(void)
+/* A raw connection to the daemon, registered as @name. */
+static int raw_connect_as(const char *name)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct csx_uh_hello h;
@@ -792,11 +939,16 @@ static int raw_connect(void)
 	memset(&h, 0, sizeof(h));
 	raw_hdr(&h.hdr, CSX_UH_HELLO, sizeof(h), 1);
 	h.proto = CSX_UH_PROTO_VERSION;
-	strcpy(h.name, "hostile");
+	strncpy(h.name, name, sizeof(h.name) - 1);
 	raw_send(fd, &h, sizeof(h), NULL, 0);
 	assert_int_equal(raw_recv(fd, &r, sizeof(r), NULL), sizeof(r));
 	assert_int_equal(r.status, 0);
 	return fd;
+}
+
+static int raw_connect(void)
+{
+	return raw_connect_as("hostile");
 }
 
 /* OPEN through the raw connection: the channel socket. */
@@ -1216,6 +1368,644 @@ static void hostile_exporter(void **state)
 	evil_stop();
 }
 
+/* ---- A hostile daemon: what it passes as saved state ---------------------- */
+
+/* Kinds of bad answers to STATE_GET, one per request, in this order. */
+enum fake_kind {
+	FAKE_PIPE,     /* not a file */
+	FAKE_UNSEALED, /* could shrink under the mapping */
+	FAKE_EMPTY,    /* sealed, 0 bytes */
+	FAKE_HUGE,     /* sealed, beyond CSX_UH_STATE_MAX (sparse) */
+	FAKE_WSEALED,  /* sealed against writes: cannot be mapped writable */
+	FAKE_TWO_FDS,  /* two descriptors */
+	FAKE_NO_FD,    /* success without a descriptor */
+	FAKE_SOCKET,   /* a socket */
+	FAKE_KINDS,
+};
+
+static struct {
+	int lfd;
+	pthread_t tid;
+	bool stop;		 /* atomic */
+	unsigned int gets, puts; /* atomic */
+	char path[108];
+} fake;
+
+static int fake_memfd(off_t size, int seals)
+{
+	int fd = memfd_create("fake-state", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0 || ftruncate(fd, size) ||
+	    (seals && fcntl(fd, F_ADD_SEALS, seals)))
+		abort(); /* not a cmocka assert: the fake's own thread */
+	return fd;
+}
+
+/* The descriptors for kind @k; their number. */
+static unsigned int fake_fds(unsigned int k, int *fds)
+{
+	const int rs = F_SEAL_SHRINK | F_SEAL_GROW;
+	int sv[2];
+
+	switch (k) {
+	case FAKE_PIPE:
+		if (pipe2(sv, O_CLOEXEC))
+			abort();
+		close(sv[1]);
+		fds[0] = sv[0];
+		return 1;
+	case FAKE_UNSEALED:
+		fds[0] = fake_memfd(8192, 0);
+		return 1;
+	case FAKE_EMPTY:
+		fds[0] = fake_memfd(0, rs);
+		return 1;
+	case FAKE_HUGE:
+		fds[0] = fake_memfd((off_t)CSX_UH_STATE_MAX + 4096, rs);
+		return 1;
+	case FAKE_WSEALED:
+		fds[0] = fake_memfd(8192, rs | F_SEAL_WRITE);
+		return 1;
+	case FAKE_TWO_FDS:
+		fds[0] = fake_memfd(8192, rs);
+		fds[1] = fake_memfd(8192, rs);
+		return 2;
+	case FAKE_SOCKET:
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+			abort();
+		close(sv[1]);
+		fds[0] = sv[0];
+		return 1;
+	}
+	return 0;
+}
+
+static void fake_reply(int cfd, const struct csx_uh_hdr *h, int32_t status,
+		       uint32_t value, const int *fds, unsigned int nfds)
+{
+	struct csx_uh_reply r;
+
+	memset(&r, 0, sizeof(r));
+	raw_hdr(&r.hdr, CSX_UH_REPLY, sizeof(r), h->seq);
+	r.status = status;
+	r.value = value;
+	csx_uh_msg_send(cfd, &r, sizeof(r), fds, nfds, 0);
+}
+
+/* One request from the back end; false when the connection ended. */
+static bool fake_serve(int cfd)
+{
+	union {
+		struct csx_uh_hdr h;
+		unsigned char raw[512];
+	} m;
+	int in[4], fds[2];
+	unsigned int nin, nfds, k;
+	ssize_t n;
+
+	n = csx_uh_msg_recv(cfd, &m, sizeof(m), in, 4, &nin, 0, NULL);
+	while (n > 0 && nin)
+		close(in[--nin]);
+	if (n < (ssize_t)sizeof(m.h))
+		return false;
+	switch (m.h.type) {
+	case CSX_UH_HELLO:
+		fake_reply(cfd, &m.h, 0, CSX_UH_PROTO_VERSION, NULL, 0);
+		break;
+	case CSX_UH_STATE_GET:
+		k = __atomic_fetch_add(&fake.gets, 1, __ATOMIC_SEQ_CST);
+		if (k >= FAKE_KINDS) {
+			fake_reply(cfd, &m.h, -CSX_ENOENT, 0, NULL, 0);
+			break;
+		}
+		nfds = fake_fds(k, fds);
+		fake_reply(cfd, &m.h, 0, 1, fds, nfds);
+		while (nfds)
+			close(fds[--nfds]);
+		break;
+	case CSX_UH_STATE_PUT:
+		__atomic_add_fetch(&fake.puts, 1, __ATOMIC_SEQ_CST);
+		fake_reply(cfd, &m.h, 0, 0, NULL, 0);
+		break;
+	case CSX_UH_STATE_DROP:
+		fake_reply(cfd, &m.h, 0, 0, NULL, 0);
+		break;
+	default:
+		fake_reply(cfd, &m.h, -CSX_ENOENT, 0, NULL, 0);
+		break;
+	}
+	return true;
+}
+
+static void *fake_main(void *arg)
+{
+	struct pollfd pfd[2];
+	int cfd = -1;
+
+	(void)arg;
+	while (!__atomic_load_n(&fake.stop, __ATOMIC_SEQ_CST)) {
+		pfd[0].fd = fake.lfd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = cfd;
+		pfd[1].events = POLLIN;
+		if (poll(pfd, 2, 50) <= 0)
+			continue;
+		if (pfd[0].revents & POLLIN) {
+			if (cfd >= 0)
+				close(cfd);
+			cfd = accept4(fake.lfd, NULL, NULL, SOCK_CLOEXEC);
+		}
+		if (cfd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP)) &&
+		    !fake_serve(cfd)) {
+			close(cfd);
+			cfd = -1;
+		}
+	}
+	if (cfd >= 0)
+		close(cfd);
+	return NULL;
+}
+
+static int setup_fake_daemon(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	(void)state;
+	memset(&fake, 0, sizeof(fake));
+	snprintf(fake.path, sizeof(fake.path), "%s/fake.sock", tmp_dir);
+	fake.lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	strcpy(sa.sun_path, fake.path);
+	if (fake.lfd < 0 ||
+	    bind(fake.lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(fake.lfd, 4) ||
+	    pthread_create(&fake.tid, NULL, fake_main, NULL))
+		return -1;
+	setenv("CSX_UHELPERD_SOCKET", fake.path, 1);
+	return csx_user_init();
+}
+
+static int teardown_fake_daemon(void **state)
+{
+	(void)state;
+	csx_user_fini();
+	__atomic_store_n(&fake.stop, true, __ATOMIC_SEQ_CST);
+	pthread_join(fake.tid, NULL);
+	close(fake.lfd);
+	unlink(fake.path);
+	setenv("CSX_UHELPERD_SOCKET", sock_path, 1);
+	return 0;
+}
+
+/* Whatever the daemon passes as a region, the state starts afresh. */
+static void hostile_state_daemon(void **state)
+{
+	struct csx_state *st;
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < FAKE_KINDS; i++) {
+		assert_int_equal(csx_state_open("uht/bad", 1, 64, &st), 0);
+		assert_int_equal(csx_state_origin(st), CSX_STATE_NEW);
+		memset(csx_state_data(st), 0x5a, 64);
+		assert_int_equal(csx_state_commit(st), 0);
+		csx_state_close(st, false);
+	}
+	assert_int_equal(__atomic_load_n(&fake.gets, __ATOMIC_SEQ_CST),
+			 FAKE_KINDS);
+	/* Each replacement was handed to the daemon. */
+	assert_int_equal(__atomic_load_n(&fake.puts, __ATOMIC_SEQ_CST),
+			 FAKE_KINDS);
+}
+
+/* ---- Saved state across processes ---------------------------------------- */
+
+struct st_seen {
+	int origin;
+	unsigned long long value, gen;
+};
+
+/* "state-open" in exporter @p: 0 and what it found, or the status. */
+static int proc_state_open(struct proc *p, const char *name, size_t size,
+			   struct st_seen *o)
+{
+	char line[256];
+	int ret;
+
+	proc_send(p, "state-open %s %zu", name, size);
+	ret = proc_answer(p, line, sizeof(line));
+	assert_int_equal(sscanf(line, "ok %d %d %llu %llu", &ret, &o->origin,
+				&o->value, &o->gen),
+			 4);
+	return ret;
+}
+
+static void expect_state(struct proc *p, const char *name, int origin,
+			 unsigned long long value)
+{
+	struct st_seen o;
+
+	assert_int_equal(proc_state_open(p, name, 64, &o), 0);
+	assert_int_equal(o.origin, origin);
+	assert_int_equal(o.value, value);
+}
+
+/* STATE_GET on a raw connection: the daemon's memfd, or -1. */
+static int raw_state_get(int dfd, const char *name)
+{
+	struct csx_uh_state m;
+	struct csx_uh_reply r;
+	int fd = -1;
+
+	memset(&m, 0, sizeof(m));
+	raw_hdr(&m.hdr, CSX_UH_STATE_GET, sizeof(m), 7);
+	strcpy(m.name, name);
+	raw_send(dfd, &m, sizeof(m), NULL, 0);
+	assert_int_equal(raw_recv(dfd, &r, sizeof(r), &fd), sizeof(r));
+	if (r.status) {
+		assert_int_equal(r.status, -CSX_ENOENT);
+		assert_int_equal(fd, -1);
+	}
+	return fd;
+}
+
+/* Until the daemon holds @name for process @who (within the guard). */
+static int raw_state_wait(const char *who, const char *name)
+{
+	uint64_t t0 = now_ns();
+	int dfd, fd;
+
+	for (;;) {
+		dfd = raw_connect_as(who);
+		fd = raw_state_get(dfd, name);
+		close(dfd);
+		if (fd >= 0)
+			return fd;
+		assert_true(now_ns() - t0 < GUARD_NS);
+		usleep(20 * 1000);
+	}
+}
+
+/*
+ * A process that dies without closing its state leaves it to the next
+ * one of its name; closed without keeping, it is gone; another name does
+ * not see it.
+ */
+static void state_survives_crash(void **state)
+{
+	struct st_seen o;
+	struct proc a;
+
+	(void)state;
+	proc_spawn_as(&a, "uht-state");
+	expect_state(&a, "uht/st", CSX_STATE_NEW, 0);
+	assert_int_equal(proc_cmd(&a, "state-set 4242"), 0);
+	proc_crash(&a);
+
+	proc_spawn_as(&a, "uht-state");
+	assert_int_equal(proc_state_open(&a, "uht/st", 64, &o), 0);
+	assert_int_equal(o.origin, CSX_STATE_RESTORED);
+	assert_int_equal(o.value, 4242);
+	assert_int_equal(o.gen, 1);
+	assert_int_equal(proc_cmd(&a, "state-close 0"), 0);
+	expect_state(&a, "uht/st", CSX_STATE_NEW, 0);
+	assert_int_equal(proc_cmd(&a, "state-set 7"), 0);
+	assert_int_equal(proc_cmd(&a, "state-close 1"), 0);
+	proc_quit(&a);
+
+	proc_spawn_as(&a, "uht-other");
+	expect_state(&a, "uht/st", CSX_STATE_NEW, 0);
+	assert_int_equal(proc_cmd(&a, "state-close 0"), 0);
+	proc_quit(&a);
+
+	proc_spawn_as(&a, "uht-state");
+	expect_state(&a, "uht/st", CSX_STATE_RESTORED, 7);
+	assert_int_equal(proc_cmd(&a, "state-close 0"), 0);
+	proc_quit(&a);
+}
+
+/* Where the 8 bytes of @value are in @mem (the one copy), or NULL. */
+static unsigned char *find_value(unsigned char *mem, size_t size,
+				 unsigned long long value)
+{
+	unsigned char *hit = NULL;
+	size_t i;
+
+	for (i = 0; i + sizeof(value) <= size; i++) {
+		if (!memcmp(mem + i, &value, sizeof(value))) {
+			assert_null(hit);
+			hit = mem + i;
+		}
+	}
+	return hit;
+}
+
+/*
+ * Corrupted saved state: a commit whose bytes changed is never restored;
+ * the one before it is (a torn commit), and when none is intact the
+ * state is discarded.
+ */
+static void state_torn_or_corrupt(void **state)
+{
+	const unsigned long long v1 = 0x1122334455667788ull;
+	const unsigned long long v2 = 0x0123456789abcdefull;
+	unsigned char *mem, *hit;
+	struct stat sb;
+	struct proc a;
+	int dfd, fd;
+
+	(void)state;
+	proc_spawn_as(&a, "uht-torn");
+	expect_state(&a, "uht/torn", CSX_STATE_NEW, 0);
+	assert_int_equal(proc_cmd(&a, "state-set %llu", v1), 0);
+	assert_int_equal(proc_cmd(&a, "state-set %llu", v2), 0);
+	proc_crash(&a);
+
+	/* The newest commit torn: the one before comes back. */
+	dfd = raw_connect_as("uht-torn");
+	fd = raw_state_get(dfd, "uht/torn");
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &sb), 0);
+	mem = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   fd, 0);
+	assert_true(mem != MAP_FAILED);
+	hit = find_value(mem, (size_t)sb.st_size, v2);
+	assert_non_null(hit);
+	hit[3] ^= 0x40;
+	proc_spawn_as(&a, "uht-torn");
+	expect_state(&a, "uht/torn", CSX_STATE_RESTORED, v1);
+	proc_crash(&a);
+
+	/* Every byte after the first page overwritten: nothing is intact. */
+	memset(mem + 4096, 0xa5, (size_t)sb.st_size - 4096);
+	proc_spawn_as(&a, "uht-torn");
+	expect_state(&a, "uht/torn", CSX_STATE_DISCARDED, 0);
+	assert_int_equal(proc_cmd(&a, "state-set 5"), 0);
+	assert_int_equal(proc_cmd(&a, "state-close 0"), 0);
+	proc_quit(&a);
+	munmap(mem, (size_t)sb.st_size);
+	close(fd);
+	close(dfd);
+}
+
+/* A restarted daemon gets the regions open in this process again. */
+static void state_back_after_daemon_restart(void **state)
+{
+	const unsigned long long v = 0xfeedfacecafebeefull;
+	struct csx_state *st;
+	struct proc a;
+	int fd;
+
+	(void)state;
+	assert_int_equal(csx_state_open("uht/re", 3, 64, &st), 0);
+	assert_int_equal(csx_state_origin(st), CSX_STATE_NEW);
+	memcpy(csx_state_data(st), &v, sizeof(v));
+	assert_int_equal(csx_state_commit(st), 0);
+	daemon_kill();
+	daemon_start();
+	fd = raw_state_wait(program_invocation_short_name, "uht/re");
+	close(fd);
+	csx_state_close(st, true);
+	proc_spawn_as(&a, program_invocation_short_name);
+	expect_state(&a, "uht/re", CSX_STATE_RESTORED, v);
+	assert_int_equal(proc_cmd(&a, "state-close 0"), 0);
+	proc_quit(&a);
+}
+
+/*
+ * Without a daemon the state lives as long as the process (a kept one
+ * comes back to the next open here); a daemon that comes later gets it.
+ */
+static void state_without_daemon(void **state)
+{
+	unsigned long long v = 99, got;
+	struct csx_state *st;
+	int fd;
+
+	(void)state;
+	assert_int_equal(csx_state_open("uht/local", 1, 64, &st), 0);
+	assert_int_equal(csx_state_origin(st), CSX_STATE_NEW);
+	memcpy(csx_state_data(st), &v, sizeof(v));
+	assert_int_equal(csx_state_commit(st), 0);
+	csx_state_close(st, true);
+	assert_int_equal(csx_state_open("uht/local", 1, 64, &st), 0);
+	assert_int_equal(csx_state_origin(st), CSX_STATE_RESTORED);
+	memcpy(&got, csx_state_data(st), sizeof(got));
+	assert_int_equal(got, v);
+	csx_state_close(st, true);
+
+	daemon_start();
+	fd = raw_state_wait(program_invocation_short_name, "uht/local");
+	close(fd);
+	assert_int_equal(csx_state_open("uht/local", 1, 64, &st), 0);
+	assert_int_equal(csx_state_origin(st), CSX_STATE_RESTORED);
+	csx_state_close(st, false);
+	/* Dropped there too. */
+	fd = raw_connect_as(program_invocation_short_name);
+	assert_int_equal(raw_state_get(fd, "uht/local"), -1);
+	close(fd);
+	assert_int_equal(csx_state_open("uht/local", 1, 64, &st), 0);
+	assert_int_equal(csx_state_origin(st), CSX_STATE_NEW);
+	csx_state_close(st, false);
+}
+
+/* ---- Opening with a wait, and recovery -------------------------------------- */
+
+/* The back end's open waits for a service exported later. */
+static void open_waits_for_exporter(void **state)
+{
+	unsigned char in[16] = "late but there", out[16];
+	struct csx_os_rchan *rc;
+	uint64_t idem = 1, t0;
+	uint32_t version = 0;
+	char line[128];
+	struct proc a;
+	size_t len;
+
+	(void)state;
+	proc_spawn(&a);
+	proc_send(&a, "delay 200");
+	proc_send(
+		&a, "export uht/late 4 1 %llx",
+		(unsigned long long)(CSX_OP_BIT(OP_ECHO) | CSX_OP_BIT(OP_PID)));
+	t0 = now_ns();
+	assert_int_equal(csx_os_remote_open("uht/late", 2, GUARD_NS, &rc,
+					    &version, &idem),
+			 0);
+	printf("open with a wait: the service came after %.0f ms\n",
+	       (double)(now_ns() - t0) / 1e6);
+	assert_true(now_ns() - t0 >= 150 * CSX_NSEC_PER_MSEC);
+	assert_int_equal(version, 4);
+	assert_int_equal(idem, CSX_OP_BIT(OP_ECHO) | CSX_OP_BIT(OP_PID));
+	assert_int_equal(proc_answer(&a, line, sizeof(line)), 0);
+	assert_int_equal(proc_answer(&a, line, sizeof(line)), 0);
+	assert_int_equal(csx_os_remote_call(rc, OP_ECHO, in, sizeof(in), out,
+					    sizeof(out), &len,
+					    (int64_t)GUARD_NS),
+			 0);
+	assert_memory_equal(in, out, sizeof(in));
+	csx_os_remote_close(rc);
+
+	/* Never exported: the whole wait, then "no such service". */
+	t0 = now_ns();
+	assert_int_equal(csx_os_remote_open("uht/never", 0,
+					    300 * CSX_NSEC_PER_MSEC, &rc,
+					    &version, &idem),
+			 -CSX_ENOENT);
+	assert_true(now_ns() - t0 >= 290 * CSX_NSEC_PER_MSEC);
+	assert_true(now_ns() - t0 < GUARD_NS);
+	/* No wait asked: no wait. */
+	t0 = now_ns();
+	assert_int_equal(
+		csx_os_remote_open("uht/never", 0, 0, &rc, &version, &idem),
+		-CSX_ENOENT);
+	assert_true(now_ns() - t0 < 200 * CSX_NSEC_PER_MSEC);
+	proc_quit(&a);
+}
+
+struct pending {
+	pthread_t tid;
+	struct csx_chan *ch;
+	uint32_t op;
+	int ret;
+	uint32_t pid;
+};
+
+static void *pending_main(void *arg)
+{
+	struct pending *c = arg;
+	size_t len;
+
+	c->ret = csx_call(c->ch, c->op, NULL, 0, &c->pid, sizeof(c->pid), &len,
+			  (int64_t)GUARD_NS);
+	return NULL;
+}
+
+/* Until @n calls run in the exporter's handler. */
+static void wait_in_handler(struct csx_chan *ch, uint32_t n)
+{
+	uint64_t t0 = now_ns();
+	uint32_t got = 0;
+	size_t len;
+
+	for (;;) {
+		assert_int_equal(csx_call(ch, OP_COUNT, NULL, 0, &got,
+					  sizeof(got), &len, (int64_t)GUARD_NS),
+				 0);
+		if (got == n)
+			return;
+		assert_true(now_ns() - t0 < GUARD_NS);
+		usleep(2000);
+	}
+}
+
+static void join_guarded(struct pending *c)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += GUARD_NS / CSX_NSEC_PER_SEC;
+	assert_int_equal(pthread_timedjoin_np(c->tid, NULL, &ts), 0);
+}
+
+/*
+ * The exporter dies with calls pending: the idempotent one is re-issued
+ * to its restarted copy and succeeds there; the other fails.
+ */
+static void recovery_reissues_idempotent(void **state)
+{
+	const uint64_t idem =
+		CSX_OP_BIT(OP_HOLD) | CSX_OP_BIT(OP_PID) | CSX_OP_BIT(OP_COUNT);
+	struct pending hold = { .op = OP_HOLD }, block = { .op = OP_BLOCK };
+	struct csx_chan *ch;
+	struct proc a;
+	uint64_t t0;
+	uint32_t pid;
+	size_t len;
+
+	(void)state;
+	proc_spawn(&a);
+	proc_export(&a, "uht/rec", 1, CSX_SERVICE_USER);
+	assert_int_equal(proc_cmd(&a, "unexport uht/rec"), 0);
+	assert_int_equal(proc_cmd(&a, "export uht/rec 1 1 %llx",
+				  (unsigned long long)idem),
+			 0);
+	assert_int_equal(proc_cmd(&a, "hold 1"), 0);
+	assert_int_equal(csx_open("uht/rec", 1, &ch), 0);
+	hold.ch = ch;
+	block.ch = ch;
+	assert_int_equal(pthread_create(&hold.tid, NULL, pending_main, &hold),
+			 0);
+	assert_int_equal(pthread_create(&block.tid, NULL, pending_main, &block),
+			 0);
+	wait_in_handler(ch, 2);
+
+	t0 = now_ns();
+	proc_kill(&a);
+	proc_spawn(&a);
+	assert_int_equal(proc_cmd(&a, "export uht/rec 1 1 %llx",
+				  (unsigned long long)idem),
+			 0);
+	join_guarded(&hold);
+	join_guarded(&block);
+	printf("recovery: the re-issued call was answered %.0f ms after the "
+	       "death\n",
+	       (double)(now_ns() - t0) / 1e6);
+	assert_int_equal(hold.ret, 0);
+	assert_int_equal(hold.pid, (uint32_t)a.pid);
+	assert_int_equal(block.ret, -CSX_EPEERDIED);
+	/* The channel goes on, to the new copy. */
+	assert_int_equal(csx_call(ch, OP_PID, NULL, 0, &pid, sizeof(pid), &len,
+				  (int64_t)GUARD_NS),
+			 0);
+	assert_int_equal(pid, (uint32_t)a.pid);
+	csx_close(ch);
+	proc_quit(&a);
+}
+
+/* Two instances of one service: when one dies, calls go to the other. */
+static void recovery_to_other_instance(void **state)
+{
+	unsigned char in[8] = "onward", out[8];
+	struct proc a, b, *dead, *alive;
+	struct csx_chan *ch;
+	struct timespec ts;
+	uint32_t pid;
+	size_t len;
+
+	(void)state;
+	sem_init(&gone_sem, 0, 0);
+	gone_count = 0;
+	proc_spawn(&a);
+	proc_spawn(&b);
+	assert_int_equal(proc_cmd(&a, "export uht/pair 1 1 %llx",
+				  (unsigned long long)CSX_OP_BIT(OP_PID)),
+			 0);
+	assert_int_equal(proc_cmd(&b, "export uht/pair 1 1 %llx",
+				  (unsigned long long)CSX_OP_BIT(OP_PID)),
+			 0);
+	assert_int_equal(csx_open("uht/pair", 1, &ch), 0);
+	assert_int_equal(csx_chan_watch(ch, on_gone, &gone_sem), 0);
+	assert_int_equal(csx_call(ch, OP_PID, NULL, 0, &pid, sizeof(pid), &len,
+				  (int64_t)GUARD_NS),
+			 0);
+	assert_true(pid == (uint32_t)a.pid || pid == (uint32_t)b.pid);
+	dead = pid == (uint32_t)a.pid ? &a : &b;
+	alive = dead == &a ? &b : &a;
+	proc_kill(dead);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += GUARD_NS / CSX_NSEC_PER_SEC;
+	assert_int_equal(sem_timedwait(&gone_sem, &ts), 0);
+	/* Not idempotent, but not pending at the death either: it goes on. */
+	assert_int_equal(echo(ch, in, sizeof(in), out, sizeof(out), &len), 0);
+	assert_memory_equal(in, out, sizeof(in));
+	assert_int_equal(csx_call(ch, OP_PID, NULL, 0, &pid, sizeof(pid), &len,
+				  (int64_t)GUARD_NS),
+			 0);
+	assert_int_equal(pid, (uint32_t)alive->pid);
+	csx_close(ch);
+	proc_quit(alive);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1243,6 +2033,24 @@ int main(int argc, char **argv)
 						teardown_daemon),
 		cmocka_unit_test_setup_teardown(hostile_exporter, setup_daemon,
 						teardown_daemon),
+		cmocka_unit_test_setup_teardown(hostile_state_daemon,
+						setup_fake_daemon,
+						teardown_fake_daemon),
+		cmocka_unit_test_setup_teardown(state_survives_crash,
+						setup_daemon, teardown_daemon),
+		cmocka_unit_test_setup_teardown(state_torn_or_corrupt,
+						setup_daemon, teardown_daemon),
+		cmocka_unit_test_setup_teardown(state_back_after_daemon_restart,
+						setup_daemon, teardown_daemon),
+		cmocka_unit_test_setup_teardown(state_without_daemon,
+						setup_no_daemon,
+						teardown_no_daemon),
+		cmocka_unit_test_setup_teardown(open_waits_for_exporter,
+						setup_daemon, teardown_daemon),
+		cmocka_unit_test_setup_teardown(recovery_reissues_idempotent,
+						setup_daemon, teardown_daemon),
+		cmocka_unit_test_setup_teardown(recovery_to_other_instance,
+						setup_daemon, teardown_daemon),
 	};
 	int ret;
 
