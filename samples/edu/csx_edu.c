@@ -6,7 +6,15 @@
  * includes nothing but CSX and uses no C library.
  *
  * Per device: check identification and liveness, allocate a DMA buffer,
- * attach the ISR, export the service "edu/N" (see edu.h).
+ * attach the ISR, export the service "edu/N" (N: the device's unit, see
+ * edu.h), every operation declared idempotent, so a client's pending
+ * request survives the crash of a user-mode instance: it is re-issued to
+ * the restarted one.
+ *
+ * Saved state: the request timeout a client set and the counters are kept
+ * in the saved-state region "csx_edu/N" (csx_state.h), committed after
+ * every request, so an instance that replaces a crashed one (user mode,
+ * under the supervisor) or a reloaded module (kernel) resumes with them.
  *
  * Interrupt path: the ISR reads and acknowledges the interrupt status,
  * records the bits and queues a DPC; the DPC hands the bits the current
@@ -51,14 +59,25 @@
 #define EDU_DMA_IRQ 0x4u
 #define EDU_DMA_BASE 0x40000u
 
-#define EDU_MAX_DEVICES 16
+#define EDU_STATE_VERSION 1
 #define EDU_TIMEOUT_MS_DEFAULT 1000u
 #define EDU_TIMEOUT_MS_MAX 60000u
 #define EDU_IDLE_POLL_NS (100 * CSX_NSEC_PER_USEC)
 
+/* What survives an instance: saved state "csx_edu/N", layout 1. */
+struct edu_saved {
+	uint32_t timeout_ms;
+	uint32_t reserved;
+	uint64_t factorials;
+	uint64_t dma_transfers;
+	uint64_t timeouts;
+	uint64_t incarnation; /* probes of this unit, the first is 1 */
+};
+
 struct edu_dev {
 	struct csx_device *dev;
-	unsigned int index;
+	struct csx_state *state; /* NULL: running without saved state */
+	uint64_t incarnation;
 	char svc_name[EDU_SERVICE_NAME_MAX];
 	struct csx_service *svc;
 	struct csx_intr *intr;
@@ -87,10 +106,6 @@ struct edu_dev {
 	uint32_t done_bits;
 	uint64_t stale;
 };
-
-/* Devices by index; edu_devs_lock is held by probe and remove. */
-static struct csx_mutex *edu_devs_lock;
-static struct edu_dev *edu_devs[EDU_MAX_DEVICES];
 
 static uint32_t edu_rd(struct edu_dev *ed, uint64_t reg)
 {
@@ -382,6 +397,7 @@ static int edu_op_info(struct edu_dev *ed, void *out, size_t out_cap,
 	csx_spin_unlock(ed->slock);
 	edu_copy_name(info.dev_name, sizeof(info.dev_name),
 		      csx_dev_name(ed->dev));
+	info.incarnation = ed->incarnation;
 	__builtin_memcpy(out, &info, sizeof(info));
 	*out_len = sizeof(info);
 	return 0;
@@ -398,6 +414,64 @@ static int edu_op_set_timeout(struct edu_dev *ed, const void *in, size_t in_len)
 		return -CSX_ERANGE;
 	ed->timeout_ms = req.timeout_ms;
 	return 0;
+}
+
+/* Commit what a successor needs (ed->lock held). */
+static void edu_save(struct edu_dev *ed)
+{
+	struct edu_saved *sv;
+
+	if (!ed->state)
+		return;
+	sv = csx_state_data(ed->state);
+	sv->timeout_ms = ed->timeout_ms;
+	sv->factorials = ed->factorials;
+	sv->dma_transfers = ed->dma_transfers;
+	sv->timeouts = ed->timeouts;
+	sv->incarnation = ed->incarnation;
+	csx_state_commit(ed->state);
+}
+
+/*
+ * Open the unit's saved state and resume from it. Without it (no room in
+ * the holder, say) the driver works as before, from defaults.
+ */
+static void edu_restore(struct edu_dev *ed)
+{
+	char name[4 + EDU_SERVICE_NAME_MAX] = "csx_";
+	struct edu_saved *sv;
+	int ret;
+
+	/* "csx_" + "edu/N": the unit's region, "csx_edu/N". */
+	edu_service_name(name + 4, csx_dev_unit(ed->dev));
+	ret = csx_state_open(name, EDU_STATE_VERSION, sizeof(*sv), &ed->state);
+	if (ret) {
+		csx_warn("csx_edu: %s: no saved state (%s): starting from "
+			 "defaults",
+			 csx_dev_name(ed->dev), csx_strerror(ret));
+		ed->state = NULL;
+		ed->incarnation = 1;
+		return;
+	}
+	sv = csx_state_data(ed->state);
+	if (csx_state_origin(ed->state) == CSX_STATE_RESTORED &&
+	    csx_state_version(ed->state) == EDU_STATE_VERSION &&
+	    sv->timeout_ms && sv->timeout_ms <= EDU_TIMEOUT_MS_MAX) {
+		ed->timeout_ms = sv->timeout_ms;
+		ed->factorials = sv->factorials;
+		ed->dma_transfers = sv->dma_transfers;
+		ed->timeouts = sv->timeouts;
+		ed->incarnation = sv->incarnation + 1;
+		csx_info("csx_edu: %s: resumed from saved state: incarnation "
+			 "%llu, timeout %u ms, %llu factorials done before",
+			 csx_dev_name(ed->dev),
+			 (unsigned long long)ed->incarnation,
+			 (unsigned int)ed->timeout_ms,
+			 (unsigned long long)ed->factorials);
+	} else {
+		ed->incarnation = 1;
+	}
+	edu_save(ed);
 }
 
 static int edu_serve(void *ctx, uint32_t op, const void *in, size_t in_len,
@@ -426,6 +500,7 @@ static int edu_serve(void *ctx, uint32_t op, const void *in, size_t in_len,
 		ret = -CSX_EOPNOTSUPP;
 		break;
 	}
+	edu_save(ed);
 	csx_mutex_unlock(ed->lock);
 	return ret;
 }
@@ -497,32 +572,13 @@ static void edu_sync_destroy(struct edu_dev *ed)
 	csx_mutex_destroy(ed->lock);
 }
 
-/* The lowest free index; its service name. */
-static int edu_index_get(struct edu_dev *ed)
-{
-	unsigned int i;
-	int ret = -CSX_ENOSPC;
-
-	csx_mutex_lock(edu_devs_lock);
-	for (i = 0; i < EDU_MAX_DEVICES; i++) {
-		if (!edu_devs[i]) {
-			edu_devs[i] = ed;
-			ed->index = i;
-			edu_service_name(ed->svc_name, i);
-			ret = 0;
-			break;
-		}
-	}
-	csx_mutex_unlock(edu_devs_lock);
-	return ret;
-}
-
-static void edu_index_put(struct edu_dev *ed)
-{
-	csx_mutex_lock(edu_devs_lock);
-	edu_devs[ed->index] = NULL;
-	csx_mutex_unlock(edu_devs_lock);
-}
+/* Every operation may run twice with the same result. */
+static const struct csx_service_opts edu_svc_opts = {
+	.scope = CSX_SERVICE_USER,
+	.idempotent = CSX_OP_BIT(EDU_OP_FACTORIAL) |
+		      CSX_OP_BIT(EDU_OP_DMA_ROUNDTRIP) |
+		      CSX_OP_BIT(EDU_OP_INFO) | CSX_OP_BIT(EDU_OP_SET_TIMEOUT),
+};
 
 /* Interrupt and service: what makes the device usable. */
 static int edu_start(struct edu_dev *ed)
@@ -535,19 +591,11 @@ static int edu_start(struct edu_dev *ed)
 	if (ret)
 		return ret;
 	ed->msi = csx_intr_is_msi(ed->intr);
-	ret = edu_index_get(ed);
+	edu_service_name(ed->svc_name, csx_dev_unit(ed->dev));
+	ret = csx_service_export_opts(ed->svc_name, EDU_SERVICE_VERSION,
+				      &edu_svc_opts, edu_serve, ed, &ed->svc);
 	if (ret)
-		goto out_detach;
-	ret = csx_service_export(ed->svc_name, EDU_SERVICE_VERSION, edu_serve,
-				 ed, &ed->svc);
-	if (ret)
-		goto out_index;
-	return 0;
-
-out_index:
-	edu_index_put(ed);
-out_detach:
-	csx_intr_detach(ed->intr);
+		csx_intr_detach(ed->intr);
 	return ret;
 }
 
@@ -570,16 +618,18 @@ static int edu_probe(struct csx_device *dev, const struct csx_pci_id *id)
 	ret = csx_dma_alloc(dev, EDU_DMA_MAX, &ed->dma);
 	if (ret)
 		goto out_sync;
+	edu_restore(ed);
 	ret = edu_start(ed);
 	if (ret)
-		goto out_dma;
+		goto out_state;
 	csx_dev_set_drvdata(dev, ed);
 	csx_info("csx_edu: %s: bound: id 0x%08x, %s interrupt, service %s",
 		 csx_dev_name(dev), ed->id, ed->msi ? "MSI" : "INTx",
 		 ed->svc_name);
 	return 0;
 
-out_dma:
+out_state:
+	csx_state_close(ed->state, true);
 	csx_dma_free(ed->dma);
 out_sync:
 	edu_sync_destroy(ed);
@@ -596,8 +646,8 @@ static void edu_remove(struct csx_device *dev)
 
 	/* Waits for calls in progress; new ones fail. */
 	csx_service_unexport(ed->svc);
-	edu_index_put(ed);
 	csx_intr_detach(ed->intr);
+	csx_state_close(ed->state, true);
 	csx_dma_free(ed->dma);
 	edu_sync_destroy(ed);
 	csx_info("csx_edu: %s: removed", csx_dev_name(dev));
@@ -619,21 +669,12 @@ static struct csx_driver edu_driver = {
 
 static int edu_init(void)
 {
-	int ret;
-
-	ret = csx_mutex_create(&edu_devs_lock);
-	if (ret)
-		return ret;
-	ret = csx_driver_register(&edu_driver);
-	if (ret)
-		csx_mutex_destroy(edu_devs_lock);
-	return ret;
+	return csx_driver_register(&edu_driver);
 }
 
 static void edu_fini(void)
 {
 	csx_driver_unregister(&edu_driver);
-	csx_mutex_destroy(edu_devs_lock);
 }
 
 CSX_MODULE("csx_edu", "1.0.0", edu_init, edu_fini);

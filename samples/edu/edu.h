@@ -3,7 +3,10 @@
  * The edu sample driver's service: what a client module needs to call it.
  *
  * The driver exports one service per device it binds, "edu/0", "edu/1",
- * ... in probe order, version EDU_SERVICE_VERSION. Requests to one device
+ * ... named after the device's unit (csx_dev_unit(): probe order, or
+ * what the host asked, csx-run --device ...,unit=N), version
+ * EDU_SERVICE_VERSION. Every operation is idempotent: a request pending
+ * when a user-mode instance dies is re-issued to its successor. Requests to one device
  * are served one at a time; each waits for the device's completion
  * interrupt, bounded by the device's request timeout.
  *
@@ -14,10 +17,10 @@
 
 #include <csx/csx.h>
 
-/** Service names are EDU_SERVICE_PREFIX followed by the device index. */
+/** Service names are EDU_SERVICE_PREFIX followed by the device's unit. */
 #define EDU_SERVICE_PREFIX "edu/"
 /** Version of the service described here. */
-#define EDU_SERVICE_VERSION 1
+#define EDU_SERVICE_VERSION 2
 /** Room for a service name such as "edu/12". */
 #define EDU_SERVICE_NAME_MAX 16
 /**
@@ -76,12 +79,15 @@ struct edu_info {
 	uint64_t factorials;  /**< Factorials completed. */
 	uint64_t dma_transfers; /**< DMA transfers completed. */
 	char dev_name[32];	/**< The device's name, e.g. "sim-edu0". */
+	/** Instances that served this unit: 1, plus one per restart that
+	 *  resumed from saved state (version 2). */
+	uint64_t incarnation;
 };
 
 /**
- * edu_service_name() - The service name of device @p index.
+ * edu_service_name() - The service name of unit @p index.
  * @param buf At least EDU_SERVICE_NAME_MAX bytes.
- * @param index Device index (probe order).
+ * @param index The device's unit (csx_dev_unit()).
  */
 static inline void edu_service_name(char *buf, unsigned int index)
 {

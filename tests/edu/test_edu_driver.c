@@ -31,14 +31,12 @@ extern const struct csx_module_desc csx_module_descriptor;
 static struct csx_sim_dev *sims[NDEV];
 static struct csx_chan *chans[NDEV];
 
-static int setup(void **state)
+/* Start the driver and open its services. */
+static int start_driver(void)
 {
 	char name[EDU_SERVICE_NAME_MAX];
 	unsigned int i;
 
-	if (csx_sim_create("edu", NULL, &sims[0]) ||
-	    csx_sim_create("edu", "msi=off", &sims[1]))
-		return -1;
 	if (csx_module_descriptor.init())
 		return -1;
 	for (i = 0; i < NDEV; i++) {
@@ -49,13 +47,46 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
+static void stop_driver(void)
 {
 	unsigned int i;
 
-	for (i = 0; i < NDEV; i++)
+	for (i = 0; i < NDEV; i++) {
 		csx_close(chans[i]);
+		chans[i] = NULL;
+	}
 	csx_module_descriptor.fini();
+}
+
+/*
+ * Every case starts from a driver that never ran: the previous case's
+ * saved state ("csx_edu/N", which a reloaded driver resumes from) goes.
+ */
+static void forget_saved_state(void)
+{
+	char name[8 + EDU_SERVICE_NAME_MAX] = "csx_";
+	struct csx_state *st;
+	unsigned int i;
+
+	for (i = 0; i < NDEV; i++) {
+		edu_service_name(name + 4, i);
+		if (!csx_state_open(name, 1, 8, &st))
+			csx_state_close(st, false);
+	}
+}
+
+static int setup(void **state)
+{
+	if (csx_sim_create("edu", NULL, &sims[0]) ||
+	    csx_sim_create("edu", "msi=off", &sims[1]))
+		return -1;
+	forget_saved_state();
+	return start_driver();
+}
+
+static int teardown(void **state)
+{
+	stop_driver();
 	csx_sim_destroy_all();
 	return 0;
 }
@@ -315,6 +346,34 @@ static void test_spurious_ignored_and_counted(void **state)
 	}
 }
 
+/*
+ * A driver that stops and starts again (a reload, or the restart of a
+ * crashed user-mode instance) resumes from its saved state: the timeout a
+ * client set and the counters carry over.
+ */
+static void test_resumes_from_saved_state(void **state)
+{
+	struct edu_info a;
+
+	a = info(0);
+	assert_int_equal(a.incarnation, 1);
+	assert_int_equal(a.timeout_ms, 1000);
+	set_timeout(0, 1234);
+	check_fact(0, 5);
+	check_fact(0, 6);
+	stop_driver();
+	assert_int_equal(start_driver(), 0);
+	a = info(0);
+	assert_int_equal(a.incarnation, 2);
+	assert_int_equal(a.timeout_ms, 1234);
+	assert_int_equal(a.factorials, 2);
+	/* The other unit has its own region. */
+	a = info(1);
+	assert_int_equal(a.incarnation, 2);
+	assert_int_equal(a.timeout_ms, 1000);
+	assert_int_equal(a.factorials, 0);
+}
+
 /* Completion later than the timeout: the stale completion must not answer
  * the next request. */
 static void test_late_completion(void **state)
@@ -400,6 +459,8 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_spurious_ignored_and_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resumes_from_saved_state,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_completion, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_gone_gives_eio, setup,
