@@ -107,11 +107,12 @@ struct kh_file {
 	u64 isr_calls, delivered, consumed, not_ours, trips, snapshot;
 
 	/*
-	 * Service channels (csx_helper_svc.c), under lock. svc_nchan counts
-	 * channels and opens in progress; while it is not zero the file holds
-	 * csx.ko's entry points (symbol_get), so csx.ko stays loaded.
+	 * Service channels (csx_helper_svc.c), under lock; CALL looks @svc
+	 * up under RCU instead. svc_nchan counts channels and opens in
+	 * progress; while it is not zero the file holds csx.ko's entry points
+	 * (symbol_get), so csx.ko stays loaded.
 	 */
-	struct kh_svc_chan *svc[CSX_KH_SVC_MAX];
+	struct kh_svc_chan __rcu *svc[CSX_KH_SVC_MAX];
 	u32 svc_gen;
 	unsigned int svc_nchan;
 	int (*svc_open)(const char *name, uint32_t min_version, bool same_user,

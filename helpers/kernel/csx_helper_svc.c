@@ -25,15 +25,19 @@
  * user processes' exports (csx_helper_upcall.c): a process must not reach
  * another one, or itself, through the kernel.
  *
- * Channels: a table of CSX_KH_SVC_MAX slots per file, under f->lock. A
- * handle is the slot number plus one in its low byte and a per-file
- * generation above it, so a stale handle of a reused slot is -ENOENT, not
- * somebody else's channel. Each channel is reference counted: the table
- * holds one reference, each CALL in progress one more, taken under
- * f->lock; the call itself runs without f->lock, so calls on one file run
- * concurrently. CLOSE (and the file's release) takes the channel out of
- * the table, drops the table's reference and waits for the calls in
- * progress to finish before csx_close(), which must not race them.
+ * Channels: a table of CSX_KH_SVC_MAX slots per file, changed under
+ * f->lock. A handle is the slot number plus one in its low byte and a
+ * per-file generation above it, so a stale handle of a reused slot is
+ * -ENOENT, not somebody else's channel. Each channel is reference counted:
+ * the table holds one reference, each CALL in progress one more. CALL, the
+ * hot path, finds its channel under RCU and takes its reference with
+ * kref_get_unless_zero(), so calls neither take f->lock nor bounce it
+ * between CPUs; the call itself runs outside any lock, so calls on one
+ * file run concurrently. CLOSE (and the file's release) takes the channel
+ * out of the table, drops the table's reference, waits for the calls in
+ * progress to finish before csx_close(), which must not race them, and
+ * frees the channel after an RCU grace period (a CALL may still be
+ * looking at it, and failing to take a reference).
  */
 #define pr_fmt(fmt) "csx_helper: " fmt
 
@@ -42,6 +46,7 @@
 #include <linux/kref.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -60,7 +65,12 @@ struct kh_svc_chan {
 	struct kref ref;	/* the table's, plus one per CALL */
 	struct completion idle; /* the last reference went */
 	struct csx_chan *chan;
+	/* csx_call(), valid while the channel is (the file holds it). */
+	int (*call)(struct csx_chan *chan, uint32_t op, const void *in,
+		    size_t in_len, void *out, size_t out_cap, size_t *out_len,
+		    int64_t timeout_ns);
 	u32 handle;
+	struct rcu_head rcu;
 };
 
 /* The ABI's constants must agree with csx_service.h's. */
@@ -170,7 +180,7 @@ long kh_svc_open(struct kh_file *f, struct csx_kh_svc_open *a, const char **why)
 
 	mutex_lock(&f->lock);
 	for (slot = 0; slot < CSX_KH_SVC_MAX; slot++) {
-		if (!f->svc[slot])
+		if (!rcu_access_pointer(f->svc[slot]))
 			break;
 	}
 	if (slot == CSX_KH_SVC_MAX) {
@@ -219,9 +229,10 @@ long kh_svc_open(struct kh_file *f, struct csx_kh_svc_open *a, const char **why)
 		goto err_unlock;
 	}
 	ch->chan = chan;
+	ch->call = f->svc_call;
 	f->svc_gen = (f->svc_gen + 1) & 0xffffffu;
 	ch->handle = f->svc_gen << 8 | (slot + 1);
-	f->svc[slot] = ch;
+	rcu_assign_pointer(f->svc[slot], ch);
 	a->version = f->svc_version(chan);
 	a->handle = ch->handle;
 	mutex_unlock(&f->lock);
@@ -241,7 +252,7 @@ static struct kh_svc_chan *kh_svc_find(struct kh_file *f, u32 handle)
 
 	if (slot >= CSX_KH_SVC_MAX)
 		return NULL;
-	ch = f->svc[slot];
+	ch = rcu_dereference_protected(f->svc[slot], lockdep_is_held(&f->lock));
 	return ch && ch->handle == handle ? ch : NULL;
 }
 
@@ -252,7 +263,7 @@ static void kh_svc_chan_close(struct kh_file *f, struct kh_svc_chan *ch)
 	wait_for_completion(&ch->idle);
 	/* The file's channel count keeps csx.ko's entry points. */
 	f->svc_close(ch->chan);
-	kfree(ch);
+	kfree_rcu(ch, rcu);
 	mutex_lock(&f->lock);
 	kh_svc_put_ops(f);
 	mutex_unlock(&f->lock);
@@ -266,7 +277,7 @@ long kh_svc_close(struct kh_file *f, struct csx_kh_svc_close *a,
 	mutex_lock(&f->lock);
 	ch = kh_svc_find(f, a->handle);
 	if (ch)
-		f->svc[KH_SVC_SLOT(a->handle)] = NULL;
+		RCU_INIT_POINTER(f->svc[KH_SVC_SLOT(a->handle)], NULL);
 	mutex_unlock(&f->lock);
 	if (!ch) {
 		*why = "no such channel handle";
@@ -283,8 +294,9 @@ void kh_svc_close_all(struct kh_file *f)
 
 	for (slot = 0; slot < CSX_KH_SVC_MAX; slot++) {
 		mutex_lock(&f->lock);
-		ch = f->svc[slot];
-		f->svc[slot] = NULL;
+		ch = rcu_dereference_protected(f->svc[slot],
+					       lockdep_is_held(&f->lock));
+		RCU_INIT_POINTER(f->svc[slot], NULL);
 		mutex_unlock(&f->lock);
 		if (ch)
 			kh_svc_chan_close(f, ch);
@@ -295,9 +307,8 @@ long kh_svc_call(struct kh_file *f, struct csx_kh_svc_call *a, const char **why)
 {
 	void __user *uin = u64_to_user_ptr(a->in_ptr);
 	void __user *uout = u64_to_user_ptr(a->out_ptr);
-	int (*call)(struct csx_chan *, uint32_t, const void *, size_t, void *,
-		    size_t, size_t *, int64_t);
 	int64_t timeout = a->timeout_ns;
+	u32 slot = KH_SVC_SLOT(a->handle);
 	u8 small[KH_SVC_SMALL] __aligned(8);
 	struct kh_svc_chan *ch;
 	void *buf = NULL, *in = NULL, *out = NULL;
@@ -323,13 +334,16 @@ long kh_svc_call(struct kh_file *f, struct csx_kh_svc_call *a, const char **why)
 		return -EINVAL;
 	}
 
-	mutex_lock(&f->lock);
-	ch = kh_svc_find(f, a->handle);
-	if (ch) {
-		kref_get(&ch->ref);
-		call = f->svc_call;
+	ch = NULL;
+	if (slot < CSX_KH_SVC_MAX) {
+		rcu_read_lock();
+		ch = rcu_dereference(f->svc[slot]);
+		/* Closing (no reference left) is as good as gone. */
+		if (ch && (ch->handle != a->handle ||
+			   !kref_get_unless_zero(&ch->ref)))
+			ch = NULL;
+		rcu_read_unlock();
 	}
-	mutex_unlock(&f->lock);
 	if (!ch) {
 		*why = "no such channel handle";
 		return -ENOENT;
@@ -361,8 +375,8 @@ long kh_svc_call(struct kh_file *f, struct csx_kh_svc_call *a, const char **why)
 	/* A handler that claims more than it wrote must not leak memory. */
 	if (out)
 		memset(out, 0, a->out_cap);
-	a->status = call(ch->chan, a->op, in, a->in_len, out, a->out_cap, &len,
-			 timeout);
+	a->status = ch->call(ch->chan, a->op, in, a->in_len, out, a->out_cap,
+			     &len, timeout);
 	if (len > a->out_cap)
 		len = 0; /* csx_call() never does this; never trust it */
 	if (len && copy_to_user(uout, out, len)) {
