@@ -2,7 +2,8 @@
 # make doc: Doxygen HTML of the public API and the guides in doc/. Any
 # Doxygen warning (an undocumented symbol, a bad @param) fails the target.
 EXTRA_DIST += doc/Doxyfile.in doc/index.md doc/architecture.md doc/porting.md \
-	doc/kernel-helper.md doc/services.md
+	doc/kernel-helper.md doc/services.md doc/fault-containment.md \
+	doc/supervisor.md
 
 .PHONY: doc
 doc: doc/Doxyfile

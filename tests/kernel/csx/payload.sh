@@ -122,6 +122,12 @@ if [ -n "$slab0" ]; then
 	echo "# slab: ${slab0} kB after cycle 5, ${slab1} kB after cycle $CSX_CYCLES"
 fi
 
+# Saved state lives in csx.ko: every reload resumed from the last commit,
+# so the last one is incarnation CSX_CYCLES + 1 of each unit.
+n=$(dmesg | grep -c "csx_edu: .*: resumed from saved state: incarnation $((CSX_CYCLES + 1)),")
+[ "$n" -eq "$CSX_EDU_COUNT" ]
+tap $? "csx_edu_saved_state_across_reloads" "$n of $CSX_EDU_COUNT unit(s) at incarnation $((CSX_CYCLES + 1))"
+
 # The driver still works after all that.
 insmod ./edu_demo.ko && rmmod edu_demo
 tap $? "edu_demo_after_cycles"
