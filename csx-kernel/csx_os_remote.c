@@ -39,8 +39,9 @@
 struct csx_os_rchan {
 	struct csx_kh_upchan *ch;
 	/* symbol_get() references, given back at close. */
-	int (*open)(const char *name, u32 min_version, void (*gone)(void *ctx),
-		    void *ctx, struct csx_kh_upchan **out, u32 *version);
+	int (*open)(const char *name, u32 min_version, s64 wait_ns,
+		    void (*gone)(void *ctx), void *ctx,
+		    struct csx_kh_upchan **out, u32 *version, u64 *idempotent);
 	int (*call)(struct csx_kh_upchan *ch, u32 op, const void *in,
 		    size_t in_len, void *out, size_t out_cap, size_t *out_len,
 		    s64 timeout_ns);
@@ -65,10 +66,10 @@ static void csx_k_remote_gone(void *ctx)
 }
 
 /*
- * @wait_ns is not honoured: the kernel helper has no "wait for an export"
- * yet, so a kernel caller's recovery window ends at the first failed
- * re-open. @idempotent is 0: SVC_EXPORT does not carry the mask, so calls
- * from the kernel to a process are never re-issued.
+ * The kernel helper waits up to @wait_ns for a process to export @name
+ * (a restarted instance), and reports the ops it declared idempotent
+ * (CSX_KH_IOC_SVC_EXPORT_OPTS), so the core recovers kernel channels to
+ * processes as it does channels between processes.
  */
 int csx_os_remote_open(const char *name, uint32_t min_version, int64_t wait_ns,
 		       struct csx_os_rchan **out, uint32_t *version,
@@ -91,8 +92,8 @@ int csx_os_remote_open(const char *name, uint32_t min_version, int64_t wait_ns,
 		csx_k_remote_put(rc);
 		return -CSX_ENOENT;
 	}
-	ret = rc->open(name, min_version, csx_k_remote_gone, rc, &rc->ch,
-		       version);
+	ret = rc->open(name, min_version, wait_ns, csx_k_remote_gone, rc,
+		       &rc->ch, version, idempotent);
 	if (ret) {
 		csx_k_remote_put(rc);
 		return ret;

@@ -498,10 +498,43 @@ static int kserve_start(int fd)
 	return 0;
 }
 
-static void kexport_add(const char *name, uint32_t version,
-			enum csx_service_scope scope)
+/*
+ * Export to kernel modules, with the idempotent ops (SVC_EXPORT_OPTS) so a
+ * kernel caller re-issues its pending calls to our successor; a helper
+ * that does not know SVC_EXPORT_OPTS (ENOTTY) gets the plain SVC_EXPORT.
+ */
+static int kexport_ioctl(int fd, const char *name, uint32_t version,
+			 enum csx_service_scope scope, uint64_t idempotent,
+			 uint32_t *handle)
 {
+	struct csx_kh_svc_export_opts o = { .size = sizeof(o) };
 	struct csx_kh_svc_export e = { .size = sizeof(e) };
+	int err;
+
+	o.version = version;
+	o.scope = scope == CSX_SERVICE_PUBLIC ? 2 : 1;
+	o.idempotent = idempotent;
+	snprintf(o.name, sizeof(o.name), "%s", name);
+	err = remote_ioctl(fd, CSX_KH_IOC_SVC_EXPORT_OPTS, &o);
+	if (!err) {
+		*handle = o.handle;
+		return 0;
+	}
+	if (err != ENOTTY)
+		return err;
+	e.version = o.version;
+	e.scope = o.scope;
+	memcpy(e.name, o.name, sizeof(e.name));
+	err = remote_ioctl(fd, CSX_KH_IOC_SVC_EXPORT, &e);
+	if (!err)
+		*handle = e.handle;
+	return err;
+}
+
+static void kexport_add(const char *name, uint32_t version,
+			enum csx_service_scope scope, uint64_t idempotent)
+{
+	uint32_t handle = 0;
 	struct csx_chan *chan;
 	unsigned int i;
 	int fd, ret, err;
@@ -512,10 +545,7 @@ static void kexport_add(const char *name, uint32_t version,
 	pthread_mutex_lock(&kexp.start_lock);
 	if (kexp.stop)
 		goto out;
-	e.version = version;
-	e.scope = scope == CSX_SERVICE_PUBLIC ? 2 : 1;
-	snprintf(e.name, sizeof(e.name), "%s", name);
-	err = remote_ioctl(fd, CSX_KH_IOC_SVC_EXPORT, &e);
+	err = kexport_ioctl(fd, name, version, scope, idempotent, &handle);
 	if (err) {
 		if (err == EPERM || err == EACCES) {
 			if (!kexp.refused)
@@ -535,7 +565,7 @@ static void kexport_add(const char *name, uint32_t version,
 		ret = -CSX_ENOMEM;
 	if (ret) {
 		struct csx_kh_svc_unexport u = { .size = sizeof(u),
-						 .handle = e.handle };
+						 .handle = handle };
 
 		if (!ret)
 			csx_close(chan);
@@ -549,7 +579,7 @@ static void kexport_add(const char *name, uint32_t version,
 	     i++)
 		;
 	if (i < KEXPORT_MAX) { /* the helper allows as many */
-		kexp.tab[i].handle = e.handle;
+		kexp.tab[i].handle = handle;
 		snprintf(kexp.tab[i].name, sizeof(kexp.tab[i].name), "%s",
 			 name);
 		kexp.tab[i].chan = chan;
@@ -558,7 +588,7 @@ static void kexport_add(const char *name, uint32_t version,
 	pthread_mutex_unlock(&kexp.lock);
 	if (chan) {
 		struct csx_kh_svc_unexport u = { .size = sizeof(u),
-						 .handle = e.handle };
+						 .handle = handle };
 
 		remote_ioctl(fd, CSX_KH_IOC_SVC_UNEXPORT, &u);
 		csx_close(chan);
@@ -650,11 +680,10 @@ int csx_os_service_publish(const char *name, uint32_t version,
 {
 	int ret;
 
-	/* The kernel helper's export carries no idempotent mask. */
 	ret = csx__user_uh_publish(name, version, scope, idempotent);
 	if (ret)
 		return ret;
-	kexport_add(name, version, scope);
+	kexport_add(name, version, scope, idempotent);
 	return 0;
 }
 

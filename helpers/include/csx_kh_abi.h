@@ -39,11 +39,12 @@ struct csx_kh_version {
 	__u32 features; /* out: CSX_KH_FEAT_* */
 	__u32 reserved; /* in: 0 */
 };
-#define CSX_KH_FEAT_MSI 0x1u	  /* MSI interrupts supported */
-#define CSX_KH_FEAT_SNAPSHOT 0x2u /* register snapshot in the ISR */
-#define CSX_KH_FEAT_WATCHDOG 0x4u /* interrupt watchdog */
-#define CSX_KH_FEAT_CALLS 0x8u	  /* service calls (CSX_KH_IOC_SVC_*) */
-#define CSX_KH_FEAT_UPCALLS 0x10u /* kernel -> user calls (SVC_EXPORT...) */
+#define CSX_KH_FEAT_MSI 0x1u	      /* MSI interrupts supported */
+#define CSX_KH_FEAT_SNAPSHOT 0x2u     /* register snapshot in the ISR */
+#define CSX_KH_FEAT_WATCHDOG 0x4u     /* interrupt watchdog */
+#define CSX_KH_FEAT_CALLS 0x8u	      /* service calls (CSX_KH_IOC_SVC_*) */
+#define CSX_KH_FEAT_UPCALLS 0x10u     /* kernel -> user calls (SVC_EXPORT...) */
+#define CSX_KH_FEAT_EXPORT_OPTS 0x20u /* CSX_KH_IOC_SVC_EXPORT_OPTS */
 
 /*
  * CSX_KH_IOC_CLAIM: take PCI device domain:bus:devfn for this file.
@@ -299,6 +300,22 @@ struct csx_kh_svc_export {
 };
 
 /*
+ * CSX_KH_IOC_SVC_EXPORT_OPTS: SVC_EXPORT with the operations a kernel
+ * caller may re-issue if this process dies while they are pending (bit n:
+ * op n; csx_service_opts.idempotent). A kernel channel whose exporter died
+ * then re-opens the name, waiting for the restarted process to export it
+ * again. Same rules and errors as SVC_EXPORT.
+ */
+struct csx_kh_svc_export_opts {
+	__u32 size;			/* in */
+	__u32 version;			/* in: the service's version */
+	__u32 scope;			/* in: 1 USER, 2 PUBLIC */
+	__u32 handle;			/* out: names the export in SERVE */
+	char name[CSX_KH_SVC_NAME_MAX]; /* in */
+	__u64 idempotent;		/* in: re-issuable ops */
+};
+
+/*
  * CSX_KH_IOC_SVC_UNEXPORT: withdraw an export. Calls queued for it and not
  * taken yet fail with -CSX_EPEERDIED; calls taken by SERVE may still be
  * answered. Later calls on kernel channels still open to it fail with
@@ -394,6 +411,8 @@ struct csx_kh_svc_serve {
  * bounded @timeout_ns). No privilege needed.
  */
 #define CSX_KH_IOC_SVC_KICK _IO(CSX_KH_IOC_MAGIC, 0x16)
+#define CSX_KH_IOC_SVC_EXPORT_OPTS \
+	_IOWR(CSX_KH_IOC_MAGIC, 0x17, struct csx_kh_svc_export_opts)
 
 /*
  * mmap(2) offsets: what CSX_KH_IOC_REGION and CSX_KH_IOC_DMA_ALLOC return.

@@ -25,7 +25,9 @@ struct csx_kh_upchan;
 
 /*
  * Open @name exported by a user process. 0; -CSX_ENOENT (nobody exports
- * it); -CSX_EPROTO (older than @min_version); -CSX_ENOMEM; -CSX_ENOSPC.
+ * it, also after waiting @wait_ns for an export: 0 does not wait, at most
+ * 60 s); -CSX_EPROTO (older than @min_version); -CSX_ENOMEM; -CSX_ENOSPC.
+ * @idempotent: the ops the exporter declared re-issuable.
  *
  * @gone (may be NULL) is called with @ctx at most once, when the export
  * behind the channel dies: its process exits or releases its file, or
@@ -36,9 +38,10 @@ struct csx_kh_upchan;
  * called once csx_kh_upcall_close() has returned: the close waits for a
  * call of @gone in progress.
  */
-int csx_kh_upcall_open(const char *name, u32 min_version,
+int csx_kh_upcall_open(const char *name, u32 min_version, s64 wait_ns,
 		       void (*gone)(void *ctx), void *ctx,
-		       struct csx_kh_upchan **out, u32 *version);
+		       struct csx_kh_upchan **out, u32 *version,
+		       u64 *idempotent);
 /*
  * One call: queued to the exporting process, answered by one of its
  * SERVE threads. The handler's status, or -CSX_EPEERDIED (the process

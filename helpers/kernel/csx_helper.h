@@ -182,7 +182,7 @@ bool kh_svc_name_ok(const char *name);
  */
 int kh_up_init(struct kh_file *f);
 void kh_up_release(struct kh_file *f);
-long kh_up_export(struct kh_file *f, struct csx_kh_svc_export *a,
+long kh_up_export(struct kh_file *f, struct csx_kh_svc_export_opts *a,
 		  const char **why);
 long kh_up_unexport(struct kh_file *f, struct csx_kh_svc_unexport *a,
 		    const char **why);

@@ -585,6 +585,7 @@ static long kh_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		struct csx_kh_svc_call call;
 		struct csx_kh_svc_close sclose;
 		struct csx_kh_svc_export sexport;
+		struct csx_kh_svc_export_opts sexopts;
 		struct csx_kh_svc_unexport sunexport;
 		struct csx_kh_svc_serve serve;
 	} u;
@@ -605,7 +606,8 @@ static long kh_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			u.ver.abi = CSX_KH_ABI_VERSION;
 			u.ver.features =
 				CSX_KH_FEAT_SNAPSHOT | CSX_KH_FEAT_WATCHDOG |
-				CSX_KH_FEAT_CALLS | CSX_KH_FEAT_UPCALLS;
+				CSX_KH_FEAT_CALLS | CSX_KH_FEAT_UPCALLS |
+				CSX_KH_FEAT_EXPORT_OPTS;
 			if (IS_ENABLED(CONFIG_PCI_MSI))
 				u.ver.features |= CSX_KH_FEAT_MSI;
 			out = sizeof(u.ver);
@@ -759,9 +761,25 @@ unlock:
 	case CSX_KH_IOC_SVC_EXPORT:
 		op = "SVC_EXPORT";
 		ret = kh_in(&u, up, sizeof(u.sexport), &why);
-		if (!ret)
-			ret = kh_up_export(f, &u.sexport, &why);
+		if (!ret) {
+			/* The first form: nothing is re-issuable. */
+			struct csx_kh_svc_export_opts o = {
+				.version = u.sexport.version,
+				.scope = u.sexport.scope,
+			};
+
+			memcpy(o.name, u.sexport.name, sizeof(o.name));
+			ret = kh_up_export(f, &o, &why);
+			u.sexport.handle = o.handle;
+		}
 		out = sizeof(u.sexport);
+		break;
+	case CSX_KH_IOC_SVC_EXPORT_OPTS:
+		op = "SVC_EXPORT_OPTS";
+		ret = kh_in(&u, up, sizeof(u.sexopts), &why);
+		if (!ret)
+			ret = kh_up_export(f, &u.sexopts, &why);
+		out = sizeof(u.sexopts);
 		break;
 	case CSX_KH_IOC_SVC_UNEXPORT:
 		op = "SVC_UNEXPORT";

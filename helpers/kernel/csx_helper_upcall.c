@@ -96,6 +96,7 @@ struct kh_up_export {
 	bool dead;		/* under up->lock */
 	u32 handle;
 	u32 version;
+	u64 idempotent;
 	char name[CSX_KH_SVC_NAME_MAX];
 };
 
@@ -143,6 +144,9 @@ static DEFINE_MUTEX(kh_up_mutex);
 static LIST_HEAD(kh_up_exports);
 /* Closes waiting for a @gone in progress (csx_kh_upchan.telling). */
 static DECLARE_WAIT_QUEUE_HEAD(kh_up_gone_wq);
+/* New exports, for opens that wait for one (kh_up_mutex for the count). */
+static DECLARE_WAIT_QUEUE_HEAD(kh_up_export_wq);
+static unsigned long kh_up_export_seq;
 
 static_assert(CSX_KH_EXPORT_MAX <= 255);
 
@@ -330,7 +334,7 @@ static struct kh_up_export *kh_up_lookup(const char *name)
 	return NULL;
 }
 
-long kh_up_export(struct kh_file *f, struct csx_kh_svc_export *a,
+long kh_up_export(struct kh_file *f, struct csx_kh_svc_export_opts *a,
 		  const char **why)
 {
 	struct kh_up_file *up = f->up;
@@ -364,6 +368,7 @@ long kh_up_export(struct kh_file *f, struct csx_kh_svc_export *a,
 	INIT_LIST_HEAD(&ex->node);
 	INIT_LIST_HEAD(&ex->chans);
 	ex->version = a->version;
+	ex->idempotent = a->idempotent;
 	strscpy(ex->name, a->name, sizeof(ex->name));
 
 	mutex_lock(&kh_up_mutex);
@@ -388,7 +393,9 @@ long kh_up_export(struct kh_file *f, struct csx_kh_svc_export *a,
 	up->ex[slot] = ex;
 	list_add_tail(&ex->node, &kh_up_exports);
 	a->handle = ex->handle;
+	WRITE_ONCE(kh_up_export_seq, kh_up_export_seq + 1);
 	mutex_unlock(&kh_up_mutex);
+	wake_up_all(&kh_up_export_wq);
 	return 0;
 
 err_unlock:
@@ -642,16 +649,21 @@ long kh_up_serve(struct kh_file *f, struct csx_kh_svc_serve *a,
 
 /* ---- csx.ko's side (csx_kh_upcall.h) -------------------------------------- */
 
-int csx_kh_upcall_open(const char *name, u32 min_version,
+int csx_kh_upcall_open(const char *name, u32 min_version, s64 wait_ns,
 		       void (*gone)(void *ctx), void *ctx,
-		       struct csx_kh_upchan **out, u32 *version)
+		       struct csx_kh_upchan **out, u32 *version,
+		       u64 *idempotent)
 {
+	unsigned long left = 0, seq;
 	struct csx_kh_upchan *ch;
 	struct kh_up_export *ex;
 	int ret = 0;
 
 	*out = NULL;
 	*version = 0;
+	*idempotent = 0;
+	if (wait_ns > 0)
+		left = kh_up_jiffies(min_t(s64, wait_ns, 60 * NSEC_PER_SEC));
 	ch = kzalloc(sizeof(*ch), GFP_KERNEL);
 	if (!ch)
 		return -CSX_ENOMEM;
@@ -660,7 +672,18 @@ int csx_kh_upcall_open(const char *name, u32 min_version,
 	INIT_LIST_HEAD(&ch->node);
 	INIT_LIST_HEAD(&ch->tell_node);
 	mutex_lock(&kh_up_mutex);
-	ex = kh_up_lookup(name);
+	/*
+	 * Nobody exports it (a restarted process has not exported it again
+	 * yet): wait for new exports, up to @wait_ns in all.
+	 */
+	while (!(ex = kh_up_lookup(name)) && left) {
+		seq = kh_up_export_seq;
+		mutex_unlock(&kh_up_mutex);
+		left = wait_event_timeout(kh_up_export_wq,
+					  READ_ONCE(kh_up_export_seq) != seq,
+					  left);
+		mutex_lock(&kh_up_mutex);
+	}
 	if (!ex) {
 		ret = -CSX_ENOENT;
 	} else if (ex->version < min_version) {
@@ -671,6 +694,7 @@ int csx_kh_upcall_open(const char *name, u32 min_version,
 		/* In the registry: not dead yet, so its death will see us. */
 		list_add_tail(&ch->node, &ex->chans);
 		*version = ex->version;
+		*idempotent = ex->idempotent;
 	}
 	mutex_unlock(&kh_up_mutex);
 	if (ret) {

@@ -1627,6 +1627,43 @@ static void test_export_unprivileged(void)
 	close(fd);
 }
 
+/* SVC_EXPORT_OPTS: the export with idempotent ops; same rules. */
+static void test_export_opts(void)
+{
+	struct csx_kh_version v = { .size = sizeof(v) };
+	struct csx_kh_svc_export_opts o;
+	int fd = kh_open();
+	__u32 h;
+	int rc, i;
+
+	rc = kio(fd, CSX_KH_IOC_VERSION, &v);
+	check(rc == 0 && (v.features & CSX_KH_FEAT_EXPORT_OPTS),
+	      "export_opts_feature", "rc %s features 0x%x", en(rc), v.features);
+	memset(&o, 0, sizeof(o));
+	o.size = sizeof(o) - 8; /* the plain export's size */
+	o.scope = 1;
+	strcpy(o.name, "kt/opts");
+	rc = kio(fd, CSX_KH_IOC_SVC_EXPORT_OPTS, &o);
+	check(rc == -EINVAL, "export_opts_bad_size_einval", "rc %s", en(rc));
+	o.size = sizeof(o);
+	o.scope = 7;
+	rc = kio(fd, CSX_KH_IOC_SVC_EXPORT_OPTS, &o);
+	check(rc == -EINVAL, "export_opts_bad_scope_einval", "rc %s", en(rc));
+	o.scope = 1;
+	o.version = 3;
+	o.idempotent = ~0ull;
+	rc = kio(fd, CSX_KH_IOC_SVC_EXPORT_OPTS, &o);
+	h = o.handle;
+	/* One name space with the plain form. */
+	i = up_export(fd, "kt/opts", 1, 1, NULL);
+	check(rc == 0 && h != 0 && i == -EEXIST, "export_opts_ok",
+	      "rc %s handle %u, plain export of the name: %s", en(rc), h,
+	      en(i));
+	rc = up_unexport(fd, h);
+	check(rc == 0, "export_opts_unexport", "rc %s", en(rc));
+	close(fd);
+}
+
 static void test_export_errors(void)
 {
 	struct csx_kh_svc_export e;
@@ -1692,6 +1729,7 @@ static void test_export_errors(void)
 	      "unexport %s, export %s, handle %u vs %u, stale handle %s",
 	      en(rc), en(i), h, hs[5], bad ? "worked" : "refused");
 	close(fd2);
+	test_export_opts();
 }
 
 struct blocked_serve {

@@ -809,6 +809,7 @@ static const struct {
 	{ CSX_KH_IOC_SVC_UNEXPORT, sizeof(struct csx_kh_svc_unexport) },
 	{ CSX_KH_IOC_SVC_SERVE, sizeof(struct csx_kh_svc_serve) },
 	{ CSX_KH_IOC_SVC_KICK, 0 },
+	{ CSX_KH_IOC_SVC_EXPORT_OPTS, sizeof(struct csx_kh_svc_export_opts) },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -936,6 +937,13 @@ static void fixup(unsigned long cmd, uint8_t *buf, struct slot *s)
 			up_rand_name(e->name);
 		if (pick(2))
 			e->scope = pick(4);
+	} else if (cmd == CSX_KH_IOC_SVC_EXPORT_OPTS) {
+		struct csx_kh_svc_export_opts *o = (void *)buf;
+
+		if (pick(2))
+			up_rand_name(o->name);
+		if (pick(2))
+			o->scope = pick(4);
 	} else if (cmd == CSX_KH_IOC_SVC_UNEXPORT) {
 		struct csx_kh_svc_unexport *u = (void *)buf;
 
