@@ -24,6 +24,16 @@ samples_calls_calls_client_la_LIBADD = libcsx-user.la
 
 EXTRA_DIST += samples/calls/Kbuild
 
+# A supervisor configuration for the edu sample, one instance per port,
+# with the installed module's path filled in.
+pkgdata_DATA = samples/edu/edu-ports.conf
+samples/edu/edu-ports.conf: $(srcdir)/samples/edu/edu-ports.conf.in Makefile
+	$(AM_V_GEN)mkdir -p samples/edu && \
+		sed 's|@csxmoddir@|$(csxmoddir)|g' \
+		$(srcdir)/samples/edu/edu-ports.conf.in >$@
+EXTRA_DIST += samples/edu/edu-ports.conf.in
+CLEANFILES += samples/edu/edu-ports.conf
+
 samples_edu_csx_edu_la_SOURCES = samples/edu/csx_edu.c samples/edu/edu.h
 samples_edu_csx_edu_la_LDFLAGS = $(samples_module_ldflags)
 samples_edu_csx_edu_la_LIBADD = libcsx-user.la
