@@ -69,6 +69,8 @@ struct csx_chan {
 /* Re-issues of one idempotent call, at most (a handler that itself keeps
  * answering -CSX_EPEERDIED must not make the caller loop). */
 #define CSX__REISSUE_MAX 16
+/* Between re-open attempts that failed before the window ended. */
+#define CSX__REOPEN_PAUSE_NS ((int64_t)(50 * CSX_NSEC_PER_MSEC))
 
 static struct csx_service *csx__services;
 /* Every open channel, for the death notices (csx_chan_watch()). */
@@ -525,7 +527,7 @@ static int csx__chan_reopen(struct csx_chan *chan, struct csx__rbind *old,
 	struct csx_os_rchan *rc = NULL;
 	uint64_t idempotent = 0;
 	uint32_t version = 0;
-	int64_t wait_ns, left;
+	int64_t wait_ns, left, until;
 	bool close_cur;
 	int ret;
 
@@ -545,8 +547,28 @@ static int csx__chan_reopen(struct csx_chan *chan, struct csx__rbind *old,
 	ret = -CSX_EPEERDIED;
 	if (wait_ns <= 0)
 		goto out;
-	ret = csx_os_remote_open(chan->name, chan->min_version, wait_ns, &rc,
-				 &version, &idempotent);
+	until = (int64_t)csx_os_time_ns() + wait_ns;
+	for (;;) {
+		ret = csx_os_remote_open(chan->name, chan->min_version, wait_ns,
+					 &rc, &version, &idempotent);
+		/*
+		 * Refusals are final. Anything else (not there yet, a
+		 * helper that is slow or restarting: -CSX_ENOENT, -CSX_EIO)
+		 * is tried again while the window lasts.
+		 */
+		if (!ret || ret == -CSX_EPERM || ret == -CSX_EPROTO ||
+		    ret == -CSX_EINVAL)
+			break;
+		wait_ns = csx__left_ns(until);
+		if (wait_ns <= 0)
+			break;
+		csx_os_thread_sleep(wait_ns < CSX__REOPEN_PAUSE_NS ?
+					    (uint64_t)wait_ns :
+					    CSX__REOPEN_PAUSE_NS);
+		wait_ns = csx__left_ns(until);
+		if (wait_ns <= 0)
+			break;
+	}
 	if (ret || version < chan->min_version) {
 		if (!ret)
 			csx_os_remote_close(rc);

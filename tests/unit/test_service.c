@@ -559,6 +559,7 @@ static void recovery_reissues_idempotent_calls(void **state)
 {
 	const struct mock_remote_seen *seen = mock_remote_seen();
 	struct csx_os_rchan *first;
+	unsigned long opens;
 	struct csx_chan *ch;
 	char out[8];
 	size_t len = 0;
@@ -598,12 +599,18 @@ static void recovery_reissues_idempotent_calls(void **state)
 	assert_true(seen->wait_ns > 0 && seen->wait_ns <= 1000000);
 	assert_int_equal(mock_remote_live(), 1);
 
-	/* The service does not come back: -CSX_EPEERDIED, logged. */
+	/*
+	 * The service does not come back: the re-open is tried again
+	 * through the window (mock time advances with the pauses), then
+	 * -CSX_EPEERDIED, logged.
+	 */
 	mock_set_remote_call_once(-CSX_EPEERDIED);
 	mock_set_remote_open(-CSX_ENOENT, 0);
+	opens = seen->opens;
 	assert_int_equal(
 		csx_call(ch, 2, NULL, 0, NULL, 0, NULL, CSX_WAIT_FOREVER),
 		-CSX_EPEERDIED);
+	assert_true(seen->opens > opens + 2);
 	assert_true(mock_log_contains("channel to far/svc: the service did "
 				      "not come back"));
 	csx_close(ch);
