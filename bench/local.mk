@@ -3,7 +3,8 @@
 # by `make bench`, never by `make` or `make check`: timings are reported,
 # never asserted.
 
-bench_programs = bench/bench-intr bench/bench-dpc bench/bench-edu bench/bench-call
+bench_programs = bench/bench-intr bench/bench-dpc bench/bench-edu bench/bench-call \
+	bench/ft-ping
 # EXTRA_PROGRAMS: known to automake, built only when a rule asks for them.
 EXTRA_PROGRAMS = $(bench_programs)
 
@@ -32,6 +33,12 @@ bench_bench_edu_CFLAGS = $(AM_CFLAGS)
 bench_bench_edu_LDADD = libcsx-user.la
 bench_bench_edu_LDFLAGS = $(bench_ldflags)
 
+# The baseline of bench-ft.sh (fault containment): a trivial server without
+# CSX that the supervisor restarts instead of an edu instance. Also run in
+# the test VM (tests/kernel/csx/payload-ft.sh).
+bench_ft_ping_SOURCES = bench/ft_ping.c
+bench_ft_ping_LDFLAGS = $(bench_ldflags)
+
 # In the test VM (tests/kernel/check-kernel.sh): the CSX side of the
 # user-mode interrupt benchmark, a driver module for csx-run, and its
 # baseline on uio_pci_generic (a static program the kernel stage builds).
@@ -43,9 +50,11 @@ bench_vm_bench_uintr_la_LDFLAGS = -module -avoid-version -shared \
 bench_vm_bench_uintr_la_LIBADD = libcsx-user.la
 
 EXTRA_DIST += bench/vm/uio_lat.c bench/vm/null_ioctl.c bench/vm/efd_rt.c
-EXTRA_DIST += bench/README.md bench/run.sh bench/report.sh bench/targets.txt
+EXTRA_DIST += bench/README.md bench/run.sh bench/report.sh bench/targets.txt \
+	bench/bench-ft.sh
 CLEANFILES += $(bench_programs) bench/rows.txt bench/results.json
 
 .PHONY: bench
-bench: $(bench_programs)
+# bench-ft.sh drives the fault-containment test programs (tests/ft/).
+bench: $(bench_programs) tests/ft/ft_client tests/ft/ft_ctl
 	@$(SHELL) $(srcdir)/bench/run.sh $(srcdir)/bench bench

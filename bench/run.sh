@@ -7,7 +7,7 @@
 #
 # Environment: BENCH_REPS (repetitions per figure, default 7), BENCH_SCALE
 # (iteration multiplier, default 1), BENCH_ONLY (space-separated subset of
-# intr-fence intr-membarrier dpc call edu).
+# intr-fence intr-membarrier dpc call edu ft).
 
 set -u
 
@@ -49,6 +49,7 @@ run call CSX_UHELPERD="$build/helpers/user/csx-uhelperd" "$build/bench-call"
 if [ -x "$build/bench-edu" ]; then
 	run edu "$build/bench-edu"
 fi
+run ft sh "$src/bench-ft.sh" "$build/.."
 
 # The kernel rows come from the last make check-kernel in this build
 # directory (measured in the VM, in the same boot as their baselines).

@@ -7,4 +7,5 @@ include tests/edu/local.mk
 include tests/user/local.mk
 include tests/calls/local.mk
 include tests/uh/local.mk
+include tests/ft/local.mk
 include tests/checks.mk

@@ -152,9 +152,14 @@ if [[ -n $user_build ]]; then
 	t=$(date +%s%N)
 	[[ -f $user_build/Makefile ]] || die "--user-build $user_build: not a configured build"
 	make -C "$user_build" -j"$jobs" all tests/edu/edu_load.la \
-		bench/vm/bench_uintr.la >"$out/user-build.log" 2>&1 ||
+		bench/vm/bench_uintr.la tests/ft/ft_client tests/ft/ft_ctl \
+		bench/ft-ping >"$out/user-build.log" 2>&1 ||
 		die "building the user side failed (log: $out/user-build.log)"
-	"$here/user-rootfs.sh" --build "$user_build" --out "$uroot" 2>>"$out/user-build.log" ||
+	# The fault-containment programs (payload-ft.sh) go to /usr/local/bin.
+	"$here/user-rootfs.sh" --build "$user_build" --out "$uroot" \
+		--bin "$user_build/tests/ft/ft_client" \
+		--bin "$user_build/tests/ft/ft_ctl" \
+		--bin "$user_build/bench/ft-ping" 2>>"$out/user-build.log" ||
 		die "user-rootfs.sh failed (log: $out/user-build.log)"
 	cp "$user_build/tests/edu/.libs/edu_load.so" \
 		"$user_build/bench/vm/.libs/bench_uintr.so" "$uprogs/"
@@ -186,7 +191,8 @@ payload() { # payload KERNEL DIR
 	# directory is what really ran.
 	strip --strip-debug "$dir"/*.ko
 	install -m 755 "$here/csx/payload.sh" "$dir/run.sh"
-	install -m 644 "$here/csx/payload-user.sh" "$here/csx/payload-calls.sh" "$dir/"
+	install -m 644 "$here/csx/payload-user.sh" "$here/csx/payload-calls.sh" \
+		"$here/csx/payload-ft.sh" "$top/tests/ft/ft-lib.sh" "$dir/"
 	[[ -f $top/tests/kernel/helper/payload-helper.sh ]] &&
 		install -m 644 "$top/tests/kernel/helper/payload-helper.sh" "$dir/"
 	cp -a "$uprogs/." "$dir/"

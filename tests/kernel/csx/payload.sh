@@ -9,7 +9,8 @@
 # Environment (run-vm.sh): CSX_IRQ msi|intx|"" (interrupt mode to force
 # through csx.ko intr_mode=), CSX_EDU_COUNT, CSX_KERNEL. From csx-test.env
 # (check-kernel.sh): CSX_CYCLES (load/unload cycles of csx_edu),
-# CSX_BENCH_ITERS (0: no benchmark), CSX_KILL_ROUNDS (payload-user.sh).
+# CSX_BENCH_ITERS (0: no benchmark), CSX_KILL_ROUNDS (payload-user.sh),
+# CSX_FT_KILLS (payload-ft.sh).
 #
 # Every step runs even if an earlier one failed (except when csx.ko does
 # not load): one boot reports as much as it can. Exit 1 if any step failed.
@@ -124,9 +125,9 @@ fi
 
 # Saved state lives in csx.ko: every reload resumed from the last commit,
 # so the last one is incarnation CSX_CYCLES + 1 of each unit.
-n=$(dmesg | grep -c "csx_edu: .*: resumed from saved state: incarnation $((CSX_CYCLES + 1)),")
-[ "$n" -eq "$CSX_EDU_COUNT" ]
-tap $? "csx_edu_saved_state_across_reloads" "$n of $CSX_EDU_COUNT unit(s) at incarnation $((CSX_CYCLES + 1))"
+resumed=$(dmesg | grep -c "csx_edu: .*: resumed from saved state: incarnation $((CSX_CYCLES + 1)),")
+[ "$resumed" -eq "$CSX_EDU_COUNT" ]
+tap $? "csx_edu_saved_state_across_reloads" "$resumed of $CSX_EDU_COUNT unit(s) at incarnation $((CSX_CYCLES + 1))"
 
 # The driver still works after all that.
 insmod ./edu_demo.ko && rmmod edu_demo
@@ -166,5 +167,11 @@ tap $? "csx_no_leaked_objects"
 # tests and the fuzzer.
 [ -f ./payload-helper.sh ] && . ./payload-helper.sh
 user_hw_tests
+
+# --- fault containment: the supervisor restarts killed instances ---------------
+# payload-ft.sh: one user-mode edu instance per device under csx-uhelperd,
+# killed over and over under checked load; recovery benchmark rows.
+. ./payload-ft.sh
+ft_vm_tests
 
 finish
