@@ -17,7 +17,10 @@
 #   2. A crash during the restart: 3 kills, each also killing the successor
 #      right after its STARTED (before it claimed its device, or while it
 #      does): it still comes back, nothing is lost.
-#   3. The baseline: the same supervisor restarting ft-ping (no CSX).
+#   3. A kernel module as the client: csx_edu_load.ko calls the user-mode
+#      instances (kernel -> user through the kernel helper) while 4 of them
+#      are killed; its background traffic ends with 0 errors.
+#   4. The baseline: the same supervisor restarting ft-ping (no CSX).
 # Benchmark rows (short form, integer ns and req/s): ft_vm_recovery_first_ok
 # and ft_vm_recovery_ready (medians, CSX vs ft-ping; _max: the maxima),
 # ft_vm_requests_lost
@@ -98,7 +101,13 @@ give-up = 1000 60s'
 	result $? ft_vm_crash_during_restart \
 		"chaos $rc client $ft_rc: $(grep FAIL "$ft_dir/restart.chaos" "$r")"
 
-	# 3. The baseline.
+	# 3. A kernel module is the client: csx_edu_load.ko (the kernel build
+	# of edu_load) calls edu/0 and edu/1, served by the user-mode
+	# instances through the kernel helper; its requests pending when an
+	# instance dies are re-issued to the restarted one.
+	ft_k2u "$csxrun"
+
+	# 4. The baseline.
 	FT_CHAOS_OPTS="--sleep-ms 300:1500"
 	ft_side "$ft_dir" base1 "$ft_dir/base.conf" /usr/local/bin/ft-ping ping \
 		"$kills" $load --ping "$ft_dir"
@@ -106,6 +115,44 @@ give-up = 1000 60s'
 	ft_rows ft_vm short "$ft_dir" >"$ft_dir/bench.txt" &&
 		[ -s "$ft_dir/bench.txt" ]
 	result $? ft_vm_bench_rows ""
+}
+
+# ft_k2u CSX_RUN: kernel -> user recovery (in ft_vm_body's subshell).
+ft_k2u() {
+	ft_daemon_start "$ft_dir/csx.conf" "$1" "$ft_dir/k2u.daemon.log"
+	_i=0
+	until [ "$("$FT_UHD" --socket "$FT_SOCK" --status 2>/dev/null |
+		grep -cE 'edu/[01]')" -ge 2 ]; do
+		_i=$((_i + 1))
+		[ $_i -gt 600 ] && break
+		ft_sleep_ms 50
+	done
+	echo "csx-test: ft-k2u" >/dev/kmsg
+	if ! insmod ./csx.ko; then
+		result 1 ft_vm_kernel_client "csx.ko did not load"
+		ft_daemon_stop
+		return
+	fi
+	insmod ./csx_edu_load.ko
+	_lrc=$?
+	if [ $_lrc = 0 ]; then
+		"$FT_CTL" chaos "$FT_SOCK" edu 2 --kills 4 --sleep-ms 300:800 \
+			--service "edu/%i" --ready-timeout 30 \
+			>"$ft_dir/k2u.chaos" 2>&1
+		_crc=$?
+		ft_sleep_ms 500
+		rmmod csx_edu_load
+	fi
+	rmmod csx
+	ft_daemon_stop
+	dmesg | sed -n '/csx-test: ft-k2u/,$p' >"$ft_dir/k2u.kmsg"
+	grep 'edu_load: \(batch\|background\)' "$ft_dir/k2u.kmsg" |
+		sed 's/^.*edu_load/# k2u: edu_load/'
+	[ $_lrc = 0 ] && [ "$_crc" = 0 ] &&
+		grep -q "edu_load: background: [1-9][0-9]* requests, 0 errors" \
+			"$ft_dir/k2u.kmsg"
+	result $? ft_vm_kernel_client_requests_survive_kills \
+		"insmod $_lrc chaos ${_crc:-none}: $(grep FAIL "$ft_dir/k2u.chaos" 2>/dev/null)"
 }
 
 ft_vm_tests() {
@@ -123,7 +170,7 @@ ft_vm_tests() {
 	: >"$ft_dir/results"
 	(ft_vm_body) >"$ft_dir/body.log" 2>&1
 	for f in csx1.chaos csx1.report restart.chaos restart.report \
-		base1.report; do
+		k2u.chaos base1.report; do
 		[ -f "$ft_dir/$f" ] && grep -v "^ft_client: kill [0-9]*: " "$ft_dir/$f" |
 			sed "s|^|# $f: |"
 	done
