@@ -52,6 +52,7 @@ struct csx_chan {
 	uint32_t version;	 /* the service's, set at (re)open */
 	uint32_t async_pending;	 /* completions and watch not run yet */
 	struct csx_service *svc; /* local: referenced service, or NULL */
+	bool remote;		 /* fixed at open: @bind, not @svc */
 	/* Remote only: */
 	struct csx__rbind *bind;     /* current binding, under the core lock */
 	struct csx_os_mutex *reopen; /* one re-open at a time */
@@ -347,6 +348,7 @@ static int csx__service_remote_open(const char *name, uint32_t min_version,
 		return -CSX_ENOMEM;
 	}
 	chan->bind->rc = rc;
+	chan->remote = true;
 	chan->version = version;
 	chan->idempotent = idempotent;
 	chan->recovery_ms = idempotent ? CSX_CHAN_RECOVERY_DEFAULT_MS : 0;
@@ -590,7 +592,7 @@ static int csx__chan_reopen(struct csx_chan *chan, struct csx__rbind *old,
 	chan->bind = nb;
 	chan->gone = false; /* the watch runs again at the next death */
 	__atomic_store_n(&chan->version, version, __ATOMIC_RELAXED);
-	chan->idempotent = idempotent;
+	__atomic_store_n(&chan->idempotent, idempotent, __ATOMIC_RELAXED);
 	cur->retired = true;
 	close_cur = !cur->users;
 	csx__core_unlock();
@@ -648,7 +650,8 @@ static int csx__call_remote(struct csx_chan *chan, uint32_t op, const void *in,
 		}
 		csx__bind_put(b, ret == -CSX_EPEERDIED);
 		again = ret == -CSX_EPEERDIED && recover && op < 64 &&
-			(chan->idempotent & CSX_OP_BIT(op)) &&
+			(__atomic_load_n(&chan->idempotent, __ATOMIC_RELAXED) &
+			 CSX_OP_BIT(op)) &&
 			reissued < CSX__REISSUE_MAX;
 		if (!again) {
 			*out_len = len;
@@ -671,7 +674,7 @@ static int csx__call_do(struct csx_chan *chan, uint32_t op, const void *in,
 	size_t len = 0;
 	int ret;
 
-	if (chan->bind) {
+	if (chan->remote) {
 		ret = csx__call_remote(chan, op, in, in_len, out, out_cap, &len,
 				       timeout_ns);
 	} else {
@@ -986,7 +989,7 @@ void csx_close(struct csx_chan *chan)
 	while (__atomic_load_n(&chan->async_pending, __ATOMIC_ACQUIRE))
 		csx_os_thread_sleep(CSX__POLL_NS);
 	csx__magic_set(chan, CSX__MAGIC_DEAD);
-	if (chan->bind) {
+	if (chan->remote) {
 		/* No call in progress: retired bindings are closed already. */
 		csx_os_remote_close(chan->bind->rc);
 		csx__free(chan->bind);
