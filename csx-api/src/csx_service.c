@@ -80,11 +80,64 @@ static struct csx_chan *csx__chans;
 static void csx__async_start(void);
 static void csx__chan_gone_locked(struct csx_chan *chan);
 
+/*
+ * Remote channels whose peer went away before the core linked them: a back
+ * end may report the death (csx__remote_peer_gone()) while its open is
+ * still returning. Kept until the channel is linked or closed, so the
+ * death is not lost; a handful at most, for a moment.
+ */
+#define CSX__GONE_EARLY 16
+static struct csx_os_rchan *csx__gone_early[CSX__GONE_EARLY];
+static unsigned int csx__gone_early_next;
+
+/* Core lock held: was @rc reported gone early? Forgets it either way. */
+static bool csx__gone_early_take(struct csx_os_rchan *rc)
+{
+	unsigned int i;
+
+	for (i = 0; i < CSX__GONE_EARLY; i++) {
+		if (csx__gone_early[i] == rc) {
+			csx__gone_early[i] = NULL;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Core lock held. */
+static void csx__gone_early_add(struct csx_os_rchan *rc)
+{
+	unsigned int i;
+
+	for (i = 0; i < CSX__GONE_EARLY; i++) {
+		if (!csx__gone_early[i]) {
+			csx__gone_early[i] = rc;
+			return;
+		}
+	}
+	/* Full: the oldest guess goes (its channel then learns of the
+	 * death from its next call, as before this list existed). */
+	csx__gone_early[csx__gone_early_next++ % CSX__GONE_EARLY] = rc;
+}
+
+/* Close a back-end channel; a late "gone" for it must not outlive it. */
+static void csx__rc_close(struct csx_os_rchan *rc)
+{
+	csx__core_lock();
+	csx__gone_early_take(rc);
+	csx__core_unlock();
+	csx_os_remote_close(rc);
+}
+
 static void csx__chan_link(struct csx_chan *chan)
 {
 	csx__core_lock();
 	chan->next = csx__chans;
 	csx__chans = chan;
+	if (chan->remote && csx__gone_early_take(chan->bind->rc)) {
+		chan->bind->dead = true;
+		csx__chan_gone_locked(chan);
+	}
 	csx__core_unlock();
 }
 
@@ -334,7 +387,7 @@ static int csx__service_remote_open(const char *name, uint32_t min_version,
 	if (ret)
 		return ret;
 	if (version < min_version) { /* a back end that did not check */
-		csx_os_remote_close(rc);
+		csx__rc_close(rc);
 		csx_err("csx_open(): service %s is version %u, caller needs %u "
 			"or newer",
 			name, (unsigned int)version, (unsigned int)min_version);
@@ -344,7 +397,7 @@ static int csx__service_remote_open(const char *name, uint32_t min_version,
 	if (!chan->bind || csx_os_mutex_create(&chan->reopen)) {
 		csx__free(chan->bind);
 		chan->bind = NULL;
-		csx_os_remote_close(rc);
+		csx__rc_close(rc);
 		return -CSX_ENOMEM;
 	}
 	chan->bind->rc = rc;
@@ -500,7 +553,7 @@ static void csx__bind_put(struct csx__rbind *b, bool died)
 	close = !--b->users && b->retired;
 	csx__core_unlock();
 	if (close) {
-		csx_os_remote_close(b->rc);
+		csx__rc_close(b->rc);
 		csx__free(b);
 	}
 }
@@ -573,7 +626,7 @@ static int csx__chan_reopen(struct csx_chan *chan, struct csx__rbind *old,
 	}
 	if (ret || version < chan->min_version) {
 		if (!ret)
-			csx_os_remote_close(rc);
+			csx__rc_close(rc);
 		csx_warn("channel to %s: the service did not come back (%s)",
 			 chan->name,
 			 ret ? csx_status_name(ret) : "older version");
@@ -582,7 +635,7 @@ static int csx__chan_reopen(struct csx_chan *chan, struct csx__rbind *old,
 	}
 	nb = csx__zalloc(sizeof(*nb));
 	if (!nb) {
-		csx_os_remote_close(rc);
+		csx__rc_close(rc);
 		ret = -CSX_EPEERDIED;
 		goto out;
 	}
@@ -591,13 +644,17 @@ static int csx__chan_reopen(struct csx_chan *chan, struct csx__rbind *old,
 	cur = chan->bind;
 	chan->bind = nb;
 	chan->gone = false; /* the watch runs again at the next death */
+	if (csx__gone_early_take(nb->rc)) {
+		nb->dead = true;
+		csx__chan_gone_locked(chan);
+	}
 	__atomic_store_n(&chan->version, version, __ATOMIC_RELAXED);
 	__atomic_store_n(&chan->idempotent, idempotent, __ATOMIC_RELAXED);
 	cur->retired = true;
 	close_cur = !cur->users;
 	csx__core_unlock();
 	if (close_cur) {
-		csx_os_remote_close(cur->rc);
+		csx__rc_close(cur->rc);
 		csx__free(cur);
 	}
 	csx_info("channel to %s: service back, channel re-opened", chan->name);
@@ -929,6 +986,8 @@ void csx__remote_peer_gone(struct csx_os_rchan *rc)
 			break;
 		}
 	}
+	if (!chan)
+		csx__gone_early_add(rc);
 	csx__core_unlock();
 }
 
@@ -991,7 +1050,7 @@ void csx_close(struct csx_chan *chan)
 	csx__magic_set(chan, CSX__MAGIC_DEAD);
 	if (chan->remote) {
 		/* No call in progress: retired bindings are closed already. */
-		csx_os_remote_close(chan->bind->rc);
+		csx__rc_close(chan->bind->rc);
 		csx__free(chan->bind);
 		csx_os_mutex_destroy(chan->reopen);
 	} else

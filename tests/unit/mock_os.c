@@ -131,7 +131,8 @@ static struct {
 	struct csx_os_rchan rchans[MOCK_MAX_RCHANS];
 	int publish_result;
 	struct mock_publish_seen publish;
-	int remote_call_once; /* next call's status, once (0: none) */
+	int remote_call_once;	  /* next call's status, once (0: none) */
+	bool remote_gone_in_open; /* the next open reports its death, once */
 	uint64_t remote_idempotent;
 	int state_result;
 	struct csx_os_state states[MOCK_MAX_STATES];
@@ -209,6 +210,7 @@ void mock_reset(void)
 	mock.publish_result = 0;
 	memset(&mock.publish, 0, sizeof(mock.publish));
 	mock.remote_call_once = 0;
+	mock.remote_gone_in_open = false;
 	mock.remote_idempotent = 0;
 	mock.state_result = 0;
 	for (int i = 0; i < MOCK_MAX_STATES; i++)
@@ -1434,6 +1436,11 @@ int csx_os_remote_open(const char *name, uint32_t min_version, int64_t wait_ns,
 	*out = &mock.rchans[i];
 	*version = mock.remote_version;
 	*idempotent = mock.remote_idempotent;
+	if (mock.remote_gone_in_open) {
+		/* The peer dies before the open has returned. */
+		mock.remote_gone_in_open = false;
+		csx__remote_peer_gone(&mock.rchans[i]);
+	}
 	return 0;
 }
 
@@ -1582,4 +1589,9 @@ void csx_os_state_put(struct csx_os_state *st, bool drop)
 		free(st->mem);
 		memset(st, 0, sizeof(*st));
 	}
+}
+
+void mock_set_remote_gone_in_open(void)
+{
+	mock.remote_gone_in_open = true;
 }

@@ -671,6 +671,32 @@ static void recovery_off_and_limits(void **state)
 	}
 }
 
+static void death_during_open_is_not_lost(void **state)
+{
+	const struct mock_remote_seen *seen = mock_remote_seen();
+	struct csx_chan *ch;
+
+	(void)state;
+	mock_set_remote_open(0, 1);
+	mock_set_remote_idempotent(CSX_OP_BIT(1));
+	mock_set_remote_gone_in_open();
+	assert_int_equal(csx_open("far/quick", 0, &ch), 0);
+	/* The channel knows: its first call re-opens before calling. */
+	assert_int_equal(
+		csx_call(ch, 1, NULL, 0, NULL, 0, NULL, CSX_WAIT_FOREVER), 0);
+	assert_int_equal(seen->opens, 2);
+	assert_int_equal(seen->calls, 1);
+	/* Also when it happens to the re-opened channel. */
+	mock_set_remote_call_once(-CSX_EPEERDIED);
+	mock_set_remote_gone_in_open();
+	assert_int_equal(
+		csx_call(ch, 1, NULL, 0, NULL, 0, NULL, CSX_WAIT_FOREVER), 0);
+	assert_int_equal(seen->opens, 4);
+	assert_int_equal(seen->calls, 3);
+	csx_close(ch);
+	assert_int_equal(mock_remote_live(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -689,6 +715,7 @@ int main(void)
 		UNIT_TEST(publish_refused_fails_export),
 		UNIT_TEST(recovery_reissues_idempotent_calls),
 		UNIT_TEST(recovery_off_and_limits),
+		UNIT_TEST(death_during_open_is_not_lost),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -283,9 +283,9 @@ typedef void (*csx_chan_gone_fn)(void *ctx);
  * other processes (user mode, through the user helper daemon) and, in a
  * kernel module, services of processes (through the kernel helper). A user
  * process's channel to a kernel service learns of a death only through
- * -CSX_EPEERDIED on its next call, as does any channel whose service dies
- * while csx_open() is still opening it. @p fn never runs after
- * csx_close() of the channel returns.
+ * -CSX_EPEERDIED on its next call. A death while csx_open() is still
+ * opening the channel is not lost: the watch runs at once. @p fn never
+ * runs after csx_close() of the channel returns.
  */
 int csx_chan_watch(struct csx_chan *chan, csx_chan_gone_fn fn, void *ctx);
 
