@@ -47,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 
 #include "../helpers/include/csx_kh_abi.h"
 #include "kh/csx_kh.h"
@@ -61,14 +62,31 @@ struct csx_os_rchan {
 	struct csx_uh_chan *uh; /* a service of another process, or NULL */
 	int fd; /* kernel: the process's helper file, open while channels are */
 	uint32_t handle;
+	struct csx_os_rchan *next; /* kernel: kgone.chans */
 };
+
+/*
+ * Death notices for channels to kernel services: a thread blocks in
+ * CSX_KH_IOC_SVC_GONE while any such channel is open, and tells the core
+ * (csx__remote_peer_gone()) of each channel whose kernel module withdrew
+ * its service. @lock also orders that with csx_os_remote_close(): a
+ * channel being closed is unlinked first, so no notice follows its close.
+ */
+
+static struct {
+	pthread_mutex_t lock;
+	struct csx_os_rchan *chans;
+	pthread_t thread;
+	bool running, stop;
+} kgone = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* The helper's file for service calls, and what we learnt opening it. */
 static struct {
 	pthread_mutex_t lock;
-	int fd;	       /* -1 until opened */
-	bool unusable; /* not the helper, or no calls: warned once */
-	bool warned;   /* the node could not be opened: warned once */
+	int fd;		   /* -1 until opened */
+	bool unusable;	   /* not the helper, or no calls: warned once */
+	uint32_t features; /* CSX_KH_FEAT_* of the open helper */
+	bool warned;	   /* the node could not be opened: warned once */
 } remote = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
 
 /* ioctl(2), retried on EINTR; 0 or an errno value. */
@@ -125,6 +143,7 @@ static int remote_device_open(void)
 		return -CSX_ENOENT;
 	}
 	remote.fd = fd;
+	remote.features = v.features;
 	return fd;
 }
 
@@ -142,6 +161,100 @@ static int remote_device(void)
 		fd = remote_device_open();
 	pthread_mutex_unlock(&remote.lock);
 	return fd;
+}
+
+static void *kgone_main(void *arg)
+{
+	struct csx_kh_svc_gone g;
+	struct csx_os_rchan *rc;
+	int fd = (int)(intptr_t)arg;
+	unsigned int i;
+	int err;
+
+	pthread_setname_np(pthread_self(), "csx-kgone"); /* cosmetic */
+	while (!__atomic_load_n(&kgone.stop, __ATOMIC_ACQUIRE)) {
+		memset(&g, 0, sizeof(g));
+		g.size = sizeof(g);
+		g.timeout_ns = -1; /* kgone_fini() kicks */
+		err = remote_ioctl(fd, CSX_KH_IOC_SVC_GONE, &g);
+		if (err) {
+			csx_warn("kernel services: death notices stop: %s",
+				 strerror(err));
+			break;
+		}
+		pthread_mutex_lock(&kgone.lock);
+		for (i = 0; i < g.count && i < CSX_KH_GONE_MAX; i++) {
+			for (rc = kgone.chans; rc; rc = rc->next) {
+				if (rc->handle == g.handles[i]) {
+					csx__remote_peer_gone(rc);
+					break;
+				}
+			}
+		}
+		pthread_mutex_unlock(&kgone.lock);
+	}
+	return NULL;
+}
+
+/* A channel to a kernel service: watched from now on. */
+static void kgone_add(struct csx_os_rchan *rc)
+{
+	pthread_mutex_lock(&kgone.lock);
+	rc->next = kgone.chans;
+	kgone.chans = rc;
+	if (!kgone.running && (remote.features & CSX_KH_FEAT_SVC_GONE)) {
+		kgone.stop = false;
+		kgone.running = !pthread_create(&kgone.thread, NULL, kgone_main,
+						(void *)(intptr_t)rc->fd);
+		if (!kgone.running)
+			csx_warn("kernel services: no death notices (no "
+				 "thread); calls still fail with "
+				 "CSX_EPEERDIED");
+	}
+	pthread_mutex_unlock(&kgone.lock);
+}
+
+static void kgone_del(struct csx_os_rchan *rc)
+{
+	struct csx_os_rchan **pos;
+
+	pthread_mutex_lock(&kgone.lock);
+	for (pos = &kgone.chans; *pos; pos = &(*pos)->next) {
+		if (*pos == rc) {
+			*pos = rc->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&kgone.lock);
+}
+
+/* Before the helper's file closes: the thread goes. */
+static void kgone_fini(int fd)
+{
+	bool running;
+
+	pthread_mutex_lock(&kgone.lock);
+	running = kgone.running;
+	kgone.running = false;
+	__atomic_store_n(&kgone.stop, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&kgone.lock);
+	if (!running)
+		return;
+	/* A kick reaches only a waiter already waiting: kick until gone. */
+	for (;;) {
+		struct timespec until;
+
+		ioctl(fd, CSX_KH_IOC_SVC_KICK);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 50 * 1000 * 1000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		if (pthread_timedjoin_np(kgone.thread, NULL, &until) !=
+		    ETIMEDOUT)
+			break;
+	}
 }
 
 static int remote_kh_open(const char *name, uint32_t min_version,
@@ -183,6 +296,7 @@ static int remote_kh_open(const char *name, uint32_t min_version,
 	}
 	rc->fd = fd;
 	rc->handle = o.handle;
+	kgone_add(rc);
 	*out = rc;
 	*version = o.version;
 	return 0;
@@ -336,6 +450,7 @@ void csx_os_remote_close(struct csx_os_rchan *rc)
 		return;
 	}
 
+	kgone_del(rc);
 	err = remote_ioctl(rc->fd, CSX_KH_IOC_SVC_CLOSE, &c);
 	if (err && err != EBADF)
 		csx_warn("csx_close(): the kernel helper failed to close "
@@ -703,9 +818,11 @@ void csx__user_remote_fini(void)
 	csx__user_uh_fini();
 
 	pthread_mutex_lock(&remote.lock);
+	kgone_fini(remote.fd);
 	if (remote.fd >= 0)
 		close(remote.fd);
 	remote.fd = -1;
+	remote.features = 0;
 	remote.unusable = false;
 	remote.warned = false;
 	pthread_mutex_unlock(&remote.lock);

@@ -213,7 +213,7 @@ int csx_service_export_opts(const char *name, uint32_t version,
 	if (!out)
 		return -CSX_EINVAL;
 	*out = NULL;
-	ret = csx__service_name_check(__func__, name);
+	ret = csx__service_name_check("csx_service_export", name);
 	if (ret)
 		return ret;
 	if (!fn)

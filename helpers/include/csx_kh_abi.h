@@ -45,6 +45,7 @@ struct csx_kh_version {
 #define CSX_KH_FEAT_CALLS 0x8u	      /* service calls (CSX_KH_IOC_SVC_*) */
 #define CSX_KH_FEAT_UPCALLS 0x10u     /* kernel -> user calls (SVC_EXPORT...) */
 #define CSX_KH_FEAT_EXPORT_OPTS 0x20u /* CSX_KH_IOC_SVC_EXPORT_OPTS */
+#define CSX_KH_FEAT_SVC_GONE 0x40u    /* CSX_KH_IOC_SVC_GONE */
 
 /*
  * CSX_KH_IOC_CLAIM: take PCI device domain:bus:devfn for this file.
@@ -274,6 +275,24 @@ struct csx_kh_svc_close {
 };
 
 /*
+ * CSX_KH_IOC_SVC_GONE: death notices for this file's service channels.
+ * Waits until a channel opened with SVC_OPEN has lost its service (the
+ * kernel module withdrew it, or was unloaded), then reports up to
+ * CSX_KH_GONE_MAX such channels in @handles, each channel once. Returns
+ * with @count 0 when @timeout_ns passes (-1: no bound, 0: just look) or
+ * SVC_KICK wakes it. -EINTR on a signal. No privilege needed; the
+ * channels stay open (their calls fail with -CSX_EPEERDIED) until
+ * SVC_CLOSE.
+ */
+#define CSX_KH_GONE_MAX 16u
+struct csx_kh_svc_gone {
+	__u32 size;			/* in */
+	__u32 count;			/* out: entries of @handles */
+	__s64 timeout_ns;		/* in: -1 or >= 0 */
+	__u32 handles[CSX_KH_GONE_MAX]; /* out */
+};
+
+/*
  * Kernel -> user calls ("upcalls"): a process exports services to kernel
  * modules through its helper file, and serves the calls they make.
  *
@@ -413,6 +432,8 @@ struct csx_kh_svc_serve {
 #define CSX_KH_IOC_SVC_KICK _IO(CSX_KH_IOC_MAGIC, 0x16)
 #define CSX_KH_IOC_SVC_EXPORT_OPTS \
 	_IOWR(CSX_KH_IOC_MAGIC, 0x17, struct csx_kh_svc_export_opts)
+#define CSX_KH_IOC_SVC_GONE \
+	_IOWR(CSX_KH_IOC_MAGIC, 0x18, struct csx_kh_svc_gone)
 
 /*
  * mmap(2) offsets: what CSX_KH_IOC_REGION and CSX_KH_IOC_DMA_ALLOC return.

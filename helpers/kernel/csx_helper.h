@@ -122,6 +122,11 @@ struct kh_file {
 			size_t *out_len, int64_t timeout_ns);
 	void (*svc_close)(struct csx_chan *chan);
 	uint32_t (*svc_version)(struct csx_chan *chan);
+	int (*svc_watch)(struct csx_chan *chan, void (*fn)(void *ctx),
+			 void *ctx);
+	/* Death notices (SVC_GONE): counts under lock, read by waiters. */
+	wait_queue_head_t svc_gone_wq;
+	unsigned long svc_gone_seq, svc_gone_kick;
 
 	/*
 	 * Kernel -> user calls (csx_helper_upcall.c): the file's exports and
@@ -166,6 +171,9 @@ long kh_svc_open(struct kh_file *f, struct csx_kh_svc_open *a,
 		 const char **why);
 long kh_svc_call(struct kh_file *f, struct csx_kh_svc_call *a,
 		 const char **why);
+long kh_svc_gone(struct kh_file *f, struct csx_kh_svc_gone *a,
+		 const char **why);
+void kh_svc_gone_kick(struct kh_file *f);
 long kh_svc_close(struct kh_file *f, struct csx_kh_svc_close *a,
 		  const char **why);
 /* The file's release: waits for calls in progress, closes every channel. */

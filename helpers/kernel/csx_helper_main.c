@@ -586,6 +586,7 @@ static long kh_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		struct csx_kh_svc_close sclose;
 		struct csx_kh_svc_export sexport;
 		struct csx_kh_svc_export_opts sexopts;
+		struct csx_kh_svc_gone gone;
 		struct csx_kh_svc_unexport sunexport;
 		struct csx_kh_svc_serve serve;
 	} u;
@@ -607,7 +608,7 @@ static long kh_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			u.ver.features =
 				CSX_KH_FEAT_SNAPSHOT | CSX_KH_FEAT_WATCHDOG |
 				CSX_KH_FEAT_CALLS | CSX_KH_FEAT_UPCALLS |
-				CSX_KH_FEAT_EXPORT_OPTS;
+				CSX_KH_FEAT_EXPORT_OPTS | CSX_KH_FEAT_SVC_GONE;
 			if (IS_ENABLED(CONFIG_PCI_MSI))
 				u.ver.features |= CSX_KH_FEAT_MSI;
 			out = sizeof(u.ver);
@@ -774,6 +775,16 @@ unlock:
 		}
 		out = sizeof(u.sexport);
 		break;
+	case CSX_KH_IOC_SVC_GONE:
+		op = "SVC_GONE";
+		ret = kh_in(&u, up, sizeof(u.gone), &why);
+		if (!ret) {
+			ret = kh_svc_gone(f, &u.gone, &why);
+			if (ret == -EINTR)
+				return ret; /* a result, not a failure */
+		}
+		out = sizeof(u.gone);
+		break;
 	case CSX_KH_IOC_SVC_EXPORT_OPTS:
 		op = "SVC_EXPORT_OPTS";
 		ret = kh_in(&u, up, sizeof(u.sexopts), &why);
@@ -800,6 +811,7 @@ unlock:
 	case CSX_KH_IOC_SVC_KICK:
 		op = "SVC_KICK";
 		ret = kh_up_kick(f, &why);
+		kh_svc_gone_kick(f);
 		break;
 	default:
 		pr_notice_ratelimited("pid %d: ioctl 0x%x: unknown command\n",
@@ -898,6 +910,7 @@ static int kh_open(struct inode *inode, struct file *file)
 		return ret;
 	}
 	mutex_init(&f->lock);
+	init_waitqueue_head(&f->svc_gone_wq);
 	mutex_init(&f->dma_mutex);
 	INIT_LIST_HEAD(&f->dma_list);
 	idr_init(&f->dma_idr);

@@ -38,6 +38,13 @@
  * progress to finish before csx_close(), which must not race them, and
  * frees the channel after an RCU grace period (a CALL may still be
  * looking at it, and failing to take a reference).
+ *
+ * Death notices (SVC_GONE): each channel is watched (csx_chan_watch());
+ * the watch, run by csx.ko's worker thread when the kernel module behind
+ * the channel withdraws the service, marks the channel gone under f->lock
+ * and wakes the file's SVC_GONE waiters, which report each gone channel
+ * once. csx_close() waits for a queued watch, so it never runs on a
+ * channel that was closed.
  */
 #define pr_fmt(fmt) "csx_helper: " fmt
 
@@ -70,6 +77,8 @@ struct kh_svc_chan {
 		    size_t in_len, void *out, size_t out_cap, size_t *out_len,
 		    int64_t timeout_ns);
 	u32 handle;
+	struct kh_file *f;
+	bool gone, gone_told; /* under f->lock */
 	struct rcu_head rcu;
 };
 
@@ -101,10 +110,13 @@ static void kh_svc_put_ops(struct kh_file *f)
 		symbol_put(csx_close);
 	if (f->svc_version)
 		symbol_put(csx_chan_version);
+	if (f->svc_watch)
+		symbol_put(csx_chan_watch);
 	f->svc_open = NULL;
 	f->svc_call = NULL;
 	f->svc_close = NULL;
 	f->svc_version = NULL;
+	f->svc_watch = NULL;
 }
 
 /* f->lock held: take csx.ko's entry points for the file's first channel. */
@@ -116,7 +128,9 @@ static int kh_svc_get_ops(struct kh_file *f)
 	f->svc_call = symbol_get(csx_call);
 	f->svc_close = symbol_get(csx_close);
 	f->svc_version = symbol_get(csx_chan_version);
-	if (f->svc_open && f->svc_call && f->svc_close && f->svc_version)
+	f->svc_watch = symbol_get(csx_chan_watch);
+	if (f->svc_open && f->svc_call && f->svc_close && f->svc_version &&
+	    f->svc_watch)
 		return 0;
 	kh_svc_put_ops(f);
 	return -ENOENT;
@@ -154,6 +168,8 @@ static bool kh_svc_same_user(void)
 {
 	return uid_eq(current_euid(), GLOBAL_ROOT_UID) || kh_privileged();
 }
+
+static void kh_svc_gone_fn(void *ctx);
 
 long kh_svc_open(struct kh_file *f, struct csx_kh_svc_open *a, const char **why)
 {
@@ -230,9 +246,15 @@ long kh_svc_open(struct kh_file *f, struct csx_kh_svc_open *a, const char **why)
 	}
 	ch->chan = chan;
 	ch->call = f->svc_call;
+	ch->f = f;
 	f->svc_gen = (f->svc_gen + 1) & 0xffffffu;
 	ch->handle = f->svc_gen << 8 | (slot + 1);
 	rcu_assign_pointer(f->svc[slot], ch);
+	/* Queued, never run inline: kh_svc_gone_fn() may take f->lock. */
+	if (f->svc_watch(chan, kh_svc_gone_fn, ch))
+		pr_notice_ratelimited("pid %d: SVC_OPEN %s: no death notices "
+				      "for this channel\n",
+				      task_tgid_nr(current), a->name);
 	a->version = f->svc_version(chan);
 	a->handle = ch->handle;
 	mutex_unlock(&f->lock);
@@ -242,6 +264,81 @@ err_unlock:
 	mutex_unlock(&f->lock);
 	kfree(ch);
 	return ret;
+}
+
+/* csx.ko's worker: the service of @ctx's channel went away. */
+static void kh_svc_gone_fn(void *ctx)
+{
+	struct kh_svc_chan *ch = ctx;
+	struct kh_file *f = ch->f;
+
+	mutex_lock(&f->lock);
+	ch->gone = true;
+	f->svc_gone_seq++;
+	mutex_unlock(&f->lock);
+	wake_up_interruptible_all(&f->svc_gone_wq);
+}
+
+/* f->lock held: up to CSX_KH_GONE_MAX gone channels not told yet. */
+static u32 kh_svc_gone_collect(struct kh_file *f, u32 *handles)
+{
+	struct kh_svc_chan *ch;
+	unsigned int slot;
+	u32 n = 0;
+
+	for (slot = 0; slot < CSX_KH_SVC_MAX && n < CSX_KH_GONE_MAX; slot++) {
+		ch = rcu_dereference_protected(f->svc[slot],
+					       lockdep_is_held(&f->lock));
+		if (ch && ch->gone && !ch->gone_told) {
+			ch->gone_told = true;
+			handles[n++] = ch->handle;
+		}
+	}
+	return n;
+}
+
+long kh_svc_gone(struct kh_file *f, struct csx_kh_svc_gone *a, const char **why)
+{
+	unsigned long seq, kick;
+	long left;
+
+	a->count = 0;
+	memset(a->handles, 0, sizeof(a->handles));
+	if (a->timeout_ns < -1) {
+		*why = "negative timeout_ns other than -1";
+		return -EINVAL;
+	}
+	left = a->timeout_ns < 0 ?
+		       MAX_SCHEDULE_TIMEOUT :
+		       (long)min_t(u64, nsecs_to_jiffies64(a->timeout_ns),
+				   MAX_SCHEDULE_TIMEOUT - 1);
+	for (;;) {
+		mutex_lock(&f->lock);
+		seq = f->svc_gone_seq;
+		kick = f->svc_gone_kick;
+		a->count = kh_svc_gone_collect(f, a->handles);
+		mutex_unlock(&f->lock);
+		if (a->count || !left)
+			return 0;
+		left = wait_event_interruptible_timeout(
+			f->svc_gone_wq,
+			READ_ONCE(f->svc_gone_seq) != seq ||
+				READ_ONCE(f->svc_gone_kick) != kick,
+			left);
+		if (left < 0)
+			return -EINTR; /* a result, not a failure */
+		if (READ_ONCE(f->svc_gone_kick) != kick)
+			return 0;
+	}
+}
+
+/* SVC_KICK: wake this file's SVC_GONE waiters too. */
+void kh_svc_gone_kick(struct kh_file *f)
+{
+	mutex_lock(&f->lock);
+	f->svc_gone_kick++;
+	mutex_unlock(&f->lock);
+	wake_up_interruptible_all(&f->svc_gone_wq);
 }
 
 /* f->lock held: the channel of @handle, or NULL. */

@@ -11,11 +11,14 @@
  * the median round trip of a 64-byte echo, then CALLS_ASYNC asynchronous
  * calls started from a DPC (completions checked). After init, background threads
  * keep calling until fini, counting calls that found the service withdrawn
- * (CSX_EPEERDIED) apart from other errors. Log lines the tests look for:
+ * (CSX_EPEERDIED) apart from other errors; their channels are watched
+ * (csx_chan_watch()), so the service's death is also noticed between
+ * calls. Log lines the tests look for:
  *   "calls_client: N calls OK on calls/echo version V"
  *   "BENCH-RAW call64 n=N median=NS"
  *   "calls_client: N asynchronous calls from a DPC OK"
  *   "calls_client: background: N calls, P peer gone, E other errors"
+ *   "calls_client: death notices: D" (at fini; D channels told)
  */
 #include <csx/csx.h>
 
@@ -39,6 +42,7 @@ struct calls_worker {
 static struct calls_worker *calls_bg;
 static unsigned int calls_nbg;
 static int calls_stop;
+static int calls_deaths;
 static uint64_t calls_lat[CALLS_LAT_SAMPLES];
 
 static unsigned int calls_rand(unsigned int *seed)
@@ -154,6 +158,13 @@ static int calls_open(struct csx_chan **chan)
 	return ret;
 }
 
+/* A background channel's service went away (csx_chan_watch()). */
+static void calls_gone(void *ctx)
+{
+	(void)ctx;
+	__atomic_add_fetch(&calls_deaths, 1, __ATOMIC_RELAXED);
+}
+
 static unsigned int calls_start(struct calls_worker *ws, unsigned int n,
 				bool background)
 {
@@ -164,6 +175,9 @@ static unsigned int calls_start(struct calls_worker *ws, unsigned int n,
 		ws[i].background = background;
 		if (calls_open(&ws[i].chan))
 			break;
+		if (background &&
+		    csx_chan_watch(ws[i].chan, calls_gone, &ws[i]))
+			csx_warn("calls_client: no death notice for a channel");
 		if (csx_thread_create(&ws[i].thread, "calls", calls_main,
 				      &ws[i])) {
 			csx_close(ws[i].chan);
@@ -381,6 +395,7 @@ static int calls_client_init(void)
 {
 	int ret;
 
+	__atomic_store_n(&calls_deaths, 0, __ATOMIC_RELAXED);
 	ret = calls_check_version();
 	if (!ret)
 		ret = calls_batch();
@@ -407,6 +422,8 @@ static void calls_client_fini(void)
 		"calls_client: background: %llu calls, %llu peer gone, %llu other errors",
 		(unsigned long long)calls, (unsigned long long)peer_gone,
 		(unsigned long long)errors);
+	csx_info("calls_client: death notices: %d",
+		 __atomic_load_n(&calls_deaths, __ATOMIC_RELAXED));
 }
 
 CSX_MODULE("calls_client", "1.0.0", calls_client_init, calls_client_fini);

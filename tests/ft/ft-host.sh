@@ -33,6 +33,22 @@ FT_UHD=$top_builddir/helpers/user/csx-uhelperd
 FT_CTL=$top_builddir/tests/ft/ft_ctl
 FT_CLIENT=$top_builddir/tests/ft/ft_client
 kills=${FT_KILLS:-24}
+# Answers a killed instance wrote just before it died reach the client a
+# moment later (ft_client --late-ms). Under a sanitizer everything is many
+# times slower and the client's threads wait longer for a CPU: a kill was
+# once followed by such an answer 5+ ms late under TSan, which the report
+# then could not tell from "the port never went down".
+# (A quiet spell, --gap-ms, must be longer than that.) Telling each kill's
+# outage apart from such late answers is a matter of timing, so under a
+# sanitizer an unmatched kill is reported, not failed: the guarantees
+# (READY after every kill, no request lost or wrong, so every request an
+# outage caught was answered right; no stall) are asserted all the same.
+spells="--gap-ms 20 --late-ms 5"
+match_strict=1
+if grep -q -- '^SAN_CFLAGS = -fsanitize' "$top_builddir/Makefile" 2>/dev/null; then
+	spells="--gap-ms 100 --late-ms 50"
+	match_strict=
+fi
 
 # On tmpfs if there is one: csx-uhelperd rewrites its state file (next to
 # the socket) at every start and exit of an instance, from its event loop,
@@ -100,8 +116,11 @@ client_check() {
 	expect "$(cat "$1")" "ft_client: PASS" "ft_client: stalls: none"
 	[ "$(ft_val "$1" lost)" = 0 ] || fail "requests failed"
 	[ "$(ft_val "$1" wrong)" = 0 ] || fail "wrong results"
-	[ "$(ft_val "$1" kills)" = "$(ft_val "$1" matched)" ] ||
-		fail "a kill was not followed by a success on its port"
+	if [ "$(ft_val "$1" kills)" != "$(ft_val "$1" matched)" ]; then
+		[ -n "$match_strict" ] &&
+			fail "a kill was not followed by a success on its port"
+		echo "$me: note: $(ft_val "$1" matched) of $(ft_val "$1" kills) kills matched to their outage (sanitizer build: timing only)"
+	fi
 }
 
 # info SVC: "incarnation=N timeout_ms=T ..." of an edu service.
@@ -125,7 +144,7 @@ ft_daemon_start "$tmp/ft.conf" "$top_builddir/csx-run" "$dlog"
 ft_events_start "$ev"
 
 # --- 1. chaos under load ------------------------------------------------------
-ft_client_start "$tmp/client1.log" --threads-per-service 2 \
+ft_client_start "$tmp/client1.log" --threads-per-service 2 $spells \
 	--marks "$tmp/marks1" --report "$tmp/report1" edu/0 edu/1
 "$FT_CTL" chaos "$FT_SOCK" edu 2 --kills "$kills" --sleep-ms 100:900 \
 	--ready-timeout 15 --during-restart 6 --service edu/%i \
@@ -191,7 +210,7 @@ done
 grep -F 'saved state csx_edu/0' "$dlog" | sed 's/^/  | /'
 
 # --- 4. the daemon is SIGKILLed and started again ----------------------------
-ft_client_start "$tmp/client4.log" --threads-per-service 2 \
+ft_client_start "$tmp/client4.log" --threads-per-service 2 $spells \
 	--marks "$tmp/marks4" --report "$tmp/report4" edu/0 edu/1
 p0=$(ft_pid 0 edu 2)
 p1=$(ft_pid 1 edu 2)

@@ -75,6 +75,11 @@ calls_tests() {
 		[ $rc -eq 0 ] &&
 			grep -q "calls_client: background: [0-9]* calls, [1-9][0-9]* peer gone, 0 other errors" /tmp/calls-life.log
 		tap $? calls_peer_gone_after_unload "exit $rc"
+		# Every background channel was told (CSX_KH_IOC_SVC_GONE),
+		# not only those that happened to be calling.
+		nbg=$(sed -n 's/.*calls_client: background: \([0-9]*\) thread(s) running.*/\1/p' /tmp/calls-life.log)
+		grep -q "calls_client: death notices: ${nbg:-x}\$" /tmp/calls-life.log
+		tap $? calls_user_to_kernel_death_notices "$(grep 'death notices' /tmp/calls-life.log) of ${nbg:-?}"
 	else
 		kill -9 $pid 2>/dev/null
 		wait $pid 2>/dev/null
@@ -189,6 +194,9 @@ calls_kernel_to_user() {
 	[ $rc -eq 0 ] && [ $rc2 -eq 0 ] &&
 		kmsg_since k2u-kill | grep -q "calls_client: background: [0-9]* calls, [1-9][0-9]* peer gone, 0 other errors"
 	tap $? calls_kernel_to_user_peer_died "insmod $rc rmmod $rc2"
+	nbg=$(kmsg_since k2u-kill | sed -n 's/.*calls_client: background: \([0-9]*\) thread(s) running.*/\1/p' | tail -n 1)
+	kmsg_since k2u-kill | grep -q "calls_client: death notices: ${nbg:-x}\$"
+	tap $? calls_kernel_to_user_death_notices "$(kmsg_since k2u-kill | grep -o 'death notices: .*') of ${nbg:-?}"
 	# Nobody exports it now: a kernel open fails cleanly.
 	insmod ./calls_client.ko 2>/dev/null
 	[ $? -ne 0 ]

@@ -1627,6 +1627,71 @@ static void test_export_unprivileged(void)
 	close(fd);
 }
 
+struct gone_waiter {
+	int fd, rc;
+	struct csx_kh_svc_gone g;
+};
+
+static void *gone_wait_main(void *arg)
+{
+	struct gone_waiter *w = arg;
+
+	memset(&w->g, 0, sizeof(w->g));
+	w->g.size = sizeof(w->g);
+	w->g.timeout_ns = 30ll * 1000 * 1000 * 1000;
+	w->rc = kio(w->fd, CSX_KH_IOC_SVC_GONE, &w->g);
+	return NULL;
+}
+
+/*
+ * SVC_GONE without channels: the argument checks, an empty look, and a
+ * waiter that SVC_KICK wakes long before its timeout. (Notices for real
+ * channels: payload-calls.sh, calls_user_to_kernel_death_notices.)
+ */
+static void test_svc_gone(void)
+{
+	struct csx_kh_version v = { .size = sizeof(v) };
+	struct csx_kh_svc_gone g;
+	struct gone_waiter w;
+	pthread_t t;
+	double t0, dt;
+	int fd = kh_open(), rc;
+
+	rc = kio(fd, CSX_KH_IOC_VERSION, &v);
+	check(rc == 0 && (v.features & CSX_KH_FEAT_SVC_GONE),
+	      "svc_gone_feature", "rc %s features 0x%x", en(rc), v.features);
+	memset(&g, 0, sizeof(g));
+	g.size = sizeof(g) + 4;
+	rc = kio(fd, CSX_KH_IOC_SVC_GONE, &g);
+	check(rc == -EINVAL, "svc_gone_bad_size_einval", "rc %s", en(rc));
+	g.size = sizeof(g);
+	g.timeout_ns = -2;
+	rc = kio(fd, CSX_KH_IOC_SVC_GONE, &g);
+	check(rc == -EINVAL, "svc_gone_bad_timeout_einval", "rc %s", en(rc));
+	g.timeout_ns = 0;
+	g.count = 99;
+	rc = kio(fd, CSX_KH_IOC_SVC_GONE, &g);
+	check(rc == 0 && g.count == 0, "svc_gone_nothing", "rc %s count %u",
+	      en(rc), g.count);
+	w.fd = fd;
+	t0 = now_ms();
+	if (pthread_create(&t, NULL, gone_wait_main, &w)) {
+		check(0, "svc_gone_kick_wakes", "pthread_create failed");
+		close(fd);
+		return;
+	}
+	/* Kick until it is out (a kick reaches waiters already waiting). */
+	do {
+		usleep(100 * 1000);
+		kio(fd, CSX_KH_IOC_SVC_KICK, NULL);
+	} while (pthread_tryjoin_np(t, NULL) == EBUSY && now_ms() - t0 < 40000);
+	dt = now_ms() - t0;
+	check(w.rc == 0 && w.g.count == 0 && dt < 30000, "svc_gone_kick_wakes",
+	      "rc %s count %u after %.0f ms (timeout 30 s)", en(w.rc),
+	      w.g.count, dt);
+	close(fd);
+}
+
 /* SVC_EXPORT_OPTS: the export with idempotent ops; same rules. */
 static void test_export_opts(void)
 {
@@ -1730,6 +1795,7 @@ static void test_export_errors(void)
 	      en(rc), en(i), h, hs[5], bad ? "worked" : "refused");
 	close(fd2);
 	test_export_opts();
+	test_svc_gone();
 }
 
 struct blocked_serve {

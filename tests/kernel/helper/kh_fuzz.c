@@ -810,6 +810,7 @@ static const struct {
 	{ CSX_KH_IOC_SVC_SERVE, sizeof(struct csx_kh_svc_serve) },
 	{ CSX_KH_IOC_SVC_KICK, 0 },
 	{ CSX_KH_IOC_SVC_EXPORT_OPTS, sizeof(struct csx_kh_svc_export_opts) },
+	{ CSX_KH_IOC_SVC_GONE, sizeof(struct csx_kh_svc_gone) },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -944,6 +945,12 @@ static void fixup(unsigned long cmd, uint8_t *buf, struct slot *s)
 			up_rand_name(o->name);
 		if (pick(2))
 			o->scope = pick(4);
+	} else if (cmd == CSX_KH_IOC_SVC_GONE) {
+		struct csx_kh_svc_gone *g = (void *)buf;
+
+		/* Short or invalid, never long: nothing would wake it. */
+		g->timeout_ns = pick(3) ? (int64_t)pick(3) * 1000000 :
+					  -(int64_t)pick(3) - 2;
 	} else if (cmd == CSX_KH_IOC_SVC_UNEXPORT) {
 		struct csx_kh_svc_unexport *u = (void *)buf;
 
@@ -1004,9 +1011,13 @@ static void fuzz_random_ioctl(void)
 		size = pick(1 << 14); /* the pointer may not cover it */
 	cmd = _IOC(pick(4), type, pick(4) ? pick(0x20) : pick(256), size);
 	mutate(buf, sizeof(buf), size);
-	/* Should the helper decode by nr alone, a WAIT must still end. */
+	/*
+	 * Should the helper decode by nr alone, a WAIT must still end; so
+	 * must a SVC_GONE (its timeout_ns, 8 bytes at offset 8: 5 ns).
+	 */
 	buf[8] = 5;
 	buf[9] = buf[10] = buf[11] = 0;
+	buf[12] = buf[13] = buf[14] = buf[15] = 0;
 	kio(s->fd, cmd,
 	    place_arg(buf, size < sizeof(buf) ? size : sizeof(buf)));
 }
