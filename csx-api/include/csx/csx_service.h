@@ -279,13 +279,12 @@ typedef void (*csx_chan_gone_fn)(void *ctx);
  * @return 0, -CSX_EINVAL (bad handle, NULL @p fn), -CSX_EBUSY (the channel
  *         has a watch function already), -CSX_EDEADLK.
  *
- * Thread context. Covers services in the same address space, services of
- * other processes (user mode, through the user helper daemon) and, in a
- * kernel module, services of processes (through the kernel helper). A user
- * process's channel to a kernel service learns of a death only through
- * -CSX_EPEERDIED on its next call. A death while csx_open() is still
- * opening the channel is not lost: the watch runs at once. @p fn never
- * runs after csx_close() of the channel returns.
+ * Thread context. Covers every kind of channel: services in the same
+ * address space, services of other processes (user mode, through the user
+ * helper daemon), a process's channels to kernel services and a kernel
+ * module's to processes (through the kernel helper). A death while
+ * csx_open() is still opening the channel is not lost: the watch runs at
+ * once. @p fn never runs after csx_close() of the channel returns.
  */
 int csx_chan_watch(struct csx_chan *chan, csx_chan_gone_fn fn, void *ctx);
 
