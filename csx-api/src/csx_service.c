@@ -68,8 +68,12 @@ struct csx_chan {
 };
 
 /* Re-issues of one idempotent call, at most (a handler that itself keeps
- * answering -CSX_EPEERDIED must not make the caller loop). */
+ * answering -CSX_EPEERDIED must not make the caller loop; with the pauses
+ * below, 16 re-issues outlast the default recovery window). */
 #define CSX__REISSUE_MAX 16
+/* After a re-issue that met a dead peer again: first pause, and most. */
+#define CSX__REISSUE_PAUSE_NS ((int64_t)(10 * CSX_NSEC_PER_MSEC))
+#define CSX__REISSUE_PAUSE_MAX_NS ((int64_t)(500 * CSX_NSEC_PER_MSEC))
 /* Between re-open attempts that failed before the window ended. */
 #define CSX__REOPEN_PAUSE_NS ((int64_t)(50 * CSX_NSEC_PER_MSEC))
 
@@ -673,7 +677,7 @@ static int csx__call_remote(struct csx_chan *chan, uint32_t op, const void *in,
 			    size_t in_len, void *out, size_t out_cap,
 			    size_t *out_len, int64_t timeout_ns)
 {
-	int64_t deadline = -1, left;
+	int64_t deadline = -1, left, pause = CSX__REISSUE_PAUSE_NS;
 	unsigned int reissued = 0;
 	struct csx__rbind *b;
 	bool recover, again;
@@ -713,6 +717,22 @@ static int csx__call_remote(struct csx_chan *chan, uint32_t op, const void *in,
 		if (!again) {
 			*out_len = len;
 			return ret;
+		}
+		/*
+		 * Died again on a channel just re-opened: a peer still on
+		 * its way out, which a registry can list for a moment. Pause,
+		 * growing, so re-issues do not spin through it.
+		 */
+		if (reissued) {
+			left = csx__left_ns(deadline);
+			if (!left)
+				return -CSX_EPEERDIED;
+			csx_os_thread_sleep(left > 0 && left < pause ?
+						    (uint64_t)left :
+						    (uint64_t)pause);
+			pause = pause * 2 < CSX__REISSUE_PAUSE_MAX_NS ?
+					pause * 2 :
+					CSX__REISSUE_PAUSE_MAX_NS;
 		}
 		if (csx__chan_reopen(chan, b, deadline))
 			return -CSX_EPEERDIED;

@@ -572,6 +572,18 @@ static struct kh_up_req *kh_up_wait(struct kh_up_file *up,
 
 	*ret = 0;
 	for (;;) {
+		/*
+		 * A process being killed takes nothing more: what it took
+		 * would fail at once (kh_up_fail_taken()), and a caller that
+		 * re-issues its call would find this dying export again and
+		 * again until the file's release. Left queued, the calls fail
+		 * once, at the release, when the name is gone from the
+		 * registry and a re-open waits for the successor.
+		 */
+		if (fatal_signal_pending(current)) {
+			*ret = -EINTR;
+			break;
+		}
 		req = kh_up_take(up, a);
 		if (req)
 			return req;
