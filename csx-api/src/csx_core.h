@@ -146,6 +146,22 @@ int csx__strcmp(const char *a, const char *b);
 size_t csx__strlcpy(char *dst, const char *src, size_t size);
 /* A copy in core memory, or NULL. */
 char *csx__strdup(const char *s);
+/*
+ * Unlink @obj from the singly linked list whose first element @head points
+ * to (elements linked through ->next); nothing if it is not there. The
+ * caller holds whatever guards the list.
+ */
+#define csx__slist_unlink(head, obj)                                    \
+	do {                                                            \
+		__typeof__(obj) *pos__;                                 \
+		for (pos__ = (head); *pos__; pos__ = &(*pos__)->next) { \
+			if (*pos__ == (obj)) {                          \
+				*pos__ = (obj)->next;                   \
+				break;                                  \
+			}                                               \
+		}                                                       \
+	} while (0)
+
 /* Service and saved-state names, NUL included. */
 #define CSX__NAME_MAX 64
 /*

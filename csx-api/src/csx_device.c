@@ -224,15 +224,8 @@ static void csx__unit_assign(struct csx_device *dev)
 
 static void csx__unit_release(struct csx_device *dev)
 {
-	struct csx_device **pos;
-
 	csx__core_lock();
-	for (pos = &csx__devs; *pos; pos = &(*pos)->next) {
-		if (*pos == dev) {
-			*pos = dev->next;
-			break;
-		}
-	}
+	csx__slist_unlink(&csx__devs, dev);
 	csx__core_unlock();
 }
 

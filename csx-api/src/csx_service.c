@@ -147,15 +147,8 @@ static void csx__chan_link(struct csx_chan *chan)
 
 static void csx__chan_unlink(struct csx_chan *chan)
 {
-	struct csx_chan **pos;
-
 	csx__core_lock();
-	for (pos = &csx__chans; *pos; pos = &(*pos)->next) {
-		if (*pos == chan) {
-			*pos = chan->next;
-			break;
-		}
-	}
+	csx__slist_unlink(&csx__chans, chan);
 	csx__core_unlock();
 }
 
@@ -291,15 +284,8 @@ int csx_service_export(const char *name, uint32_t version, csx_service_fn fn,
 
 static void csx__service_unlink(struct csx_service *svc)
 {
-	struct csx_service **pos;
-
 	csx__core_lock();
-	for (pos = &csx__services; *pos; pos = &(*pos)->next) {
-		if (*pos == svc) {
-			*pos = svc->next;
-			break;
-		}
-	}
+	csx__slist_unlink(&csx__services, svc);
 	csx__core_unlock();
 }
 

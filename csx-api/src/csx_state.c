@@ -216,15 +216,8 @@ static bool csx__state_link(struct csx_state *st)
 
 static void csx__state_unlink(struct csx_state *st)
 {
-	struct csx_state **pos;
-
 	csx__core_lock();
-	for (pos = &csx__states; *pos; pos = &(*pos)->next) {
-		if (*pos == st) {
-			*pos = st->next;
-			break;
-		}
-	}
+	csx__slist_unlink(&csx__states, st);
 	csx__core_unlock();
 }
 
