@@ -146,6 +146,9 @@ static int state_retake(const char *name, struct csx_os_state *st)
 	return state_errno(name, "mmap", errno);
 }
 
+/* The "no daemon" line was logged. */
+static bool state_said_local;
+
 int csx_os_state_get(const char *name, size_t size, struct csx_os_state **out,
 		     void **mem, size_t *mem_size, bool *existed)
 {
@@ -162,9 +165,12 @@ int csx_os_state_get(const char *name, size_t size, struct csx_os_state **out,
 	ret = state_restore(name, size, st, &fd, &from);
 	*existed = !ret;
 	if (ret == CSX_UH_NOTCONN) {
-		csx_info("saved state %s: no user helper daemon: it will not "
-			 "outlive this process",
-			 name);
+		/* Once per process: a driver opens one region per device. */
+		if (!__atomic_exchange_n(&state_said_local, true,
+					 __ATOMIC_RELAXED))
+			csx_info("saved state %s: no user helper daemon: "
+				 "regions will not outlive this process",
+				 name);
 	} else if (ret == -CSX_EIO) {
 		csx_warn("saved state %s: no usable answer from "
 			 "csx-uhelperd; starting afresh",
