@@ -151,6 +151,7 @@ struct uhd_opts {
 	const char *path;
 	mode_t mode;
 	unsigned int max_clients;
+	unsigned int max_per_uid;
 	unsigned int hello_timeout; /* seconds */
 	bool status;
 	bool events;
@@ -171,6 +172,8 @@ static void uhd_usage(FILE *f)
 		"  --socket PATH       listen on PATH (default: $%s, else %s)\n"
 		"  --mode OCTAL        socket file mode (default 0666)\n"
 		"  --max-clients N     most connections at once (default 256)\n"
+		"  --max-per-uid N     most connections of one uid other than\n"
+		"                      root's and the daemon's (default 64)\n"
 		"  --hello-timeout S   close a connection that has not said\n"
 		"                      HELLO within S seconds (default 5)\n"
 		"  --log-level LEVEL   err, warn, info (default) or debug\n"
@@ -223,6 +226,7 @@ static int uhd_parse(int argc, char **argv, struct uhd_opts *o)
 		{ "socket", required_argument, NULL, 's' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "max-clients", required_argument, NULL, 'c' },
+		{ "max-per-uid", required_argument, NULL, 'u' },
 		{ "hello-timeout", required_argument, NULL, 't' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "status", no_argument, NULL, 'S' },
@@ -243,6 +247,7 @@ static int uhd_parse(int argc, char **argv, struct uhd_opts *o)
 	o->mode = 0666;
 	o->csx_run = CSX_RUN_PATH;
 	o->max_clients = 256;
+	o->max_per_uid = 64;
 	o->hello_timeout = 5;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -260,6 +265,12 @@ static int uhd_parse(int argc, char **argv, struct uhd_opts *o)
 				return uhd_bad_usage("bad --max-clients '%s'",
 						     optarg);
 			o->max_clients = (unsigned int)v;
+			break;
+		case 'u':
+			if (!uhd_parse_uint(optarg, 10, 65536, &v) || !v)
+				return uhd_bad_usage("bad --max-per-uid '%s'",
+						     optarg);
+			o->max_per_uid = (unsigned int)v;
 			break;
 		case 't':
 			if (!uhd_parse_uint(optarg, 10, 3600, &v) || !v)
@@ -461,10 +472,22 @@ static int uhd_listen(struct uhd *d, const struct uhd_opts *o)
 	d->sock_dev = st.st_dev;
 	d->sock_ino = st.st_ino;
 	uhd_log(UHD_INFO,
-		"listening on %s (mode %04o, at most %u clients, protocol %u)",
-		o->path, (unsigned int)o->mode, o->max_clients,
+		"listening on %s (mode %04o, at most %u clients, %u per uid, "
+		"protocol %u)",
+		o->path, (unsigned int)o->mode, o->max_clients, o->max_per_uid,
 		CSX_UH_PROTO_VERSION);
 	return 0;
+}
+
+/* Connections of @uid open now. */
+static unsigned int uhd_uid_clients(struct uhd *d, uid_t uid)
+{
+	struct uhd_list *pos;
+	unsigned int n = 0;
+
+	for (pos = d->clients.next; pos != &d->clients; pos = pos->next)
+		n += uhd_entry(pos, struct uhd_client, node)->uid == uid;
+	return n;
 }
 
 static void uhd_accept_one(struct uhd *d, int fd)
@@ -484,6 +507,21 @@ static void uhd_accept_one(struct uhd *d, int fd)
 			uhd_log(UHD_WARN,
 				"%srefused: %u clients already (--max-clients)",
 				who, d->nclients);
+		close(fd);
+		return;
+	}
+	/*
+	 * One user must not take every slot from the others (root and the
+	 * daemon's own user may: they could stop the daemon anyway).
+	 */
+	if (cred.uid && cred.uid != d->self_uid &&
+	    uhd_uid_clients(d, cred.uid) >= d->max_per_uid) {
+		snprintf(who, sizeof(who), "pid %ld: ", (long)cred.pid);
+		if (uhd_rl_take(&d->rl, UHD_RL_ALL))
+			uhd_log(UHD_WARN,
+				"%srefused: uid %lu has %u connections already "
+				"(--max-per-uid)",
+				who, (unsigned long)cred.uid, d->max_per_uid);
 		close(fd);
 		return;
 	}
@@ -624,6 +662,7 @@ static int uhd_run(const struct uhd_opts *o)
 	}
 	d->listen_fd = -1;
 	d->max_clients = o->max_clients;
+	d->max_per_uid = o->max_per_uid;
 	d->hello_timeout = o->hello_timeout;
 	d->self_uid = geteuid();
 	d->csx_run = o->csx_run;

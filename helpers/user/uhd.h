@@ -245,6 +245,7 @@ struct uhd {
 	ino_t sock_ino;
 	uid_t self_uid;
 	unsigned int max_clients;
+	unsigned int max_per_uid;   /* connections of one uid but root */
 	unsigned int hello_timeout; /* seconds a connection has for HELLO */
 	unsigned int nclients;
 	struct uhd_list clients;

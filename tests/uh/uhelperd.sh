@@ -9,7 +9,7 @@
 # OPEN that waits for its service (served once it appears, -ENOENT when
 # time is up), saved state (put, get from another process, refused
 # memfds, limits, drop; another uid sees none of it), --events for
-# services (filtered by scope), --max-clients, SIGHUP, then uh_fuzz for
+# services (filtered by scope), --max-clients, --max-per-uid, SIGHUP, then uh_fuzz for
 # ${CSX_UH_FUZZ_SECS:-5} s, and a clean SIGTERM exit (0, socket removed).
 # The supervisor has its own test (supervisor.sh). In sanitizer builds the
 # daemon is sanitized too: a leak or race report in its stderr, or a
@@ -367,6 +367,29 @@ rc=$?
 [ $rc = 0 ] || fail "exporter exit $rc after the daemon stopped"
 sock=$sock_main
 dpid=$main_dpid
+
+# --max-per-uid: a user other than root gets that many connections; root
+# is not counted against it.
+if [ "$uid" = 0 ]; then
+	ulog=$tmp/peruid.log
+	main_dpid=$dpid
+	start_daemon "$tmp/peruid.sock" "$ulog" --max-per-uid 1
+	peruid_dpid=$dpid
+	sock_main=$sock
+	sock=$tmp/peruid.sock
+	export_bg $nobody -- peruid/held 1 public
+	[ "$estatus" = status=0 ] || fail "export by uid 65534: $estatus"
+	run_status $nobody "$client" "$sock" open peruid/held 0
+	[ $rc = 3 ] || fail "second connection of uid 65534: exit $rc, want 3"
+	expect "$(cat "$ulog")" "refused: uid 65534 has 1 connections already (--max-per-uid)"
+	open_as -- peruid/held 1
+	expect "$out" "status=0 value=1 fd=yes"
+	dpid=$peruid_dpid
+	stop_daemon "$sock" "$ulog"
+	wait "$epid"
+	sock=$sock_main
+	dpid=$main_dpid
+fi
 
 # --hello-timeout: a connection that says nothing loses its slot.
 hlog=$tmp/hello.log
