@@ -33,6 +33,7 @@ static const char *const csx__type_names[CSX__T_COUNT] = {
 	[CSX__T_CHAN] = "channel (not closed)",
 	[CSX__T_DRIVER] = "driver (not unregistered)",
 	[CSX__T_STATE] = "saved-state handle",
+	[CSX__T_SHBUF] = "shared buffer",
 };
 
 void csx__live_inc(enum csx__type type)

@@ -38,6 +38,7 @@
 #define CSX__MAGIC_DMA 0xc5a1d3a1u
 #define CSX__MAGIC_SERVICE 0xc5a15e77u
 #define CSX__MAGIC_CHAN 0xc5a1c4a1u
+#define CSX__MAGIC_SHBUF 0xc5a15b0fu
 /* A service withdrawn but still referenced by open channels. */
 #define CSX__MAGIC_SERVICE_GONE 0xc5a15e00u
 #define CSX__MAGIC_DEAD 0xdeadc5a1u
@@ -76,6 +77,7 @@ enum csx__type {
 	CSX__T_CHAN,
 	CSX__T_DRIVER,
 	CSX__T_STATE,
+	CSX__T_SHBUF,
 	CSX__T_COUNT
 };
 

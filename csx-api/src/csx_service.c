@@ -67,6 +67,28 @@ struct csx_chan {
 	void *watch_ctx;
 };
 
+/*
+ * A shared buffer: memory the back end made for one kind of domain. Calls
+ * using it count in @inflight, so it is never freed under one.
+ */
+struct csx_shbuf {
+	uint32_t magic;
+	uint32_t inflight;
+	struct csx_os_shbuf *os;
+	void *addr;
+	size_t size;
+};
+
+/* A shared-buffer call's payloads, or NULL for an inline call. */
+struct csx__sbcall {
+	struct csx_shbuf *sb;
+	size_t in_off;
+	size_t out_off;
+};
+
+/* Shared buffers are rounded up to this. */
+#define CSX__SHBUF_PAGE 4096u
+
 /* Re-issues of one idempotent call, at most (a handler that itself keeps
  * answering -CSX_EPEERDIED must not make the caller loop; with the pauses
  * below, 16 re-issues outlast the default recovery window). */
@@ -659,7 +681,8 @@ out:
  * service declared idempotent is re-issued on a re-opened channel; others
  * fail with -CSX_EPEERDIED, and the next call re-opens first.
  */
-static int csx__call_remote(struct csx_chan *chan, uint32_t op, const void *in,
+static int csx__call_remote(struct csx_chan *chan, uint32_t op,
+			    const struct csx__sbcall *sbc, const void *in,
 			    size_t in_len, void *out, size_t out_cap,
 			    size_t *out_len, int64_t timeout_ns)
 {
@@ -685,9 +708,15 @@ static int csx__call_remote(struct csx_chan *chan, uint32_t op, const void *in,
 		left = csx__left_ns(deadline);
 		len = 0;
 		/* The back end bounds the wait by @timeout_ns. */
-		ret = csx_os_remote_call(b->rc, op, in, in_len, out, out_cap,
-					 &len,
-					 left < 0 ? CSX_WAIT_FOREVER : left);
+		if (sbc)
+			ret = csx_os_remote_call_shbuf(
+				b->rc, op, sbc->sb->os, sbc->in_off, in_len,
+				sbc->out_off, out_cap, &len,
+				left < 0 ? CSX_WAIT_FOREVER : left);
+		else
+			ret = csx_os_remote_call(
+				b->rc, op, in, in_len, out, out_cap, &len,
+				left < 0 ? CSX_WAIT_FOREVER : left);
 		if (len > out_cap) {
 			csx_err("csx_call(): remote op %u answered %zu bytes "
 				"into a %zu-byte buffer",
@@ -729,8 +758,13 @@ static int csx__call_remote(struct csx_chan *chan, uint32_t op, const void *in,
 	}
 }
 
-/* A checked call, in thread context: local or through the back end. */
-static int csx__call_do(struct csx_chan *chan, uint32_t op, const void *in,
+/*
+ * A checked call, in thread context: local or through the back end. With
+ * @sbc, @in and @out point into the shared buffer (the in-process path
+ * uses them; a remote one passes the buffer and the offsets).
+ */
+static int csx__call_do(struct csx_chan *chan, uint32_t op,
+			const struct csx__sbcall *sbc, const void *in,
 			size_t in_len, void *out, size_t out_cap,
 			size_t *out_len, int64_t timeout_ns)
 {
@@ -738,8 +772,8 @@ static int csx__call_do(struct csx_chan *chan, uint32_t op, const void *in,
 	int ret;
 
 	if (chan->remote) {
-		ret = csx__call_remote(chan, op, in, in_len, out, out_cap, &len,
-				       timeout_ns);
+		ret = csx__call_remote(chan, op, sbc, in, in_len, out, out_cap,
+				       &len, timeout_ns);
 	} else {
 		ret = csx__call_local(chan->svc, op, in, in_len, out, out_cap,
 				      &len);
@@ -764,11 +798,30 @@ int csx_call(struct csx_chan *chan, uint32_t op, const void *in, size_t in_len,
 	ret = csx__might_sleep(__func__);
 	if (ret)
 		return ret;
-	ret = csx__call_do(chan, op, in, in_len, out, out_cap, &len,
+	ret = csx__call_do(chan, op, NULL, in, in_len, out, out_cap, &len,
 			   timeout_ns);
 	if (out_len)
 		*out_len = len;
 	return ret;
+}
+
+int csx__call_mapped(struct csx_chan *chan, uint32_t op, const void *in,
+		     size_t in_len, void *out, size_t out_cap, size_t *out_len)
+{
+	int ret;
+
+	*out_len = 0;
+	if (!csx__magic_ok(chan, CSX__MAGIC_CHAN))
+		return csx__bad_handle(__func__, chan);
+	if ((!in && in_len) || (!out && out_cap))
+		return -CSX_EINVAL;
+	if (in_len > CSX_SHBUF_MAX || out_cap > CSX_SHBUF_MAX)
+		return -CSX_EMSGSIZE;
+	ret = csx__might_sleep(__func__);
+	if (ret)
+		return ret;
+	return csx__call_do(chan, op, NULL, in, in_len, out, out_cap, out_len,
+			    CSX_WAIT_FOREVER);
 }
 
 /*
@@ -791,6 +844,8 @@ struct csx__async_req {
 	int64_t timeout_ns;
 	csx_call_done_fn done;
 	void *ctx;
+	bool shared; /* a csx_call_shbuf_async(): @sbc */
+	struct csx__sbcall sbc;
 };
 
 static struct {
@@ -842,9 +897,13 @@ static int csx__async_worker(void *arg)
 			chan->watch(chan->watch_ctx);
 		} else {
 			len = 0;
-			ret = csx__call_do(chan, req->op, req->in, req->in_len,
-					   req->out, req->out_cap, &len,
-					   req->timeout_ns);
+			ret = csx__call_do(chan, req->op,
+					   req->shared ? &req->sbc : NULL,
+					   req->in, req->in_len, req->out,
+					   req->out_cap, &len, req->timeout_ns);
+			if (req->shared)
+				__atomic_sub_fetch(&req->sbc.sb->inflight, 1,
+						   __ATOMIC_RELEASE);
 			req->done(req->ctx, ret, len);
 		}
 		csx_os_free(req);
@@ -915,20 +974,15 @@ void csx__service_fini(void)
 	csx__async_teardown(CSX_CALL_ASYNC_WORKERS);
 }
 
-int csx_call_async(struct csx_chan *chan, uint32_t op, const void *in,
-		   size_t in_len, void *out, size_t out_cap, int64_t timeout_ns,
-		   csx_call_done_fn done, void *ctx)
+/* Queue a checked call for the workers; @sbc: a shared-buffer call. */
+static int csx__async_queue(struct csx_chan *chan, uint32_t op,
+			    const struct csx__sbcall *sbc, const void *in,
+			    size_t in_len, void *out, size_t out_cap,
+			    int64_t timeout_ns, csx_call_done_fn done,
+			    void *ctx)
 {
 	struct csx__async_req *req;
-	int ret;
 
-	if (!csx__magic_ok(chan, CSX__MAGIC_CHAN))
-		return csx__bad_handle(__func__, chan);
-	if (!done)
-		return -CSX_EINVAL;
-	ret = csx__call_check(in, in_len, out, out_cap, timeout_ns);
-	if (ret)
-		return ret;
 	if (csx_os_context() & CSX_OS_CTX_ISR) {
 		csx_err("csx_call_async() from an ISR: queue a DPC and call "
 			"from there");
@@ -949,8 +1003,31 @@ int csx_call_async(struct csx_chan *chan, uint32_t op, const void *in,
 	req->timeout_ns = timeout_ns;
 	req->done = done;
 	req->ctx = ctx;
+	req->shared = sbc != NULL;
+	if (sbc) {
+		req->sbc = *sbc;
+		/* Held until the call is made: csx_shbuf_free() refuses. */
+		__atomic_add_fetch(&sbc->sb->inflight, 1, __ATOMIC_SEQ_CST);
+	}
 	csx__async_push(req);
 	return 0;
+}
+
+int csx_call_async(struct csx_chan *chan, uint32_t op, const void *in,
+		   size_t in_len, void *out, size_t out_cap, int64_t timeout_ns,
+		   csx_call_done_fn done, void *ctx)
+{
+	int ret;
+
+	if (!csx__magic_ok(chan, CSX__MAGIC_CHAN))
+		return csx__bad_handle(__func__, chan);
+	if (!done)
+		return -CSX_EINVAL;
+	ret = csx__call_check(in, in_len, out, out_cap, timeout_ns);
+	if (ret)
+		return ret;
+	return csx__async_queue(chan, op, NULL, in, in_len, out, out_cap,
+				timeout_ns, done, ctx);
 }
 
 /*
@@ -1063,4 +1140,191 @@ void csx_close(struct csx_chan *chan)
 		csx__service_put(chan->svc);
 	csx__retire(chan);
 	csx__live_dec(CSX__T_CHAN);
+}
+
+/* ---- Shared buffers ---------------------------------------------------- */
+
+int csx_shbuf_alloc(struct csx_chan *chan, size_t size, struct csx_shbuf **out)
+{
+	struct csx__rbind *b = NULL;
+	struct csx_shbuf *sb;
+	int ret;
+
+	if (!csx__magic_ok(chan, CSX__MAGIC_CHAN))
+		return csx__bad_handle(__func__, chan);
+	if (!out || !size) {
+		csx_err("csx_shbuf_alloc(): %s", out ? "size 0" : "NULL out");
+		return -CSX_EINVAL;
+	}
+	*out = NULL;
+	if (size > CSX_SHBUF_MAX) {
+		csx_err("csx_shbuf_alloc(): %zu bytes is over the %u-byte "
+			"limit",
+			size, CSX_SHBUF_MAX);
+		return -CSX_EMSGSIZE;
+	}
+	ret = csx__might_sleep(__func__);
+	if (ret)
+		return ret;
+	sb = csx__zalloc(sizeof(*sb));
+	if (!sb)
+		return -CSX_ENOMEM;
+	sb->size =
+		(size + CSX__SHBUF_PAGE - 1) & ~(size_t)(CSX__SHBUF_PAGE - 1);
+	/* The channel's current binding says which kind of memory. */
+	if (chan->remote)
+		b = csx__bind_get(chan);
+	ret = csx_os_shbuf_alloc(b ? b->rc : NULL, sb->size, &sb->os,
+				 &sb->addr);
+	if (b)
+		csx__bind_put(b, false);
+	if (ret) {
+		csx_err("csx_shbuf_alloc(): %zu bytes for a channel to %s: %s",
+			sb->size, chan->remote ? chan->name : chan->svc->name,
+			csx_status_name(ret));
+		csx__free(sb);
+		return ret;
+	}
+	csx__magic_set(sb, CSX__MAGIC_SHBUF);
+	csx__live_inc(CSX__T_SHBUF);
+	*out = sb;
+	return 0;
+}
+
+void *csx_shbuf_addr(struct csx_shbuf *sb)
+{
+	if (!csx__magic_ok(sb, CSX__MAGIC_SHBUF)) {
+		csx__bad_handle(__func__, sb);
+		return NULL;
+	}
+	return sb->addr;
+}
+
+size_t csx_shbuf_size(struct csx_shbuf *sb)
+{
+	if (!csx__magic_ok(sb, CSX__MAGIC_SHBUF)) {
+		csx__bad_handle(__func__, sb);
+		return 0;
+	}
+	return sb->size;
+}
+
+int csx_shbuf_free(struct csx_shbuf *sb)
+{
+	uint32_t magic = CSX__MAGIC_SHBUF;
+	int ret;
+
+	if (!sb)
+		return 0;
+	if (!csx__magic_ok(sb, CSX__MAGIC_SHBUF))
+		return csx__bad_handle(__func__, sb);
+	ret = csx__might_sleep(__func__);
+	if (ret)
+		return ret;
+	/*
+	 * Kill the handle first, then look for calls: a call counts itself
+	 * before it checks the handle (csx__shbuf_get()), so either it sees
+	 * the handle dead or this sees the call.
+	 */
+	if (!__atomic_compare_exchange_n(&sb->magic, &magic, CSX__MAGIC_DEAD,
+					 false, __ATOMIC_SEQ_CST,
+					 __ATOMIC_RELAXED))
+		return csx__bad_handle(__func__, sb);
+	if (__atomic_load_n(&sb->inflight, __ATOMIC_SEQ_CST)) {
+		csx__magic_set(sb, CSX__MAGIC_SHBUF);
+		csx_err("csx_shbuf_free(): a call using the buffer is in "
+			"progress");
+		return -CSX_EBUSY;
+	}
+	csx_os_shbuf_free(sb->os);
+	csx__retire(sb);
+	csx__live_dec(CSX__T_SHBUF);
+	return 0;
+}
+
+/*
+ * Check a shared-buffer call's handles and windows and count it on the
+ * buffer (dropped with csx__shbuf_put()). Fills @sbc, @in and @out.
+ */
+static int csx__shbuf_get(const char *func, struct csx_chan *chan,
+			  struct csx_shbuf *sb, size_t in_off, size_t in_len,
+			  size_t out_off, size_t out_cap, int64_t timeout_ns,
+			  struct csx__sbcall *sbc, void **in, void **out)
+{
+	if (!csx__magic_ok(chan, CSX__MAGIC_CHAN))
+		return csx__bad_handle(func, chan);
+	if (timeout_ns < 0 && timeout_ns != CSX_WAIT_FOREVER)
+		return -CSX_EINVAL;
+	if (!sb)
+		return csx__bad_handle(func, sb);
+	__atomic_add_fetch(&sb->inflight, 1, __ATOMIC_SEQ_CST);
+	if (!csx__magic_ok(sb, CSX__MAGIC_SHBUF)) {
+		__atomic_sub_fetch(&sb->inflight, 1, __ATOMIC_SEQ_CST);
+		return csx__bad_handle(func, sb);
+	}
+	if (in_off > sb->size || in_len > sb->size - in_off ||
+	    out_off > sb->size || out_cap > sb->size - out_off) {
+		__atomic_sub_fetch(&sb->inflight, 1, __ATOMIC_SEQ_CST);
+		csx_err("%s(): window [%zu +%zu] or [%zu +%zu] outside the "
+			"%zu-byte buffer",
+			func, in_off, in_len, out_off, out_cap, sb->size);
+		return -CSX_EINVAL;
+	}
+	sbc->sb = sb;
+	sbc->in_off = in_off;
+	sbc->out_off = out_off;
+	*in = (char *)sb->addr + in_off;
+	*out = (char *)sb->addr + out_off;
+	return 0;
+}
+
+int csx_call_shbuf(struct csx_chan *chan, uint32_t op, struct csx_shbuf *sb,
+		   size_t in_off, size_t in_len, size_t out_off, size_t out_cap,
+		   size_t *out_len, int64_t timeout_ns)
+{
+	struct csx__sbcall sbc;
+	void *in, *out;
+	size_t len = 0;
+	int ret;
+
+	if (out_len)
+		*out_len = 0;
+	ret = csx__shbuf_get(__func__, chan, sb, in_off, in_len, out_off,
+			     out_cap, timeout_ns, &sbc, &in, &out);
+	if (ret)
+		return ret;
+	ret = csx__might_sleep(__func__);
+	if (!ret) {
+		ret = csx__call_do(chan, op, &sbc, in, in_len, out, out_cap,
+				   &len, timeout_ns);
+	}
+	__atomic_sub_fetch(&sb->inflight, 1, __ATOMIC_RELEASE);
+	if (out_len)
+		*out_len = len;
+	return ret;
+}
+
+int csx_call_shbuf_async(struct csx_chan *chan, uint32_t op,
+			 struct csx_shbuf *sb, size_t in_off, size_t in_len,
+			 size_t out_off, size_t out_cap, int64_t timeout_ns,
+			 csx_call_done_fn done, void *ctx)
+{
+	struct csx__sbcall sbc;
+	void *in, *out;
+	int ret;
+
+	if (!done) {
+		if (!csx__magic_ok(chan, CSX__MAGIC_CHAN))
+			return csx__bad_handle(__func__, chan);
+		return -CSX_EINVAL;
+	}
+	ret = csx__shbuf_get(__func__, chan, sb, in_off, in_len, out_off,
+			     out_cap, timeout_ns, &sbc, &in, &out);
+	if (ret)
+		return ret;
+	/* The queued request holds its own count on the buffer. */
+	ret = csx__async_queue(chan, op, &sbc, in, in_len, out, out_cap,
+			       timeout_ns, done, ctx);
+	__atomic_sub_fetch(&sb->inflight, 1, __ATOMIC_RELEASE);
+	return ret;
 }

@@ -46,6 +46,7 @@ struct csx_kh_version {
 #define CSX_KH_FEAT_UPCALLS 0x10u     /* kernel -> user calls (SVC_EXPORT...) */
 #define CSX_KH_FEAT_EXPORT_OPTS 0x20u /* CSX_KH_IOC_SVC_EXPORT_OPTS */
 #define CSX_KH_FEAT_SVC_GONE 0x40u    /* CSX_KH_IOC_SVC_GONE */
+#define CSX_KH_FEAT_SHBUF 0x80u	      /* shared buffers (CSX_KH_IOC_SHBUF_*) */
 
 /*
  * CSX_KH_IOC_CLAIM: take PCI device domain:bus:devfn for this file.
@@ -293,6 +294,64 @@ struct csx_kh_svc_gone {
 };
 
 /*
+ * Shared buffers: kernel memory a process maps and passes by handle in a
+ * call, so a large payload is not copied (csx_shbuf_alloc(), csx.ko side:
+ * csx_kh_upcall.h).
+ *
+ * Each file has a table of shared buffers, named by @id (1.., never
+ * reused while the file is open): its own (SHBUF_ALLOC) and those a
+ * kernel module passed in an upcall to this file (SVC_SERVE2 grants
+ * them). Any open file may use them, no device claim and no privilege
+ * (as SVC_OPEN). At most CSX_KH_SHBUF_PER_FILE entries and
+ * CSX_KH_SHBUF_FILE_BYTES of own buffers per file.
+ *
+ * CSX_KH_IOC_SHBUF_ALLOC: @length bytes (1..CSX_KH_SHBUF_MAX, rounded up
+ * to pages) of zeroed kernel memory; out: @id, @length (rounded) and
+ * @mmap_offset. mmap(2) it at @mmap_offset, MAP_SHARED, read-write, up to
+ * @length bytes, to use it. The memory lives while the table entry or any
+ * mapping of it does. Errors: -EINVAL (size, @length 0 or above the
+ * maximum), -ENOSPC (table full or the file's byte limit), -ENOMEM.
+ *
+ * CSX_KH_IOC_SHBUF_FREE: drop entry @id (own or granted). Mappings keep
+ * the memory until they are unmapped; a call using it holds it until the
+ * handler returns. Errors: -ENOENT (no such id), -EINVAL (size).
+ */
+#define CSX_KH_SHBUF_MAX (64u << 20)
+#define CSX_KH_SHBUF_PER_FILE 64u
+#define CSX_KH_SHBUF_FILE_BYTES (256ull << 20)
+struct csx_kh_shbuf {
+	__u32 size;	   /* in */
+	__u32 id;	   /* out (ALLOC), in (FREE) */
+	__u64 length;	   /* in/out (ALLOC) */
+	__u64 mmap_offset; /* out (ALLOC) */
+};
+
+/*
+ * CSX_KH_IOC_SVC_CALL_SHBUF: SVC_CALL with the request and the response
+ * in shared buffer @buf_id of this file, in place: the handler reads
+ * @in_len bytes at @in_off and writes at most @out_cap bytes at @out_off
+ * (windows inside the buffer; they may overlap); nothing is copied. The
+ * entry is held until the handler returns, even if SHBUF_FREE or an
+ * munmap() comes in between. Returns as SVC_CALL (csx_call()'s status in
+ * @status, @out_len). Errors as SVC_CALL, plus -ENOENT (no such handle or
+ * buffer) and -EINVAL (a window outside the buffer).
+ */
+struct csx_kh_svc_call_shbuf {
+	__u32 size;	  /* in */
+	__u32 handle;	  /* in: from SVC_OPEN */
+	__u32 op;	  /* in */
+	__s32 status;	  /* out: the handler's status */
+	__u32 buf_id;	  /* in: shared buffer of this file */
+	__u32 reserved;	  /* in: 0 */
+	__u64 in_off;	  /* in */
+	__u64 in_len;	  /* in */
+	__u64 out_off;	  /* in */
+	__u64 out_cap;	  /* in */
+	__u64 out_len;	  /* out */
+	__s64 timeout_ns; /* in: as csx_call() (-1: forever) */
+};
+
+/*
  * Kernel -> user calls ("upcalls"): a process exports services to kernel
  * modules through its helper file, and serves the calls they make.
  *
@@ -393,6 +452,51 @@ struct csx_kh_svc_serve {
 	__u64 out_cap;	    /* out */
 };
 
+/*
+ * CSX_KH_IOC_SVC_SERVE2: SVC_SERVE that can also take calls whose payloads
+ * lie in a shared buffer (a kernel module's csx_call_shbuf()). The fields
+ * up to @out_cap are SVC_SERVE's, with the same rules; then:
+ *
+ * Out, with a request: @buf_id 0: the payload is inline, as SVC_SERVE.
+ * Otherwise the call's payloads are in shared buffer @buf_id of this
+ * file's table (granted to this file the first time a call carries it):
+ * @buf_len bytes, mmap(2) at CSX_KH_MMAP_SHBUF(@buf_id) (MAP_SHARED,
+ * read-write, @buf_len bytes); the request is @req_len bytes at @in_off,
+ * the response window @out_cap bytes at @out_off (both inside the
+ * buffer); @req_ptr receives nothing. Its reply gives @reply_len (at most
+ * @out_cap) and no data (@reply_ptr is ignored): the handler wrote the
+ * window in place.
+ *
+ * Out, always: @gone_count entries of @gone: ids of granted buffers the
+ * kernel module freed since the last SERVE2 of this file; they are no
+ * longer in the table (their ids are not reused), so the process should
+ * munmap() them (the memory goes with the last mapping). A file that
+ * serves with the old SVC_SERVE never gets shared-buffer calls: they fail
+ * with -CSX_EOPNOTSUPP for their caller.
+ */
+#define CSX_KH_SERVE_GONE_MAX 8u
+struct csx_kh_svc_serve2 {
+	__u32 size;			   /* in */
+	__s32 reply_status;		   /* in */
+	__u64 reply_id;			   /* in: 0, or the request answered */
+	__u64 reply_ptr;		   /* in (inline replies) */
+	__u64 reply_len;		   /* in */
+	__u64 req_ptr;			   /* in: request buffer */
+	__u64 req_cap;			   /* in: >= CSX_KH_CALL_MAX */
+	__s64 timeout_ns;		   /* in */
+	__u64 req_id;			   /* out: 0: nothing (timeout, kick) */
+	__u32 handle;			   /* out: the export called */
+	__u32 op;			   /* out */
+	__u64 req_len;			   /* out */
+	__u64 out_cap;			   /* out */
+	__u32 buf_id;			   /* out: 0, or the shared buffer */
+	__u32 gone_count;		   /* out: entries of @gone */
+	__u64 buf_len;			   /* out */
+	__u64 in_off;			   /* out */
+	__u64 out_off;			   /* out */
+	__u32 gone[CSX_KH_SERVE_GONE_MAX]; /* out */
+};
+
 #define CSX_KH_IOC_VERSION _IOWR(CSX_KH_IOC_MAGIC, 0x00, struct csx_kh_version)
 #define CSX_KH_IOC_CLAIM _IOWR(CSX_KH_IOC_MAGIC, 0x01, struct csx_kh_claim)
 #define CSX_KH_IOC_RELEASE _IO(CSX_KH_IOC_MAGIC, 0x02)
@@ -435,6 +539,13 @@ struct csx_kh_svc_serve {
 #define CSX_KH_IOC_SVC_GONE \
 	_IOWR(CSX_KH_IOC_MAGIC, 0x18, struct csx_kh_svc_gone)
 
+#define CSX_KH_IOC_SHBUF_ALLOC \
+	_IOWR(CSX_KH_IOC_MAGIC, 0x19, struct csx_kh_shbuf)
+#define CSX_KH_IOC_SHBUF_FREE _IOW(CSX_KH_IOC_MAGIC, 0x1a, struct csx_kh_shbuf)
+#define CSX_KH_IOC_SVC_CALL_SHBUF \
+	_IOWR(CSX_KH_IOC_MAGIC, 0x1b, struct csx_kh_svc_call_shbuf)
+#define CSX_KH_IOC_SVC_SERVE2 \
+	_IOWR(CSX_KH_IOC_MAGIC, 0x1c, struct csx_kh_svc_serve2)
 /*
  * mmap(2) offsets: what CSX_KH_IOC_REGION and CSX_KH_IOC_DMA_ALLOC return.
  * Callers use the returned values; the layout is here so both sides agree.
@@ -443,5 +554,7 @@ struct csx_kh_svc_serve {
 #define CSX_KH_MMAP_DMA_BASE (2ull << 40)
 #define CSX_KH_MMAP_BAR(i) (CSX_KH_MMAP_BAR_BASE + ((__u64)(i) << 32))
 #define CSX_KH_MMAP_DMA(id) (CSX_KH_MMAP_DMA_BASE + ((__u64)(id) << 32))
+#define CSX_KH_MMAP_SHBUF_BASE (3ull << 40)
+#define CSX_KH_MMAP_SHBUF(id) (CSX_KH_MMAP_SHBUF_BASE + ((__u64)(id) << 27))
 
 #endif /* CSX_KH_ABI_H */

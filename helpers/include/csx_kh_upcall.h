@@ -54,6 +54,32 @@ int csx_kh_upcall_call(struct csx_kh_upchan *ch, u32 op, const void *in,
 		       size_t in_len, void *out, size_t out_cap,
 		       size_t *out_len, s64 timeout_ns);
 /*
+ * Shared buffers for kernel -> user calls (struct csx_kh_shmem: the name
+ * struct csx_kh_shbuf is the ioctl structure of csx_kh_abi.h, which the
+ * helper sees too). csx_kh_shbuf_alloc(): @size
+ * bytes (page multiple, at most CSX_KH_SHBUF_MAX) of zeroed memory that
+ * the exporting processes can map; @addr is its kernel address. 0;
+ * -CSX_ENOMEM. csx_kh_shbuf_free(): drop the caller's reference: no call
+ * using it is in progress (the core guarantees it); processes it was
+ * granted to are told (SVC_SERVE2 @gone), and the memory goes with their
+ * last mapping. A process may still write the memory while it is mapped
+ * there: callers must treat what they read back as untrusted.
+ *
+ * csx_kh_upcall_call_shbuf(): csx_kh_upcall_call() with the payloads in
+ * @sb (windows checked by the core): the serving process maps the buffer
+ * (granted to its file on first use) and its handler reads @in_len bytes
+ * at @in_off and writes at most @out_cap at @out_off in place. Same
+ * statuses, plus -CSX_EOPNOTSUPP (the process serves with the old
+ * SVC_SERVE, which cannot take shared buffers).
+ */
+struct csx_kh_shmem;
+int csx_kh_shbuf_alloc(size_t size, struct csx_kh_shmem **out, void **addr);
+void csx_kh_shbuf_free(struct csx_kh_shmem *sb);
+int csx_kh_upcall_call_shbuf(struct csx_kh_upchan *ch, u32 op,
+			     struct csx_kh_shmem *sb, size_t in_off,
+			     size_t in_len, size_t out_off, size_t out_cap,
+			     size_t *out_len, s64 timeout_ns);
+/*
  * Close; no call is in progress on @ch (the core guarantees it). Waits for
  * a call of the channel's @gone in progress; none starts after this began.
  */

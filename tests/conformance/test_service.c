@@ -588,6 +588,88 @@ CSX_TEST(svc_watch_death_notice)
 	CSX_CHECK_OK(csx_event_destroy(gone_event));
 }
 
+/*
+ * Shared buffers in one address space: the handler reads and writes the
+ * buffer in place, beyond the copied-call limit, and the completion of an
+ * asynchronous call started from a DPC sees the response.
+ */
+#define SHBUF_BYTES (2 * CSX_CALL_MAX_PAYLOAD + 4096)
+static struct csx_event *shbuf_done_event;
+static long shbuf_done_status = 1, shbuf_done_len;
+
+static void shbuf_done(void *ctx, int status, size_t out_len)
+{
+	(void)ctx;
+	csx_test_store(&shbuf_done_len, (long)out_len);
+	csx_test_store(&shbuf_done_status, status);
+	csx_event_set(shbuf_done_event);
+}
+
+static struct csx_chan *shbuf_chan;
+static struct csx_shbuf *shbuf_buf;
+static long shbuf_dpc_rc = 1;
+
+static void shbuf_from_dpc(struct csx_dpc *dpc, void *ctx)
+{
+	(void)dpc;
+	(void)ctx;
+	csx_test_store(&shbuf_dpc_rc,
+		       csx_call_shbuf_async(shbuf_chan, OP_LEN, shbuf_buf, 0,
+					    12345, 8, 8, CSX_TEST_PATIENCE_NS,
+					    shbuf_done, NULL));
+}
+
+CSX_TEST(svc_shared_buffer)
+{
+	struct csx_service *svc;
+	struct csx_dpc *dpc;
+	unsigned char *p;
+	size_t half, i, bad = 0, len = 0;
+	uint64_t got = 0;
+
+	CSX_CHECK_OK(
+		csx_service_export("conformance/shbuf", 1, calc, NULL, &svc));
+	CSX_CHECK_OK(csx_open("conformance/shbuf", 1, &shbuf_chan));
+	CSX_CHECK_OK(csx_shbuf_alloc(shbuf_chan, SHBUF_BYTES, &shbuf_buf));
+	CSX_CHECK_EQ(csx_shbuf_size(shbuf_buf), SHBUF_BYTES);
+	p = csx_shbuf_addr(shbuf_buf);
+	CSX_CHECK(p != NULL);
+	half = SHBUF_BYTES / 2;
+	for (i = 0; i < half; i++)
+		p[i] = (unsigned char)(i * 13 + 1);
+	/* A request larger than a copied call may carry, echoed in place. */
+	CSX_CHECK_OK(csx_call_shbuf(shbuf_chan, OP_ECHO, shbuf_buf, 0, half,
+				    half, half, &len, CSX_WAIT_FOREVER));
+	CSX_CHECK_EQ(len, half);
+	for (i = 0; i < half; i++)
+		bad += p[half + i] != (unsigned char)(i * 13 + 1);
+	CSX_CHECK_EQ(bad, 0);
+	/* A window past the end is refused before the handler runs. */
+	CSX_CHECK_RC(csx_call_shbuf(shbuf_chan, OP_ECHO, shbuf_buf, half,
+				    half + 1, 0, 0, &len, CSX_WAIT_FOREVER),
+		     -CSX_EINVAL);
+
+	/* From a DPC, asynchronously; the buffer is busy until done. */
+	CSX_CHECK_OK(
+		csx_event_create(&shbuf_done_event, CSX_EVENT_MANUAL, false));
+	CSX_CHECK_OK(csx_dpc_create(&dpc, shbuf_from_dpc, NULL));
+	CSX_CHECK_EQ(csx_dpc_queue(dpc), 0);
+	CSX_CHECK_OK(csx_event_wait(shbuf_done_event, CSX_TEST_PATIENCE_NS));
+	CSX_CHECK_OK(csx_dpc_destroy(dpc));
+	CSX_CHECK_EQ(csx_test_load(&shbuf_dpc_rc), 0);
+	CSX_CHECK_EQ(csx_test_load(&shbuf_done_status), 0);
+	CSX_CHECK_EQ(csx_test_load(&shbuf_done_len), 8);
+	copy_bytes(&got, p + 8, sizeof(got));
+	CSX_CHECK_EQ(got, 12345);
+	CSX_CHECK_OK(csx_event_destroy(shbuf_done_event));
+
+	/* The buffer outlives the channel. */
+	csx_close(shbuf_chan);
+	p[SHBUF_BYTES - 1] = 0x5a;
+	CSX_CHECK_OK(csx_shbuf_free(shbuf_buf));
+	CSX_CHECK_OK(csx_service_unexport(svc));
+}
+
 static const struct csx_test_case service_cases[] = {
 	CSX_TEST_CASE(svc_export_open_call_close),
 	CSX_TEST_CASE(svc_handler_may_sleep),
@@ -603,5 +685,6 @@ static const struct csx_test_case service_cases[] = {
 	CSX_TEST_CASE(svc_async_from_dpc),
 	CSX_TEST_CASE(svc_close_waits_for_async),
 	CSX_TEST_CASE(svc_watch_death_notice),
+	CSX_TEST_CASE(svc_shared_buffer),
 };
 CSX_TEST_SUITE(service, service_cases);

@@ -26,6 +26,7 @@
 #define MOCK_MAX_TIMERS 32
 #define MOCK_MAX_INTRS 16
 #define MOCK_MAX_RCHANS 8
+#define MOCK_MAX_SHBUFS 8
 
 /* ---- State ------------------------------------------------------------- */
 
@@ -89,6 +90,13 @@ struct csx_os_rchan {
 	uint32_t version;
 };
 
+struct csx_os_shbuf {
+	bool live;
+	bool remote; /* made for a remote channel */
+	void *mem;
+	size_t size;
+};
+
 static struct {
 	pthread_mutex_t lock; /* guards blocks and logs */
 	struct mock_block *blocks;
@@ -136,6 +144,8 @@ static struct {
 	uint64_t remote_idempotent;
 	int state_result;
 	struct csx_os_state states[MOCK_MAX_STATES];
+	int shbuf_result;
+	struct csx_os_shbuf shbufs[MOCK_MAX_SHBUFS];
 } mock = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static __thread unsigned int tls_ctx;
@@ -203,6 +213,10 @@ void mock_reset(void)
 	mock.last_stop_waited = false;
 	mock.on_sleep = NULL;
 	mock.remote_open_result = -CSX_ENOENT;
+	for (unsigned int i = 0; i < MOCK_MAX_SHBUFS; i++)
+		free(mock.shbufs[i].mem);
+	memset(mock.shbufs, 0, sizeof(mock.shbufs));
+	mock.shbuf_result = 0;
 	mock.remote_version = 0;
 	mock.remote_call_status = 0;
 	mock.remote_resp = NULL;
@@ -259,6 +273,11 @@ int unit_teardown(void **state)
 	if (mock_remote_live()) {
 		fprintf(stderr, "teardown: %u remote channel(s) left open\n",
 			mock_remote_live());
+		bad = -1;
+	}
+	if (mock_shbuf_live()) {
+		fprintf(stderr, "teardown: %u shared buffer(s) not freed\n",
+			mock_shbuf_live());
 		bad = -1;
 	}
 	if (mock.errors) {
@@ -1471,6 +1490,82 @@ int csx_os_remote_call(struct csx_os_rchan *rc, uint32_t op, const void *in,
 		memcpy(out, mock.remote_resp, mock.remote_resp_len);
 	*out_len = mock.remote_resp_len;
 	return mock.remote_call_status;
+}
+
+unsigned int mock_shbuf_live(void)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < MOCK_MAX_SHBUFS; i++)
+		n += mock.shbufs[i].live;
+	return n;
+}
+
+void mock_set_shbuf_alloc(int result)
+{
+	mock.shbuf_result = result;
+}
+
+int csx_os_shbuf_alloc(struct csx_os_rchan *rc, size_t size,
+		       struct csx_os_shbuf **out, void **addr)
+{
+	unsigned int i;
+
+	if (csx_os_context() & CSX_OS_CTX_ATOMIC)
+		mock_error("csx_os_shbuf_alloc() in atomic context");
+	if (size % 4096 || !size)
+		mock_error("csx_os_shbuf_alloc() of a size not in pages");
+	if (rc && !rc->live)
+		mock_error("csx_os_shbuf_alloc() on a closed channel");
+	if (mock.shbuf_result)
+		return mock.shbuf_result;
+	for (i = 0; i < MOCK_MAX_SHBUFS && mock.shbufs[i].live; i++)
+		;
+	if (i == MOCK_MAX_SHBUFS)
+		return -CSX_ENOMEM;
+	mock.shbufs[i].mem = calloc(1, size);
+	if (!mock.shbufs[i].mem)
+		return -CSX_ENOMEM;
+	mock.shbufs[i].live = true;
+	mock.shbufs[i].remote = rc != NULL;
+	mock.shbufs[i].size = size;
+	*out = &mock.shbufs[i];
+	*addr = mock.shbufs[i].mem;
+	return 0;
+}
+
+void csx_os_shbuf_free(struct csx_os_shbuf *sb)
+{
+	if (!sb->live) {
+		mock_error("csx_os_shbuf_free() of a freed buffer");
+		return;
+	}
+	free(sb->mem);
+	sb->mem = NULL;
+	sb->live = false;
+}
+
+int csx_os_remote_call_shbuf(struct csx_os_rchan *rc, uint32_t op,
+			     struct csx_os_shbuf *sb, size_t in_off,
+			     size_t in_len, size_t out_off, size_t out_cap,
+			     size_t *out_len, int64_t timeout_ns)
+{
+	if (!sb->live)
+		mock_error("csx_os_remote_call_shbuf() with a freed buffer");
+	if (in_off + in_len > sb->size || out_off + out_cap > sb->size)
+		mock_error("csx_os_remote_call_shbuf() window outside");
+	mock.remote.shbuf = sb;
+	mock.remote.in_off = in_off;
+	mock.remote.out_off = out_off;
+	if (!sb->remote) {
+		*out_len = 0;
+		mock.remote.calls++;
+		return -CSX_EINVAL;
+	}
+	/* The peer's handler answers in place. */
+	return csx_os_remote_call(rc, op, (char *)sb->mem + in_off, in_len,
+				  (char *)sb->mem + out_off, out_cap, out_len,
+				  timeout_ns);
 }
 
 void csx_os_remote_close(struct csx_os_rchan *rc)

@@ -126,6 +126,9 @@ struct mock_remote_seen {
 	size_t out_cap;
 	int64_t timeout_ns;
 	int64_t wait_ns; /* of the last open */
+	/* The last csx_os_remote_call_shbuf(): */
+	struct csx_os_shbuf *shbuf;
+	size_t in_off, out_off;
 };
 const struct mock_remote_seen *mock_remote_seen(void);
 /* The next csx_os_remote_call() answers @status (no response), once. */
@@ -137,6 +140,12 @@ void mock_set_remote_gone_in_open(void);
 void mock_set_remote_idempotent(uint64_t mask);
 /* Remote channels opened and not closed yet. */
 unsigned int mock_remote_live(void);
+/* Shared buffers allocated and not freed yet (checked at teardown). */
+unsigned int mock_shbuf_live(void);
+/* What csx_os_shbuf_alloc() answers (0, the default: memory). A remote
+ * call with a buffer made for no channel answers -CSX_EINVAL; otherwise
+ * as csx_os_remote_call(), the response copied into the buffer. */
+void mock_set_shbuf_alloc(int result);
 
 /* What csx_os_service_publish() answers (default 0). */
 void mock_set_publish_result(int result);

@@ -697,6 +697,235 @@ static void death_during_open_is_not_lost(void **state)
 	assert_int_equal(mock_remote_live(), 0);
 }
 
+/* In-process: the handler works on the buffer in place, any size. */
+static void shbuf_local_in_place(void **state)
+{
+	struct svc_state st = { 0 };
+	struct csx_service *svc;
+	struct csx_shbuf *sb, *other;
+	struct csx_chan *ch;
+	size_t half, len = 0;
+	unsigned char *p;
+
+	(void)state;
+	assert_int_equal(csx_service_export("test/buf", 1, handler, &st, &svc),
+			 0);
+	assert_int_equal(csx_open("test/buf", 1, &ch), 0);
+	assert_int_equal(csx_shbuf_alloc(ch, 3 * CSX_CALL_MAX_PAYLOAD + 1, &sb),
+			 0);
+	/* Rounded up to pages, zero-filled, in this address space. */
+	assert_int_equal(csx_shbuf_size(sb), 3 * CSX_CALL_MAX_PAYLOAD + 4096);
+	p = csx_shbuf_addr(sb);
+	assert_non_null(p);
+	assert_int_equal(p[0] | p[csx_shbuf_size(sb) - 1], 0);
+	assert_int_equal(csx__live_count(CSX__T_SHBUF), 1);
+
+	/* Larger than a copied call may carry: the windows are the limit. */
+	half = csx_shbuf_size(sb) / 2;
+	for (size_t i = 0; i < half; i++)
+		p[i] = (unsigned char)(i * 7);
+	assert_int_equal(csx_call_shbuf(ch, OP_ECHO, sb, 0, half, half, half,
+					&len, CSX_WAIT_FOREVER),
+			 0);
+	assert_int_equal(len, half);
+	assert_memory_equal(p + half, p, half);
+	assert_int_equal(st.calls, 1);
+	/* Overlapping windows are the handler's business. */
+	assert_int_equal(csx_call_shbuf(ch, OP_ECHO, sb, 0, 16, 0, 16, &len, 0),
+			 0);
+	/* The handler's response-length check still applies. */
+	assert_int_equal(csx_call_shbuf(ch, OP_LIE, sb, 0, 0, 0, 8, &len, 0),
+			 -CSX_EOVERFLOW);
+	assert_int_equal(len, 0);
+
+	/* Windows outside the buffer, also by overflow, are refused. */
+	assert_int_equal(
+		csx_call_shbuf(ch, OP_ECHO, sb, half, half + 1, 0, 0, &len, 0),
+		-CSX_EINVAL);
+	assert_int_equal(
+		csx_call_shbuf(ch, OP_ECHO, sb, 0, 0, SIZE_MAX, 2, &len, 0),
+		-CSX_EINVAL);
+	assert_int_equal(
+		csx_call_shbuf(ch, OP_ECHO, sb, 1, SIZE_MAX, 0, 0, &len, 0),
+		-CSX_EINVAL);
+	assert_true(mock_log_contains("outside the"));
+	assert_int_equal(csx_call_shbuf(ch, OP_ECHO, NULL, 0, 0, 0, 0, &len, 0),
+			 -CSX_EINVAL);
+	assert_int_equal(csx_call_shbuf(ch, OP_ECHO, sb, 0, 0, 0, 0, &len, -5),
+			 -CSX_EINVAL);
+	assert_int_equal(st.calls, 3);
+
+	/* Bad sizes. */
+	assert_int_equal(csx_shbuf_alloc(ch, 0, &other), -CSX_EINVAL);
+	assert_int_equal(csx_shbuf_alloc(ch, CSX_SHBUF_MAX + 1, &other),
+			 -CSX_EMSGSIZE);
+	assert_int_equal(csx_shbuf_alloc(NULL, 4096, &other), -CSX_EINVAL);
+	assert_int_equal(csx_shbuf_alloc(ch, 4096, NULL), -CSX_EINVAL);
+	mock_set_shbuf_alloc(-CSX_ENOMEM);
+	assert_int_equal(csx_shbuf_alloc(ch, 4096, &other), -CSX_ENOMEM);
+	assert_null(other);
+	mock_set_shbuf_alloc(0);
+
+	/* The buffer outlives its channel. */
+	csx_close(ch);
+	p[0] = 1;
+	assert_int_equal(csx_shbuf_free(sb), 0);
+	assert_int_equal(csx__live_count(CSX__T_SHBUF), 0);
+	/* A freed handle is refused, and freeing NULL is nothing. */
+	assert_int_equal(csx_shbuf_free(sb), -CSX_EINVAL);
+	assert_null(csx_shbuf_addr(sb));
+	assert_int_equal(csx_shbuf_size(sb), 0);
+	assert_int_equal(csx_shbuf_free(NULL), 0);
+	assert_int_equal(csx_service_unexport(svc), 0);
+}
+
+struct shbuf_call {
+	struct csx_chan *ch;
+	struct csx_shbuf *sb;
+	int ret;
+};
+
+static void *shbuf_call_thread(void *arg)
+{
+	struct shbuf_call *c = arg;
+
+	c->ret = csx_call_shbuf(c->ch, OP_BLOCK, c->sb, 0, 0, 0, 0, NULL,
+				CSX_WAIT_FOREVER);
+	return NULL;
+}
+
+/* A buffer in use by a call cannot be freed. */
+static void shbuf_free_refused_while_in_use(void **state)
+{
+	struct svc_state st = { 0 };
+	struct shbuf_call c = { 0 };
+	struct csx_service *svc;
+	pthread_t t;
+
+	(void)state;
+	assert_int_equal(csx_service_export("test/busy", 1, handler, &st, &svc),
+			 0);
+	assert_int_equal(csx_open("test/busy", 1, &c.ch), 0);
+	assert_int_equal(csx_shbuf_alloc(c.ch, 4096, &c.sb), 0);
+	assert_int_equal(pthread_create(&t, NULL, shbuf_call_thread, &c), 0);
+	while (!__atomic_load_n(&st.entered, __ATOMIC_ACQUIRE))
+		sched_yield();
+	assert_int_equal(csx_shbuf_free(c.sb), -CSX_EBUSY);
+	assert_true(mock_log_contains("in progress"));
+	/* Still a good buffer. */
+	assert_non_null(csx_shbuf_addr(c.sb));
+	__atomic_store_n(&st.release, 1, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(c.ret, 0);
+	assert_int_equal(csx_shbuf_free(c.sb), 0);
+	csx_close(c.ch);
+	assert_int_equal(csx_service_unexport(svc), 0);
+}
+
+/* Remote: the back end gets the buffer and the offsets, not pointers. */
+static void shbuf_remote_passes_handle(void **state)
+{
+	const struct mock_remote_seen *seen = mock_remote_seen();
+	struct svc_state st = { 0 };
+	struct csx_shbuf *sb, *local;
+	struct csx_service *svc;
+	struct csx_chan *ch, *lch;
+	char *p;
+	size_t len = 0;
+
+	(void)state;
+	mock_set_remote_open(0, 1);
+	mock_set_remote_idempotent(CSX_OP_BIT(5));
+	assert_int_equal(csx_open("far/buf", 1, &ch), 0);
+	assert_int_equal(csx_shbuf_alloc(ch, 8192, &sb), 0);
+	p = csx_shbuf_addr(sb);
+	memcpy(p, "request", 7);
+	mock_set_remote_call(0, "answer", 6);
+	assert_int_equal(
+		csx_call_shbuf(ch, 5, sb, 0, 7, 4096, 4096, &len, 1000000), 0);
+	assert_non_null(seen->shbuf);
+	assert_int_equal(seen->in_off, 0);
+	assert_int_equal(seen->out_off, 4096);
+	assert_int_equal(seen->in_len, 7);
+	assert_int_equal(seen->out_cap, 4096);
+	assert_int_equal(len, 6);
+	assert_memory_equal(p + 4096, "answer", 6);
+
+	/* A pending idempotent call is re-issued with the same buffer. */
+	mock_set_remote_call_once(-CSX_EPEERDIED);
+	assert_int_equal(csx_call_shbuf(ch, 5, sb, 0, 7, 4096, 4096, &len,
+					CSX_WAIT_FOREVER),
+			 0);
+	assert_int_equal(seen->opens, 2);
+	assert_int_equal(len, 6);
+
+	/* A buffer made for an in-process service is refused remotely. */
+	assert_int_equal(csx_service_export("test/loc", 1, handler, &st, &svc),
+			 0);
+	assert_int_equal(csx_open("test/loc", 1, &lch), 0);
+	assert_int_equal(csx_shbuf_alloc(lch, 4096, &local), 0);
+	assert_int_equal(csx_call_shbuf(ch, 5, local, 0, 0, 0, 0, &len, 0),
+			 -CSX_EINVAL);
+	/* But any buffer works in-process. */
+	memcpy(p, "xy", 2);
+	assert_int_equal(
+		csx_call_shbuf(lch, OP_ECHO, sb, 0, 2, 100, 2, &len, 0), 0);
+	assert_memory_equal(p + 100, "xy", 2);
+	assert_int_equal(csx_shbuf_free(local), 0);
+	assert_int_equal(csx_shbuf_free(sb), 0);
+	csx_close(lch);
+	csx_close(ch);
+	assert_int_equal(csx_service_unexport(svc), 0);
+	assert_int_equal(mock_shbuf_live(), 0);
+}
+
+static void shbuf_async_done(void *ctx, int status, size_t out_len)
+{
+	int *res = ctx;
+
+	res[0] = status;
+	res[1] = (int)out_len;
+	__atomic_store_n(&res[2], 1, __ATOMIC_RELEASE);
+}
+
+/* Asynchronous: the buffer counts as in use until the completion. */
+static void shbuf_async(void **state)
+{
+	struct svc_state st = { 0 };
+	struct csx_service *svc;
+	struct csx_shbuf *sb;
+	struct csx_chan *ch;
+	int res[3] = { 0 };
+	char *p;
+
+	(void)state;
+	assert_int_equal(csx_service_export("test/abuf", 1, handler, &st, &svc),
+			 0);
+	assert_int_equal(csx_open("test/abuf", 1, &ch), 0);
+	assert_int_equal(csx_shbuf_alloc(ch, 4096, &sb), 0);
+	p = csx_shbuf_addr(sb);
+	memcpy(p, "async", 5);
+	assert_int_equal(csx_call_shbuf_async(ch, OP_ECHO, sb, 0, 5, 2048, 16,
+					      CSX_WAIT_FOREVER, NULL, NULL),
+			 -CSX_EINVAL);
+	assert_int_equal(csx_call_shbuf_async(ch, OP_ECHO, sb, 4000, 200, 0, 0,
+					      CSX_WAIT_FOREVER,
+					      shbuf_async_done, res),
+			 -CSX_EINVAL);
+	assert_int_equal(csx_call_shbuf_async(ch, OP_ECHO, sb, 0, 5, 2048, 16,
+					      CSX_WAIT_FOREVER,
+					      shbuf_async_done, res),
+			 0);
+	while (!__atomic_load_n(&res[2], __ATOMIC_ACQUIRE))
+		sched_yield();
+	assert_int_equal(res[0], 0);
+	assert_int_equal(res[1], 5);
+	assert_memory_equal(p + 2048, "async", 5);
+	csx_close(ch);
+	assert_int_equal(csx_shbuf_free(sb), 0);
+	assert_int_equal(csx_service_unexport(svc), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -716,6 +945,10 @@ int main(void)
 		UNIT_TEST(recovery_reissues_idempotent_calls),
 		UNIT_TEST(recovery_off_and_limits),
 		UNIT_TEST(death_during_open_is_not_lost),
+		UNIT_TEST(shbuf_local_in_place),
+		UNIT_TEST(shbuf_free_refused_while_in_use),
+		UNIT_TEST(shbuf_remote_passes_handle),
+		UNIT_TEST(shbuf_async),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,7 +29,7 @@
 #include <csx/csx_service.h>
 
 /** Version of this contract; a back end reports the one it implements. */
-#define CSX_OS_CONTRACT_VERSION 3
+#define CSX_OS_CONTRACT_VERSION 4
 
 /* ---- Lifecycle --------------------------------------------------------- */
 
@@ -418,6 +418,53 @@ int csx_os_remote_call(struct csx_os_rchan *rc, uint32_t op, const void *in,
 void csx_os_remote_close(struct csx_os_rchan *rc);
 
 /**
+ * A shared buffer's memory as the back end made it (csx_shbuf_alloc()).
+ */
+struct csx_os_shbuf;
+/**
+ * csx_os_shbuf_alloc() - Memory the service behind @p rc can map: its
+ * domain is told of it the first time a call uses it. Thread context;
+ * may sleep.
+ * @param rc The channel that chooses the kind of memory, or NULL: plain
+ * memory of this address space (an in-process service).
+ * @param size Bytes, a multiple of the page size, at most CSX_SHBUF_MAX
+ * (checked by the core).
+ * @param out Handle. @param addr The memory, zero-filled, mapped
+ * read-write in this address space.
+ * @return 0; -CSX_ENOMEM (also over a helper's limits); -CSX_EPEERDIED
+ * (@p rc's peer is gone and the kind cannot be learnt).
+ */
+int csx_os_shbuf_alloc(struct csx_os_rchan *rc, size_t size,
+		       struct csx_os_shbuf **out, void **addr);
+/**
+ * csx_os_shbuf_free() - Free the memory; no call using it is in progress
+ * (the core guarantees it). Domains that mapped it are told to unmap it;
+ * a handler still using it there (a call the caller gave up on) keeps it
+ * until it returns. Thread context; may sleep.
+ * @param sb Handle.
+ */
+void csx_os_shbuf_free(struct csx_os_shbuf *sb);
+/**
+ * csx_os_remote_call_shbuf() - csx_os_remote_call() with both payloads in
+ * @p sb: the peer's handler reads @p in_len bytes at @p in_off and writes
+ * at most @p out_cap at @p out_off of its own mapping, nothing copied.
+ * Windows checked by the core (inside the buffer; they may overlap).
+ * Thread context; sleeps.
+ * @param rc Channel. @param op Operation. @param sb Buffer.
+ * @param in_off Request offset. @param in_len Request length.
+ * @param out_off Response offset. @param out_cap Response capacity.
+ * @param out_len Response length. @param timeout_ns Bound, or
+ * CSX_WAIT_FOREVER.
+ * @return As csx_os_remote_call(), and -CSX_EINVAL (logged by the back
+ * end): @p sb is memory of another kind than @p rc's peer can map (e.g.
+ * made for an in-process service).
+ */
+int csx_os_remote_call_shbuf(struct csx_os_rchan *rc, uint32_t op,
+			     struct csx_os_shbuf *sb, size_t in_off,
+			     size_t in_len, size_t out_off, size_t out_cap,
+			     size_t *out_len, int64_t timeout_ns);
+
+/**
  * csx_os_service_publish() - A service was exported in this address space:
  * make it reachable from other domains as @p scope allows (user mode: the
  * user helper daemon). Not called for CSX_SERVICE_PRIVATE. Thread context;
@@ -491,6 +538,18 @@ void csx_os_service_withdraw(const char *name);
  */
 int csx__service_open_for(const char *name, uint32_t min_version,
 			  bool same_user, struct csx_chan **out);
+/**
+ * csx__call_mapped() - Run a call for a caller in another domain whose
+ * payloads lie in a shared buffer the back end mapped: as csx_call() on
+ * @p chan (from csx__service_open_for()), but lengths may be up to
+ * CSX_SHBUF_MAX. Thread context; may sleep.
+ * @param chan Channel. @param op Operation. @param in Request.
+ * @param in_len Its length. @param out Response window.
+ * @param out_cap Its capacity. @param out_len Response length.
+ * @return As csx_call().
+ */
+int csx__call_mapped(struct csx_chan *chan, uint32_t op, const void *in,
+		     size_t in_len, void *out, size_t out_cap, size_t *out_len);
 /**
  * csx__remote_peer_gone() - The service behind a remote channel went away
  * (its process died or withdrew it): the core tells the channel's watcher

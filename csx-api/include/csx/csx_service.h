@@ -316,6 +316,128 @@ int csx_chan_watch(struct csx_chan *chan, csx_chan_gone_fn fn, void *ctx);
  */
 int csx_chan_set_recovery(struct csx_chan *chan, uint32_t window_ms);
 
+/* ---- Shared buffers ---------------------------------------------------- */
+
+/** Largest shared buffer (csx_shbuf_alloc()), in bytes. */
+#define CSX_SHBUF_MAX (64u << 20)
+
+/**
+ * A shared buffer: memory the caller and a channel's service both see, so
+ * a large payload passes by handle instead of being copied.
+ */
+struct csx_shbuf;
+
+/**
+ * csx_shbuf_alloc() - Allocate a buffer that can be shared with the
+ * service behind a channel.
+ * @param chan The channel it will be used on: the back end picks memory
+ *             that the service's domain can map (plain memory for a
+ *             service in this address space, a sealed memfd for another
+ *             process, memory of the kernel helper for a kernel service,
+ *             and for a kernel module calling a process).
+ * @param size Bytes, 1 to CSX_SHBUF_MAX (rounded up to pages).
+ * @param out Receives the buffer, zero-filled.
+ * @return 0 or a negative status.
+ * @retval -CSX_EINVAL Bad handle, NULL @p out, or @p size 0.
+ * @retval -CSX_EMSGSIZE @p size above CSX_SHBUF_MAX.
+ * @retval -CSX_ENOMEM Out of memory, or over the helper's limits for this
+ *                     process (a kernel service: 64 buffers, 256 MiB).
+ * @retval -CSX_EPEERDIED The channel's service is gone.
+ * @retval -CSX_EOPNOTSUPP A kernel service, and the kernel helper is too
+ *                         old for shared buffers (logged).
+ * @retval -CSX_EDEADLK Called where sleeping is forbidden.
+ *
+ * Thread context; may sleep. The buffer is not tied to the channel's
+ * life: it stays valid after csx_close() until csx_shbuf_free(), and can
+ * be used on any channel to a service of the same kind of domain (any
+ * in-process channel takes any buffer).
+ */
+int csx_shbuf_alloc(struct csx_chan *chan, size_t size, struct csx_shbuf **out);
+
+/**
+ * csx_shbuf_addr() - Where the buffer is mapped in the caller.
+ * @param sb The buffer.
+ * @return Its address (page aligned), or NULL for a bad handle.
+ * Any context.
+ */
+void *csx_shbuf_addr(struct csx_shbuf *sb);
+
+/**
+ * csx_shbuf_size() - The buffer's usable size.
+ * @param sb The buffer.
+ * @return Bytes (the size asked for, rounded up to pages), 0 for a bad
+ *         handle. Any context.
+ */
+size_t csx_shbuf_size(struct csx_shbuf *sb);
+
+/**
+ * csx_shbuf_free() - Free a shared buffer.
+ * @param sb The buffer, or NULL.
+ * @return 0; -CSX_EINVAL (bad handle); -CSX_EBUSY (a call using it is in
+ *         progress: the buffer is not freed); -CSX_EDEADLK.
+ *
+ * Thread context; may sleep. A service's domain that mapped the buffer
+ * is told to unmap it; memory a handler still uses (a call that timed
+ * out) stays until the handler returns.
+ */
+int csx_shbuf_free(struct csx_shbuf *sb);
+
+/**
+ * csx_call_shbuf() - Call an operation with its payloads in a shared
+ * buffer.
+ * @param chan The channel.
+ * @param op Operation number.
+ * @param sb The buffer (csx_shbuf_alloc()).
+ * @param in_off Offset of the request in @p sb.
+ * @param in_len Request length.
+ * @param out_off Offset of the response window in @p sb.
+ * @param out_cap Its capacity.
+ * @param out_len Receives the response length; may be NULL.
+ * @param timeout_ns Bound on the wait, or CSX_WAIT_FOREVER.
+ * @return As csx_call(), and:
+ * @retval -CSX_EINVAL Bad handle, a window outside @p sb, a negative
+ *                     timeout, or a buffer of another kind of domain
+ *                     than the channel's service (logged).
+ * @retval -CSX_ENOMEM The service's process would map more than it
+ *                     allows one channel (64 buffers, 1 GiB): checked
+ *                     the first time a buffer is used on a channel.
+ *
+ * The service's handler is called as for csx_call(), with @c in pointing
+ * at @p in_off and @c out at @p out_off inside its own mapping of the
+ * buffer: nothing is copied either way, and windows may be up to the
+ * buffer's size (not limited by CSX_CALL_MAX_PAYLOAD). A service does not
+ * know whether its caller used a shared buffer. The windows may overlap
+ * (an in-place transform); the handler then sees overlapping @c in and
+ * @c out. Across domains the caller can still write the buffer while the
+ * handler runs: a handler must copy what it validates before using it.
+ * An idempotent call is re-issued after a recovery
+ * (csx_chan_set_recovery()) like any other. Thread context; may sleep.
+ */
+int csx_call_shbuf(struct csx_chan *chan, uint32_t op, struct csx_shbuf *sb,
+		   size_t in_off, size_t in_len, size_t out_off, size_t out_cap,
+		   size_t *out_len, int64_t timeout_ns);
+
+/**
+ * csx_call_shbuf_async() - csx_call_shbuf(), completed by a callback.
+ * @param chan The channel.
+ * @param op Operation number.
+ * @param sb The buffer; must not be freed until @p done runs.
+ * @param in_off Offset of the request in @p sb.
+ * @param in_len Request length.
+ * @param out_off Offset of the response window in @p sb.
+ * @param out_cap Its capacity.
+ * @param timeout_ns As csx_call_async().
+ * @param done Completion callback.
+ * @param ctx Passed to @p done.
+ * @return As csx_call_async() (windows checked as csx_call_shbuf()).
+ *
+ * Any context but ISR; never sleeps.
+ */
+int csx_call_shbuf_async(struct csx_chan *chan, uint32_t op,
+			 struct csx_shbuf *sb, size_t in_off, size_t in_len,
+			 size_t out_off, size_t out_cap, int64_t timeout_ns,
+			 csx_call_done_fn done, void *ctx);
+
 /**
  * csx_close() - Close a channel.
  * @param chan The channel, or NULL.
