@@ -37,6 +37,9 @@
  * channels report no idempotent operations (0): the helper's ABI carries
  * no such mask, so the core re-issues nothing on them.
  */
+/* mmap offsets of the helper's ABI are above 2^40: a 64-bit off_t always. */
+#define _FILE_OFFSET_BITS 64
+
 #include "csx_user_internal.h"
 
 #include <csx/csx.h>
@@ -47,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "../helpers/include/csx_kh_abi.h"
@@ -366,25 +370,19 @@ int csx_os_remote_open(const char *name, uint32_t min_version, int64_t wait_ns,
 	}
 }
 
-static int remote_kh_call(struct csx_os_rchan *rc, uint32_t op, const void *in,
-			  size_t in_len, void *out, size_t out_cap,
-			  size_t *out_len, int64_t timeout_ns)
+/*
+ * A call ioctl (@req on @arg, whose timeout field is *@tmo) until it is
+ * made: EINTR comes before the handler runs, so it is retried with what
+ * is left of @timeout_ns. 0, or a negative status.
+ */
+static int remote_kh_call_ioctl(int fd, unsigned long req, void *arg,
+				__s64 *tmo, uint32_t op, int64_t timeout_ns)
 {
-	struct csx_kh_svc_call c = {
-		.size = sizeof(c),
-		.handle = rc->handle,
-		.op = op,
-		.in_ptr = (uintptr_t)in,
-		.in_len = in_len,
-		.out_ptr = (uintptr_t)out,
-		.out_cap = out_cap,
-		/* The ABI's "forever" is -1. */
-		.timeout_ns = timeout_ns == CSX_WAIT_FOREVER ? -1 : timeout_ns,
-	};
 	uint64_t deadline = 0, now;
 
-	*out_len = 0;
-	while (ioctl(rc->fd, CSX_KH_IOC_SVC_CALL, &c) < 0) {
+	/* The ABI's "forever" is -1. */
+	*tmo = timeout_ns == CSX_WAIT_FOREVER ? -1 : timeout_ns;
+	while (ioctl(fd, req, arg) < 0) {
 		int err = errno;
 
 		if (err == EINTR) { /* the call was not made: again */
@@ -401,7 +399,7 @@ static int remote_kh_call(struct csx_os_rchan *rc, uint32_t op, const void *in,
 				deadline = now + (uint64_t)timeout_ns;
 			if (now >= deadline)
 				return -CSX_ETIMEDOUT;
-			c.timeout_ns = (int64_t)(deadline - now);
+			*tmo = (int64_t)(deadline - now);
 			continue;
 		}
 		switch (err) {
@@ -418,6 +416,29 @@ static int remote_kh_call(struct csx_os_rchan *rc, uint32_t op, const void *in,
 			return -CSX_EIO;
 		}
 	}
+	return 0;
+}
+
+static int remote_kh_call(struct csx_os_rchan *rc, uint32_t op, const void *in,
+			  size_t in_len, void *out, size_t out_cap,
+			  size_t *out_len, int64_t timeout_ns)
+{
+	struct csx_kh_svc_call c = {
+		.size = sizeof(c),
+		.handle = rc->handle,
+		.op = op,
+		.in_ptr = (uintptr_t)in,
+		.in_len = in_len,
+		.out_ptr = (uintptr_t)out,
+		.out_cap = out_cap,
+	};
+	int ret;
+
+	*out_len = 0;
+	ret = remote_kh_call_ioctl(rc->fd, CSX_KH_IOC_SVC_CALL, &c,
+				   &c.timeout_ns, op, timeout_ns);
+	if (ret)
+		return ret;
 	if (c.out_len > out_cap) {
 		csx_warn("csx_call(): the kernel helper returned %llu bytes "
 			 "into a %zu-byte buffer",
@@ -460,6 +481,194 @@ void csx_os_remote_close(struct csx_os_rchan *rc)
 }
 
 /*
+ * Shared buffers (csx_shbuf_alloc()). The memory depends on who maps it
+ * besides us: plain anonymous memory for an in-process service; memory of
+ * the kernel helper (SHBUF_ALLOC, mapped from the process's helper file)
+ * for a kernel service; a sealed memfd for a service of another process
+ * (csx_os_uh.c gives it to each channel that uses it). A buffer remembers
+ * only its kind, never a channel: it outlives them, and any channel to the
+ * same kind of domain takes it.
+ */
+enum remote_sb_kind {
+	REMOTE_SB_LOCAL,
+	REMOTE_SB_KERNEL,
+	REMOTE_SB_UH,
+};
+
+struct csx_os_shbuf {
+	enum remote_sb_kind kind;
+	void *addr;
+	size_t size;
+	int fd;			 /* kernel: the helper's file */
+	uint32_t kh_id;		 /* kernel: the buffer in that file */
+	struct csx_uh_shbuf *uh; /* another process's */
+};
+
+static const char *remote_sb_kind_name(enum remote_sb_kind kind)
+{
+	switch (kind) {
+	case REMOTE_SB_LOCAL:
+		return "this process";
+	case REMOTE_SB_KERNEL:
+		return "a kernel service";
+	default:
+		return "another process";
+	}
+}
+
+static int remote_kh_shbuf_alloc(int fd, struct csx_os_shbuf *sb)
+{
+	struct csx_kh_shbuf m = { .size = sizeof(m), .length = sb->size };
+	struct csx_kh_shbuf f = { .size = sizeof(f) };
+	int err;
+
+	if (!(remote.features & CSX_KH_FEAT_SHBUF)) {
+		csx_warn(
+			"csx_shbuf_alloc(): the kernel helper has no shared "
+			"buffers (load the csx_helper.ko built with this CSX)");
+		return -CSX_EOPNOTSUPP;
+	}
+	err = remote_ioctl(fd, CSX_KH_IOC_SHBUF_ALLOC, &m);
+	if (err) {
+		if (err == EBADF)
+			return -CSX_EPEERDIED;
+		if (err != ENOSPC && err != ENOMEM)
+			csx_warn("csx_shbuf_alloc(): the kernel helper failed "
+				 "%zu bytes: %s",
+				 sb->size, strerror(err));
+		return -CSX_ENOMEM;
+	}
+	sb->fd = fd;
+	sb->kh_id = m.id;
+	sb->addr = MAP_FAILED;
+	if (m.length >= sb->size)
+		sb->addr = mmap(NULL, sb->size, PROT_READ | PROT_WRITE,
+				MAP_SHARED, fd, (off_t)m.mmap_offset);
+	if (sb->addr != MAP_FAILED)
+		return 0;
+	csx_warn("csx_shbuf_alloc(): cannot map the kernel helper's buffer "
+		 "%u (%zu bytes): %s",
+		 (unsigned int)m.id, sb->size,
+		 m.length < sb->size ? "shorter" : strerror(errno));
+	f.id = m.id;
+	remote_ioctl(fd, CSX_KH_IOC_SHBUF_FREE, &f);
+	return -CSX_ENOMEM;
+}
+
+int csx_os_shbuf_alloc(struct csx_os_rchan *rc, size_t size,
+		       struct csx_os_shbuf **out, void **addr)
+{
+	struct csx_os_shbuf *sb;
+	int ret = 0;
+
+	sb = calloc(1, sizeof(*sb));
+	if (!sb)
+		return -CSX_ENOMEM;
+	sb->size = size;
+	sb->fd = -1;
+	if (!rc) {
+		sb->kind = REMOTE_SB_LOCAL;
+		sb->addr = mmap(NULL, size, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (sb->addr == MAP_FAILED)
+			ret = -CSX_ENOMEM;
+	} else if (rc->uh) {
+		sb->kind = REMOTE_SB_UH;
+		ret = csx__user_uh_shbuf_new(size, &sb->uh, &sb->addr);
+	} else {
+		sb->kind = REMOTE_SB_KERNEL;
+		ret = remote_kh_shbuf_alloc(rc->fd, sb);
+	}
+	if (ret) {
+		free(sb);
+		return ret;
+	}
+	*out = sb;
+	*addr = sb->addr;
+	return 0;
+}
+
+void csx_os_shbuf_free(struct csx_os_shbuf *sb)
+{
+	struct csx_kh_shbuf f = { .size = sizeof(f) };
+	int err;
+
+	switch (sb->kind) {
+	case REMOTE_SB_LOCAL:
+		munmap(sb->addr, sb->size);
+		break;
+	case REMOTE_SB_UH:
+		csx__user_uh_shbuf_free(sb->uh);
+		break;
+	case REMOTE_SB_KERNEL:
+		/* The helper keeps it while a handler still uses it. */
+		munmap(sb->addr, sb->size);
+		f.id = sb->kh_id;
+		err = remote_ioctl(sb->fd, CSX_KH_IOC_SHBUF_FREE, &f);
+		if (err && err != EBADF)
+			csx_warn("csx_shbuf_free(): the kernel helper failed "
+				 "to free buffer %u: %s",
+				 (unsigned int)sb->kh_id, strerror(err));
+		break;
+	}
+	free(sb);
+}
+
+static int remote_kh_call_shbuf(struct csx_os_rchan *rc, uint32_t op,
+				struct csx_os_shbuf *sb, size_t in_off,
+				size_t in_len, size_t out_off, size_t out_cap,
+				size_t *out_len, int64_t timeout_ns)
+{
+	struct csx_kh_svc_call_shbuf c = {
+		.size = sizeof(c),
+		.handle = rc->handle,
+		.op = op,
+		.buf_id = sb->kh_id,
+		.in_off = in_off,
+		.in_len = in_len,
+		.out_off = out_off,
+		.out_cap = out_cap,
+	};
+	int ret;
+
+	ret = remote_kh_call_ioctl(rc->fd, CSX_KH_IOC_SVC_CALL_SHBUF, &c,
+				   &c.timeout_ns, op, timeout_ns);
+	if (ret)
+		return ret;
+	if (c.out_len > out_cap) {
+		csx_warn("csx_call_shbuf(): the kernel helper returned %llu "
+			 "bytes into a %zu-byte window",
+			 (unsigned long long)c.out_len, out_cap);
+		return -CSX_EIO;
+	}
+	*out_len = (size_t)c.out_len;
+	return c.status;
+}
+
+int csx_os_remote_call_shbuf(struct csx_os_rchan *rc, uint32_t op,
+			     struct csx_os_shbuf *sb, size_t in_off,
+			     size_t in_len, size_t out_off, size_t out_cap,
+			     size_t *out_len, int64_t timeout_ns)
+{
+	enum remote_sb_kind want = rc->uh ? REMOTE_SB_UH : REMOTE_SB_KERNEL;
+
+	*out_len = 0;
+	if (sb->kind != want) {
+		csx_err("csx_call_shbuf(): a buffer made for %s, used on a "
+			"channel to %s",
+			remote_sb_kind_name(sb->kind),
+			remote_sb_kind_name(want));
+		return -CSX_EINVAL;
+	}
+	if (rc->uh)
+		return csx__user_uh_call_shbuf(rc->uh, op, sb->uh, in_off,
+					       in_len, out_off, out_cap,
+					       out_len, timeout_ns);
+	return remote_kh_call_shbuf(rc, op, sb, in_off, in_len, out_off,
+				    out_cap, out_len, timeout_ns);
+}
+
+/*
  * Services of this process for kernel modules (kernel -> user calls): each
  * published service is also exported through the helper's file
  * (CSX_KH_IOC_SVC_EXPORT), where kernel modules' csx_open() finds it, and
@@ -478,6 +687,15 @@ void csx_os_remote_close(struct csx_os_rchan *rc)
  * export's @inflight; withdrawing takes the export out of the table, then
  * waits for that count to drop to 0 before closing the channel the calls
  * use. A handler may export or withdraw other services meanwhile.
+ *
+ * With a helper that has shared buffers (CSX_KH_FEAT_SHBUF) the threads
+ * serve with CSX_KH_IOC_SVC_SERVE2, which also brings calls whose payloads
+ * lie in a kernel module's shared buffer: the buffer is mapped from the
+ * helper's file the first time (kmaps: one mapping per buffer for the
+ * process, whichever thread serves), the handler runs in place through
+ * csx__call_mapped(), and only the length is answered. SERVE2 also
+ * reports the buffers the modules freed: unmapped once no handler uses
+ * them.
  */
 #define KSERVE_THREADS 4
 #define KEXPORT_MAX CSX_KH_EXPORT_MAX
@@ -506,8 +724,166 @@ static struct {
 	.fd = -1,
 };
 
+/* A kernel module's shared buffer, mapped here. Under kmaps.lock. */
+struct kmap {
+	struct kmap *next;
+	uint32_t id;
+	unsigned int users; /* handlers running on it */
+	bool gone;	    /* freed by the module: unmap after the last user */
+	void *addr;
+	size_t len;
+};
+
+/* Ids reported gone before any thread mapped them, remembered this long. */
+#define KMAP_GONE_MEMO 64
+
+static struct {
+	pthread_mutex_t lock;
+	struct kmap *maps;
+	uint32_t gone[KMAP_GONE_MEMO]; /* ring */
+	unsigned int gone_next;
+} kmaps = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void kmap_unlink_locked(struct kmap *m)
+{
+	struct kmap **pos;
+
+	for (pos = &kmaps.maps; *pos != m; pos = &(*pos)->next)
+		;
+	*pos = m->next;
+	munmap(m->addr, m->len);
+	free(m);
+}
+
+static bool kmap_gone_before_locked(uint32_t id)
+{
+	unsigned int i;
+
+	for (i = 0; i < KMAP_GONE_MEMO; i++) {
+		if (kmaps.gone[i] == id)
+			return true;
+	}
+	return false;
+}
+
+/* A use of buffer @id (@len bytes), mapped on first use; NULL: failed. */
+static struct kmap *kmap_get(int fd, uint32_t id, uint64_t len)
+{
+	struct kmap *m;
+	void *addr;
+
+	pthread_mutex_lock(&kmaps.lock);
+	for (m = kmaps.maps; m && m->id != id; m = m->next)
+		;
+	if (m) {
+		m->users++;
+		goto out;
+	}
+	m = calloc(1, sizeof(*m));
+	addr = MAP_FAILED;
+	if (m && len && len <= CSX_KH_SHBUF_MAX)
+		addr = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE,
+			    MAP_SHARED, fd, (off_t)CSX_KH_MMAP_SHBUF(id));
+	if (addr == MAP_FAILED) {
+		csx_warn("kernel calls: cannot map shared buffer %u (%llu "
+			 "bytes): %s",
+			 (unsigned int)id, (unsigned long long)len,
+			 m ? strerror(errno) : "out of memory");
+		free(m);
+		m = NULL;
+		goto out;
+	}
+	m->id = id;
+	m->users = 1;
+	m->addr = addr;
+	m->len = (size_t)len;
+	/* Freed already (the call gave up): mapped for this call only. */
+	m->gone = kmap_gone_before_locked(id);
+	m->next = kmaps.maps;
+	kmaps.maps = m;
+out:
+	pthread_mutex_unlock(&kmaps.lock);
+	return m;
+}
+
+static void kmap_put(struct kmap *m)
+{
+	pthread_mutex_lock(&kmaps.lock);
+	if (!--m->users && m->gone)
+		kmap_unlink_locked(m);
+	pthread_mutex_unlock(&kmaps.lock);
+}
+
+/* SERVE2's @gone list: the modules freed these buffers. */
+static void kmap_gone(const struct csx_kh_svc_serve2 *s)
+{
+	unsigned int i, n = s->gone_count;
+	struct kmap *m;
+
+	if (n > CSX_KH_SERVE_GONE_MAX)
+		n = CSX_KH_SERVE_GONE_MAX;
+	pthread_mutex_lock(&kmaps.lock);
+	for (i = 0; i < n; i++) {
+		for (m = kmaps.maps; m && m->id != s->gone[i]; m = m->next)
+			;
+		if (!m) {
+			kmaps.gone[kmaps.gone_next++ % KMAP_GONE_MEMO] =
+				s->gone[i];
+		} else if (m->users) {
+			m->gone = true;
+		} else {
+			kmap_unlink_locked(m);
+		}
+	}
+	pthread_mutex_unlock(&kmaps.lock);
+}
+
+/* The serving threads are gone: unmap everything. */
+static void kmap_fini(void)
+{
+	pthread_mutex_lock(&kmaps.lock);
+	while (kmaps.maps)
+		kmap_unlink_locked(kmaps.maps);
+	memset(kmaps.gone, 0, sizeof(kmaps.gone));
+	kmaps.gone_next = 0;
+	pthread_mutex_unlock(&kmaps.lock);
+}
+
+static bool kwindow_ok(uint64_t off, uint64_t len, uint64_t size)
+{
+	return off <= size && len <= size - off;
+}
+
+/* An upcall on a module's shared buffer: run in place. */
+static int kserve_shbuf(int fd, struct csx_chan *chan,
+			const struct csx_kh_svc_serve2 *s, size_t *len)
+{
+	unsigned char *base;
+	struct kmap *m;
+	int ret;
+
+	m = kmap_get(fd, s->buf_id, s->buf_len);
+	if (!m)
+		return -CSX_ENOMEM;
+	if (!kwindow_ok(s->in_off, s->req_len, m->len) ||
+	    !kwindow_ok(s->out_off, s->out_cap, m->len)) {
+		csx_warn(
+			"kernel calls: windows outside shared buffer %u",
+			(unsigned int)s->buf_id); /* never from a sane helper */
+		ret = -CSX_EINVAL;
+	} else {
+		base = m->addr;
+		ret = csx__call_mapped(chan, s->op, base + s->in_off,
+				       (size_t)s->req_len, base + s->out_off,
+				       (size_t)s->out_cap, len);
+	}
+	kmap_put(m);
+	return ret;
+}
+
 /* Answer one upcall: find the export, run the call, fill the reply. */
-static void kserve_one(struct csx_kh_svc_serve *s, void *req, void *resp)
+static void kserve_one(int fd, struct csx_kh_svc_serve2 *s, void *req,
+		       void *resp)
 {
 	struct kexport *x = NULL;
 	struct csx_chan *chan = NULL;
@@ -527,6 +903,8 @@ static void kserve_one(struct csx_kh_svc_serve *s, void *req, void *resp)
 	pthread_mutex_unlock(&kexp.lock);
 	if (!chan)
 		ret = -CSX_EPEERDIED; /* withdrawn while the call was queued */
+	else if (s->buf_id)
+		ret = kserve_shbuf(fd, chan, s, &len);
 	else if (s->req_len > CSX_CALL_MAX_PAYLOAD ||
 		 s->out_cap > CSX_CALL_MAX_PAYLOAD)
 		ret = -CSX_EMSGSIZE; /* never from a sane helper */
@@ -540,15 +918,49 @@ static void kserve_one(struct csx_kh_svc_serve *s, void *req, void *resp)
 		pthread_mutex_unlock(&kexp.lock);
 	}
 	s->reply_status = ret;
-	s->reply_ptr = (uintptr_t)resp;
+	s->reply_ptr = s->buf_id ? 0 : (uintptr_t)resp; /* in place */
 	s->reply_len = ret ? 0 : len;
+}
+
+/*
+ * SERVE2, or SERVE for a helper without shared buffers (the fields up to
+ * @out_cap are the same; no shared buffer, nothing gone). -1 with errno.
+ */
+static int kserve_ioctl(int fd, struct csx_kh_svc_serve2 *s, bool v2)
+{
+	struct csx_kh_svc_serve o = { .size = sizeof(o) };
+	int ret;
+
+	if (v2)
+		return ioctl(fd, CSX_KH_IOC_SVC_SERVE2, s);
+	o.reply_status = s->reply_status;
+	o.reply_id = s->reply_id;
+	o.reply_ptr = s->reply_ptr;
+	o.reply_len = s->reply_len;
+	o.req_ptr = s->req_ptr;
+	o.req_cap = s->req_cap;
+	o.timeout_ns = s->timeout_ns;
+	ret = ioctl(fd, CSX_KH_IOC_SVC_SERVE, &o);
+	s->req_id = o.req_id;
+	s->handle = o.handle;
+	s->op = o.op;
+	s->req_len = o.req_len;
+	s->out_cap = o.out_cap;
+	s->buf_id = 0;
+	s->gone_count = 0;
+	return ret;
 }
 
 static void *kserve_main(void *arg)
 {
-	struct csx_kh_svc_serve s = { .size = sizeof(s) };
+	struct csx_kh_svc_serve2 s = { .size = sizeof(s) };
 	int fd = (int)(intptr_t)arg;
 	void *req, *resp;
+	bool v2;
+
+	pthread_mutex_lock(&remote.lock);
+	v2 = remote.features & CSX_KH_FEAT_SHBUF;
+	pthread_mutex_unlock(&remote.lock);
 
 	/* Untouched pages cost nothing: most calls use a few bytes. */
 	req = malloc(CSX_KH_CALL_MAX);
@@ -561,7 +973,7 @@ static void *kserve_main(void *arg)
 	s.req_cap = CSX_KH_CALL_MAX;
 	s.timeout_ns = -1;
 	while (!__atomic_load_n(&kexp.stop, __ATOMIC_ACQUIRE)) {
-		if (ioctl(fd, CSX_KH_IOC_SVC_SERVE, &s) < 0) {
+		if (kserve_ioctl(fd, &s, v2) < 0) {
 			if (errno == EINTR) {
 				s.reply_id =
 					0; /* delivered before the signal */
@@ -572,11 +984,13 @@ static void *kserve_main(void *arg)
 				strerror(errno));
 			break;
 		}
+		if (s.gone_count)
+			kmap_gone(&s);
 		if (!s.req_id) { /* a kick: fini */
 			s.reply_id = 0;
 			continue;
 		}
-		kserve_one(&s, req, resp);
+		kserve_one(fd, &s, req, resp);
 		s.reply_id = s.req_id;
 	}
 	if (s.reply_id) {
@@ -584,8 +998,7 @@ static void *kserve_main(void *arg)
 		s.req_ptr = 0;
 		s.req_cap = 0;
 		s.timeout_ns = 0;
-		while (ioctl(fd, CSX_KH_IOC_SVC_SERVE, &s) < 0 &&
-		       errno == EINTR)
+		while (kserve_ioctl(fd, &s, v2) < 0 && errno == EINTR)
 			;
 	}
 out:
@@ -772,6 +1185,7 @@ static void kexport_fini(void)
 	kexp.nthreads = 0;
 	kexp.fd = -1;
 	pthread_mutex_unlock(&kexp.start_lock);
+	kmap_fini();
 	/*
 	 * Exports left by modules that never withdrew their service: the
 	 * core has already reported the service as leaked and is down, so

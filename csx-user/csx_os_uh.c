@@ -43,6 +43,18 @@
  * died): the daemon then holds that request, answers others meanwhile
  * (replies are matched by seq), and the reply bound grows by the wait.
  *
+ * Shared buffers (csx_uh.h): a buffer is a sealed memfd with a number of
+ * this process. The first call that uses it on a channel gives it to the
+ * exporter (SHBUF_ADD on the socket) and waits for the exporter's ACK,
+ * which the uh thread hands over, so the exporter has mapped it before
+ * the lane request naming it is posted; later calls on that channel only
+ * name it. Freeing it sends SHBUF_DROP on every channel that has it. A
+ * re-opened channel is a new one: it gets the buffer again. The exporter
+ * checks the memfd (seals, size) before mapping it, bounds what one
+ * channel may make it map, runs the handler in place through
+ * csx__call_mapped(), and unmaps a dropped buffer when its last handler
+ * returns, or everything when the channel ends.
+ *
  * Saved-state regions (csx_os_state.c) are sealed memfds the daemon holds
  * for the process's key. The regions open here, and those closed with
  * keep (the process holds them too, so they outlive their handle even
@@ -210,6 +222,28 @@ struct uh_clane {
 	struct uh_spin spin;
 };
 
+/* A shared buffer of ours (csx_uh.h). */
+struct csx_uh_shbuf {
+	uint32_t id; /* never 0 */
+	int fd;
+	void *addr;
+	size_t size;
+};
+
+/* Where a shared buffer stands with a channel's exporter. */
+enum uh_sent_state {
+	UH_SENT_NONE = 0, /* free slot */
+	UH_SENT_WAIT,	  /* ADD sent, no ACK yet */
+	UH_SENT_OK,	  /* mapped there */
+	UH_SENT_REFUSED,  /* refused (@status); the next use tries again */
+};
+
+struct uh_sent {
+	uint32_t id;
+	enum uh_sent_state state;
+	int status;
+};
+
 /* Caller side of a channel. */
 struct csx_uh_chan {
 	pthread_mutex_t lock;
@@ -225,7 +259,18 @@ struct csx_uh_chan {
 	unsigned int nretired;
 	struct uh_clane *free;
 	struct uh_clane lanes[CSX_UH_LANES_MAX];
+	pthread_cond_t sb_cond; /* an ACK came, or the channel died */
+	struct uh_sent sent[CSX_UH_SHBUF_PER_CHAN];
 	char name[CSX_UH_NAME_MAX];
+};
+
+/* A caller's shared buffer, mapped here. */
+struct uh_sbmap {
+	uint32_t id;	/* the caller's; 0: free slot */
+	uint32_t users; /* handlers running on it */
+	bool dropped;	/* unmapped when the last user is done */
+	void *addr;
+	size_t size;
 };
 
 /* Exporter side of a channel. */
@@ -241,6 +286,11 @@ struct uh_srv {
 	unsigned int nlanes; /* written by the uh thread only */
 	struct csx_uh_lane *lanes[CSX_UH_LANES_MAX];
 	uint32_t peer_pid;
+	/* Shared buffers the caller gave: added and dropped by the uh
+	 * thread, used by lane threads, under @sb_lock. */
+	pthread_mutex_t sb_lock;
+	uint64_t sb_bytes; /* mapped, dropped ones in use included */
+	struct uh_sbmap sbs[CSX_UH_SHBUF_PER_CHAN];
 	char name[CSX_UH_NAME_MAX];
 };
 
@@ -988,6 +1038,11 @@ static void uh_srv_put(struct uh_srv *srv)
 	csx_close(srv->chan);
 	for (i = 0; i < srv->nlanes; i++)
 		munmap(srv->lanes[i], CSX_UH_LANE_SIZE);
+	for (i = 0; i < CSX_UH_SHBUF_PER_CHAN; i++) {
+		if (srv->sbs[i].id)
+			munmap(srv->sbs[i].addr, srv->sbs[i].size);
+	}
+	pthread_mutex_destroy(&srv->sb_lock);
 	close(srv->fd);
 	/* Unlinked last: a withdraw waits until the core channel is closed. */
 	uh_lock();
@@ -1043,6 +1098,235 @@ static void uh_srv_claim_end(struct uh_srv *srv)
 	uh_unlock();
 	if (mine)
 		uh_srv_end(srv);
+}
+
+/* ---- Exporter side: shared buffers ------------------------------------- */
+
+/* @len bytes at @off fit in @size, without overflow. */
+static bool uh_window_ok(uint64_t off, uint64_t len, uint64_t size)
+{
+	return off <= size && len <= size - off;
+}
+
+/* The buffer the caller numbered @id, or NULL. srv->sb_lock held. */
+static struct uh_sbmap *uh_sbmap_find_locked(struct uh_srv *srv, uint32_t id)
+{
+	unsigned int i;
+
+	for (i = 0; id && i < CSX_UH_SHBUF_PER_CHAN; i++) {
+		if (srv->sbs[i].id == id)
+			return &srv->sbs[i];
+	}
+	return NULL;
+}
+
+static void uh_sbmap_unmap_locked(struct uh_srv *srv, struct uh_sbmap *m)
+{
+	munmap(m->addr, m->size);
+	srv->sb_bytes -= m->size;
+	memset(m, 0, sizeof(*m));
+}
+
+/* Lane thread: a use of buffer @id, or NULL (unknown or dropped). */
+static struct uh_sbmap *uh_sbmap_get(struct uh_srv *srv, uint32_t id)
+{
+	struct uh_sbmap *m;
+
+	pthread_mutex_lock(&srv->sb_lock);
+	m = uh_sbmap_find_locked(srv, id);
+	if (m && m->dropped)
+		m = NULL;
+	if (m)
+		m->users++;
+	pthread_mutex_unlock(&srv->sb_lock);
+	return m;
+}
+
+static void uh_sbmap_put(struct uh_srv *srv, struct uh_sbmap *m)
+{
+	pthread_mutex_lock(&srv->sb_lock);
+	if (!--m->users && m->dropped)
+		uh_sbmap_unmap_locked(srv, m);
+	pthread_mutex_unlock(&srv->sb_lock);
+}
+
+/*
+ * Lane thread: a request on a shared buffer. Its description is read once
+ * and checked (the caller may rewrite it meanwhile); the handler then
+ * works in our mapping. The handler's status, the response length in
+ * *@len.
+ */
+static int uh_srv_call_shbuf(struct uh_srv *srv, struct csx_uh_lane *l,
+			     uint32_t op, size_t *len)
+{
+	struct csx_uh_shbuf_call d;
+	struct uh_sbmap *m;
+	unsigned char *base;
+	int status;
+
+	memcpy(&d, (unsigned char *)l + CSX_UH_LANE_IN_OFF, sizeof(d));
+	m = uh_sbmap_get(srv, d.id);
+	if (!m || d.reserved || !uh_window_ok(d.in_off, d.in_len, m->size) ||
+	    !uh_window_ok(d.out_off, d.out_cap, m->size)) {
+		csx_dbg("service %s: caller pid %u called on shared buffer %u "
+			"it did not give, or outside it",
+			srv->name, (unsigned int)srv->peer_pid,
+			(unsigned int)d.id);
+		status = -CSX_EINVAL;
+		goto out;
+	}
+	base = m->addr;
+	status = csx__call_mapped(srv->chan, op, base + d.in_off,
+				  (size_t)d.in_len, base + d.out_off,
+				  (size_t)d.out_cap, len);
+	if (*len > d.out_cap)
+		*len = 0;
+out:
+	if (m)
+		uh_sbmap_put(srv, m);
+	return status;
+}
+
+/* uh thread: tell the caller what became of its SHBUF_ADD. */
+static int uh_sb_ack(struct uh_srv *srv, uint32_t id, int status)
+{
+	struct csx_uh_shbuf_ack a;
+	int ret;
+
+	memset(&a, 0, sizeof(a));
+	uh_hdr(&a.hdr, CSX_UH_SHBUF_ACK, sizeof(a), 0);
+	a.id = id;
+	a.status = status;
+	ret = uh_send(srv->fd, &a, sizeof(a), -1);
+	if (ret)
+		csx_dbg("service %s: cannot answer caller pid %u about a "
+			"shared buffer: %s",
+			srv->name, (unsigned int)srv->peer_pid, strerror(-ret));
+	return ret ? -CSX_EIO : 0;
+}
+
+/* Why the memfd of a SHBUF_ADD may not be mapped, or NULL. */
+static const char *uh_sb_check_fd(int fd, uint64_t size)
+{
+	const int need = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+	struct stat st;
+	int seals;
+
+	/* Only a memfd (shmem) has seals: one that could shrink is SIGBUS. */
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || (seals & need) != need)
+		return "a shared buffer that is not a sealed memfd";
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size < 0 ||
+	    (uint64_t)st.st_size < size)
+		return "a shared buffer shorter than it said";
+	return NULL;
+}
+
+/* Map a checked buffer into a free slot: 0, or -CSX_ENOSPC, or @why. */
+static int uh_sb_insert(struct uh_srv *srv, uint32_t id, void *addr,
+			uint64_t size, const char **why)
+{
+	unsigned int i;
+	int ret = 0;
+
+	pthread_mutex_lock(&srv->sb_lock);
+	for (i = 0; i < CSX_UH_SHBUF_PER_CHAN && srv->sbs[i].id; i++)
+		;
+	if (uh_sbmap_find_locked(srv, id)) {
+		*why = "a shared buffer number in use";
+		ret = -CSX_EPROTO;
+	} else if (i == CSX_UH_SHBUF_PER_CHAN ||
+		   size > CSX_UH_SHBUF_CHAN_BYTES - srv->sb_bytes) {
+		ret = -CSX_ENOSPC;
+	} else {
+		srv->sbs[i].id = id;
+		srv->sbs[i].addr = addr;
+		srv->sbs[i].size = (size_t)size;
+		srv->sb_bytes += size;
+	}
+	pthread_mutex_unlock(&srv->sb_lock);
+	return ret;
+}
+
+/*
+ * uh thread: SHBUF_ADD. Everything is checked before the memfd is mapped.
+ * 0 (mapped, or refused over the limits: the caller is told), or a
+ * negative status: the channel must end.
+ */
+static int uh_sb_add(struct uh_srv *srv, const void *buf, ssize_t n, int mflags,
+		     int *fds, unsigned int nfds)
+{
+	const struct csx_uh_shbuf_add *m = buf;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	const char *why = NULL;
+	void *addr;
+	int ret;
+
+	if ((mflags & (MSG_TRUNC | MSG_CTRUNC)) || (size_t)n != sizeof(*m) ||
+	    m->hdr.len != (uint32_t)n || m->reserved)
+		why = "a malformed message";
+	else if (nfds != 1)
+		why = "a shared buffer without exactly one descriptor";
+	else if (!m->id)
+		why = "shared buffer 0";
+	else if (!m->size || m->size > CSX_SHBUF_MAX || m->size % page)
+		why = "a shared buffer of a bad size";
+	else
+		why = uh_sb_check_fd(fds[0], m->size);
+	if (why)
+		goto out_bad;
+	addr = mmap(NULL, (size_t)m->size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    fds[0], 0);
+	uh_close_fds(fds, nfds);
+	nfds = 0;
+	if (addr == MAP_FAILED) {
+		csx_warn("service %s: cannot map a shared buffer of %llu "
+			 "bytes from pid %u: %s",
+			 srv->name, (unsigned long long)m->size,
+			 (unsigned int)srv->peer_pid, strerror(errno));
+		return uh_sb_ack(srv, m->id, -CSX_ENOMEM);
+	}
+	ret = uh_sb_insert(srv, m->id, addr, m->size, &why);
+	if (ret)
+		munmap(addr, (size_t)m->size);
+	if (why)
+		goto out_bad;
+	if (ret)
+		csx_dbg("service %s: caller pid %u gives more shared buffers "
+			"than a channel may have",
+			srv->name, (unsigned int)srv->peer_pid);
+	return uh_sb_ack(srv, m->id, ret);
+
+out_bad:
+	csx_warn("service %s: caller pid %u sent %s: closing the channel",
+		 srv->name, (unsigned int)srv->peer_pid, why);
+	uh_close_fds(fds, nfds);
+	return -CSX_EPROTO;
+}
+
+/* uh thread: SHBUF_DROP. 0, or a negative status: the channel must end. */
+static int uh_sb_drop(struct uh_srv *srv, const void *buf, ssize_t n,
+		      int mflags, int *fds, unsigned int nfds)
+{
+	const struct csx_uh_shbuf_drop *m = buf;
+	struct uh_sbmap *sm;
+
+	if ((mflags & (MSG_TRUNC | MSG_CTRUNC)) || (size_t)n != sizeof(*m) ||
+	    m->hdr.len != (uint32_t)n || m->reserved || nfds) {
+		csx_warn("service %s: caller pid %u sent a malformed message: "
+			 "closing the channel",
+			 srv->name, (unsigned int)srv->peer_pid);
+		uh_close_fds(fds, nfds);
+		return -CSX_EPROTO;
+	}
+	pthread_mutex_lock(&srv->sb_lock);
+	sm = uh_sbmap_find_locked(srv, m->id);
+	if (sm && sm->users)
+		sm->dropped = true; /* the last handler unmaps it */
+	else if (sm)
+		uh_sbmap_unmap_locked(srv, sm);
+	pthread_mutex_unlock(&srv->sb_lock);
+	return 0;
 }
 
 /* States in which the server has nothing to do but wait. */
@@ -1102,6 +1386,10 @@ static bool uh_srv_serve(struct uh_slane *sl, void **buf, size_t *cap)
 	in_len = __atomic_load_n(&l->in_len, __ATOMIC_RELAXED);
 	out_cap = __atomic_load_n(&l->out_cap, __ATOMIC_RELAXED);
 	seq = __atomic_load_n(&l->seq, __ATOMIC_RELAXED);
+	if (in_len == CSX_UH_LANE_IN_SHBUF) {
+		status = uh_srv_call_shbuf(sl->srv, l, op, &len);
+		goto out_answer;
+	}
 	if (in_len > CSX_UH_LANE_PAYLOAD || out_cap > CSX_UH_LANE_PAYLOAD)
 		goto out_broken;
 	if (in_len > *cap) {
@@ -1129,6 +1417,7 @@ static bool uh_srv_serve(struct uh_slane *sl, void **buf, size_t *cap)
 		if (len > out_cap)
 			len = 0;
 	}
+out_answer:
 	__atomic_store_n(&l->out_len, (uint32_t)len, __ATOMIC_RELAXED);
 	__atomic_store_n(&l->status, (int32_t)status, __ATOMIC_RELAXED);
 	__atomic_store_n(&l->done_seq, seq, __ATOMIC_RELAXED);
@@ -1285,11 +1574,28 @@ out_bad:
 	return -CSX_EPROTO;
 }
 
+/* A message from the caller: 0, or a negative status: end the channel. */
+static int uh_srv_msg(struct uh_srv *srv, const void *buf, ssize_t n,
+		      int mflags, int *fds, unsigned int nfds)
+{
+	const struct csx_uh_hdr *h = buf;
+
+	if ((size_t)n >= sizeof(*h) && h->magic == CSX_UH_MAGIC &&
+	    h->version == CSX_UH_PROTO_VERSION) {
+		if (h->type == CSX_UH_SHBUF_ADD)
+			return uh_sb_add(srv, buf, n, mflags, fds, nfds);
+		if (h->type == CSX_UH_SHBUF_DROP)
+			return uh_sb_drop(srv, buf, n, mflags, fds, nfds);
+	}
+	return uh_lane_add(srv, buf, n, mflags, fds, nfds); /* or refused */
+}
+
 static void uh_srv_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct uh_srv *srv = arg;
 	union {
 		struct csx_uh_lane_add add;
+		struct csx_uh_shbuf_add sb_add;
 		unsigned char raw[128]; /* more is malformed: MSG_TRUNC */
 	} m;
 	int fds[UH_FDS_MAX], mflags;
@@ -1306,7 +1612,7 @@ static void uh_srv_cb(evutil_socket_t fd, short what, void *arg)
 				srv->name, (unsigned int)srv->peer_pid);
 			break;
 		}
-		if (uh_lane_add(srv, &m, n, mflags, fds, nfds))
+		if (uh_srv_msg(srv, &m, n, mflags, fds, nfds))
 			break;
 	}
 	if (i == UH_BATCH)
@@ -1346,6 +1652,7 @@ static void uh_on_connect(const struct csx_uh_connect *m, int fd)
 	srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		goto out_close;
+	pthread_mutex_init(&srv->sb_lock, NULL);
 	srv->fd = fd;
 	srv->chan = chan;
 	srv->refs = 1;
@@ -1356,6 +1663,7 @@ static void uh_on_connect(const struct csx_uh_connect *m, int fd)
 	if (!srv->ev || event_add(srv->ev, NULL)) {
 		if (srv->ev)
 			event_free(srv->ev);
+		pthread_mutex_destroy(&srv->sb_lock);
 		free(srv);
 		goto out_close;
 	}
@@ -1405,22 +1713,77 @@ static void uh_cchan_kill(struct csx_uh_chan *c)
 	for (i = 0; i < c->nlanes; i++)
 		uh_cli_force_closed(c->lanes[i].sh);
 	pthread_cond_broadcast(&c->cond);
+	pthread_cond_broadcast(&c->sb_cond);
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* uh thread: the only thing an exporter ever "sends" us is its hang-up. */
+/* The slot of buffer @id on @c (id 0: a free slot), or NULL. Lock held. */
+static struct uh_sent *uh_sent_find_locked(struct csx_uh_chan *c, uint32_t id)
+{
+	unsigned int i;
+
+	for (i = 0; i < CSX_UH_SHBUF_PER_CHAN; i++) {
+		if (id ? c->sent[i].state != UH_SENT_NONE &&
+				    c->sent[i].id == id :
+			 c->sent[i].state == UH_SENT_NONE)
+			return &c->sent[i];
+	}
+	return NULL;
+}
+
+/*
+ * uh thread: a message from the exporter. true if it is the ACK of a
+ * SHBUF_ADD (one for a buffer freed meanwhile is ignored).
+ */
+static bool uh_cchan_ack(struct csx_uh_chan *c, const void *buf, ssize_t n)
+{
+	const struct csx_uh_shbuf_ack *m = buf;
+	struct uh_sent *s;
+
+	if ((size_t)n != sizeof(*m) || m->hdr.magic != CSX_UH_MAGIC ||
+	    m->hdr.version != CSX_UH_PROTO_VERSION ||
+	    m->hdr.type != CSX_UH_SHBUF_ACK || m->hdr.len != (uint32_t)n)
+		return false;
+	pthread_mutex_lock(&c->lock);
+	s = uh_sent_find_locked(c, m->id);
+	if (s && s->state == UH_SENT_WAIT) {
+		if (!m->status) {
+			s->state = UH_SENT_OK;
+		} else {
+			s->state = UH_SENT_REFUSED;
+			s->status = m->status == -CSX_ENOSPC ||
+						    m->status == -CSX_ENOMEM ?
+					    -CSX_ENOMEM :
+					    -CSX_EIO;
+			csx_dbg("channel to %s: the exporter refused shared "
+				"buffer %u: %d",
+				c->name, (unsigned int)m->id, (int)m->status);
+		}
+		pthread_cond_broadcast(&c->sb_cond);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return true;
+}
+
+/* uh thread: an exporter only sends ACKs, and its hang-up. */
 static void uh_cchan_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct csx_uh_chan *c = arg;
 	int fds[UH_FDS_MAX], mflags;
 	unsigned int nfds;
 	bool stopping;
-	char buf[64];
+	union {
+		struct csx_uh_shbuf_ack ack;
+		char raw[64];
+	} buf;
 	ssize_t n;
 
-	n = uh_recv(fd, buf, sizeof(buf), fds, &nfds, &mflags);
+	n = uh_recv(fd, &buf, sizeof(buf), fds, &nfds, &mflags);
 	uh_close_fds(fds, nfds);
 	if (n == -EAGAIN || n == -EINTR)
+		return;
+	if (n > 0 && !nfds && !(mflags & (MSG_TRUNC | MSG_CTRUNC)) &&
+	    uh_cchan_ack(c, &buf, n))
 		return;
 	if (n > 0)
 		csx_warn("channel to %s: the exporter sent a message, which "
@@ -1616,15 +1979,23 @@ static int uh_lane_get(struct csx_uh_chan *c, uint64_t deadline,
  */
 static int uh_post(struct csx_uh_chan *c, struct uh_clane *ln, uint32_t op,
 		   const void *in, size_t in_len, size_t out_cap,
-		   enum uh_use *use)
+		   const struct csx_uh_shbuf_call *sbc, enum uh_use *use)
 {
 	struct csx_uh_lane *l = ln->sh;
 	uint32_t st = uh_state(l);
 
+	if (sbc) { /* the payloads are in the buffer; the lane names it */
+		in = sbc;
+		in_len = sizeof(*sbc);
+	}
 	if (st == CSX_UH_LANE_IDLE) {
 		if (in_len)
 			memcpy((unsigned char *)l + CSX_UH_LANE_IN_OFF, in,
 			       in_len);
+		if (sbc) {
+			in_len = CSX_UH_LANE_IN_SHBUF;
+			out_cap = 0;
+		}
 		__atomic_store_n(&l->op, op, __ATOMIC_RELAXED);
 		__atomic_store_n(&l->in_len, (uint32_t)in_len,
 				 __ATOMIC_RELAXED);
@@ -1726,14 +2097,14 @@ static int uh_take(struct csx_uh_chan *c, struct uh_clane *ln, uint32_t st,
 	len = __atomic_load_n(&l->out_len, __ATOMIC_RELAXED);
 	status = __atomic_load_n(&l->status, __ATOMIC_RELAXED);
 	done = __atomic_load_n(&l->done_seq, __ATOMIC_RELAXED);
-	if (done != ln->seq || len > out_cap || len > CSX_UH_LANE_PAYLOAD) {
+	if (done != ln->seq || len > out_cap) {
 		csx_warn("channel to %s: a bad response (%u bytes for a "
 			 "%zu-byte buffer, answers %llu of %llu)",
 			 c->name, (unsigned int)len, out_cap,
 			 (unsigned long long)done, (unsigned long long)ln->seq);
 		goto out_retire;
 	}
-	if (len)
+	if (len && out) /* NULL: a shared-buffer call, answered in place */
 		memcpy(out, (unsigned char *)l + CSX_UH_LANE_OUT_OFF, len);
 	/* Fails if CLOSED meanwhile: the answer stands, the lane is dead. */
 	if (!uh_cas(l, CSX_UH_LANE_RESP, CSX_UH_LANE_IDLE))
@@ -2028,6 +2399,7 @@ static int uh_cchan_new(const char *name, int fd, struct csx_os_rchan *rc,
 		return -CSX_ENOMEM;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, &uh_condattr);
+	pthread_cond_init(&c->sb_cond, &uh_condattr);
 	c->fd = fd;
 	c->rc = rc;
 	snprintf(c->name, sizeof(c->name), "%s", name);
@@ -2037,6 +2409,7 @@ static int uh_cchan_new(const char *name, int fd, struct csx_os_rchan *rc,
 		uh_unlock();
 		if (c->ev)
 			event_free(c->ev);
+		pthread_cond_destroy(&c->sb_cond);
 		pthread_cond_destroy(&c->cond);
 		pthread_mutex_destroy(&c->lock);
 		free(c);
@@ -2136,27 +2509,25 @@ CSX_USER_HIDDEN int csx__user_uh_open(const char *name, uint32_t min_version,
 	return 0;
 }
 
-CSX_USER_HIDDEN int csx__user_uh_call(struct csx_uh_chan *c, uint32_t op,
-				      const void *in, size_t in_len, void *out,
-				      size_t out_cap, size_t *out_len,
-				      int64_t timeout_ns)
+/*
+ * One call on a lane: inline payloads, or (@sbc) payloads in a shared
+ * buffer the exporter has mapped, @out NULL then.
+ */
+static int uh_call(struct csx_uh_chan *c, uint32_t op, const void *in,
+		   size_t in_len, void *out, size_t out_cap,
+		   const struct csx_uh_shbuf_call *sbc, size_t *out_len,
+		   uint64_t deadline)
 {
-	uint64_t deadline = uh_deadline(timeout_ns);
 	enum uh_use use = UH_LANE_FREE;
 	struct uh_clane *ln;
 	bool timed_out;
 	uint32_t st;
 	int ret;
 
-	*out_len = 0;
-	if (in_len > CSX_UH_LANE_PAYLOAD || out_cap > CSX_UH_LANE_PAYLOAD)
-		return -CSX_EMSGSIZE; /* the core's bound is lower */
-	if (__atomic_load_n(&c->dead, __ATOMIC_RELAXED))
-		return -CSX_EPEERDIED;
 	ret = uh_lane_get(c, deadline, &ln);
 	if (ret)
 		return ret;
-	ret = uh_post(c, ln, op, in, in_len, out_cap, &use);
+	ret = uh_post(c, ln, op, in, in_len, out_cap, sbc, &use);
 	if (ret)
 		goto out_put;
 	st = uh_cli_wait(c, ln->sh, &ln->spin, deadline, &timed_out);
@@ -2181,6 +2552,200 @@ out_put:
 	return ret;
 }
 
+CSX_USER_HIDDEN int csx__user_uh_call(struct csx_uh_chan *c, uint32_t op,
+				      const void *in, size_t in_len, void *out,
+				      size_t out_cap, size_t *out_len,
+				      int64_t timeout_ns)
+{
+	*out_len = 0;
+	if (in_len > CSX_UH_LANE_PAYLOAD || out_cap > CSX_UH_LANE_PAYLOAD)
+		return -CSX_EMSGSIZE; /* the core's bound is lower */
+	if (__atomic_load_n(&c->dead, __ATOMIC_RELAXED))
+		return -CSX_EPEERDIED;
+	return uh_call(c, op, in, in_len, out, out_cap, NULL, out_len,
+		       uh_deadline(timeout_ns));
+}
+
+/* ---- Shared buffers, caller side (csx_uh.h) ------------------------------ */
+
+/* Numbers of our buffers: never 0, not reused while the process runs. */
+static uint32_t uh_sb_ids;
+
+CSX_USER_HIDDEN int
+csx__user_uh_shbuf_new(size_t size, struct csx_uh_shbuf **out, void **addr)
+{
+	struct csx_uh_shbuf *ub;
+	int err;
+
+	ub = calloc(1, sizeof(*ub));
+	if (!ub)
+		return -CSX_ENOMEM;
+	ub->size = size;
+	/* Sealed as the exporter wants it: it could never shrink there. */
+	ub->fd = memfd_create("csx-shbuf", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (ub->fd < 0)
+		goto out_errno;
+	if (ftruncate(ub->fd, (off_t)size) ||
+	    fcntl(ub->fd, F_ADD_SEALS,
+		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL))
+		goto out_close;
+	ub->addr =
+		mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, ub->fd, 0);
+	if (ub->addr == MAP_FAILED)
+		goto out_close;
+	do
+		ub->id = __atomic_add_fetch(&uh_sb_ids, 1, __ATOMIC_RELAXED);
+	while (!ub->id);
+	*out = ub;
+	*addr = ub->addr;
+	return 0;
+
+out_close:
+	err = errno;
+	close(ub->fd);
+	errno = err;
+out_errno:
+	err = errno;
+	free(ub);
+	if (err != ENOMEM && err != EMFILE && err != ENFILE && err != ENOSPC)
+		csx_warn("shared buffer of %zu bytes: %s", size, strerror(err));
+	return -CSX_ENOMEM;
+}
+
+CSX_USER_HIDDEN void csx__user_uh_shbuf_free(struct csx_uh_shbuf *ub)
+{
+	struct csx_uh_shbuf_drop m;
+	struct csx_uh_chan *c;
+	struct uh_sent *s;
+
+	memset(&m, 0, sizeof(m));
+	uh_hdr(&m.hdr, CSX_UH_SHBUF_DROP, sizeof(m), 0);
+	m.id = ub->id;
+	/* Every channel that has it, or may have it (no ACK yet). */
+	uh_lock();
+	for (c = uh.cchans; c; c = c->next) {
+		pthread_mutex_lock(&c->lock);
+		s = uh_sent_find_locked(c, ub->id);
+		if (s) {
+			/* Lost if the socket is full: mapped there until the
+			 * channel ends, within the exporter's limits. */
+			if (!__atomic_load_n(&c->dead, __ATOMIC_RELAXED) &&
+			    uh_send(c->fd, &m, sizeof(m), -1))
+				csx_dbg("channel to %s: cannot drop shared "
+					"buffer %u",
+					c->name, (unsigned int)ub->id);
+			memset(s, 0, sizeof(*s));
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
+	uh_unlock();
+	munmap(ub->addr, ub->size);
+	close(ub->fd);
+	free(ub);
+}
+
+/* Give @ub to @c's exporter: ADD, with its memfd. c->lock held. */
+static int uh_sb_send_locked(struct csx_uh_chan *c, struct csx_uh_shbuf *ub)
+{
+	struct csx_uh_shbuf_add m;
+	struct uh_sent *s;
+	int ret;
+
+	s = uh_sent_find_locked(c, 0);
+	if (!s) {
+		csx_dbg("channel to %s: more than %u shared buffers on it",
+			c->name, CSX_UH_SHBUF_PER_CHAN);
+		return -CSX_ENOMEM;
+	}
+	memset(&m, 0, sizeof(m));
+	uh_hdr(&m.hdr, CSX_UH_SHBUF_ADD, sizeof(m), 0);
+	m.id = ub->id;
+	m.size = ub->size;
+	ret = uh_send(c->fd, &m, sizeof(m), ub->fd);
+	if (ret == -EPIPE || ret == -ECONNRESET)
+		return -CSX_EPEERDIED;
+	if (ret) {
+		csx_warn("channel to %s: cannot give a shared buffer: %s",
+			 c->name, strerror(-ret));
+		return -CSX_EIO;
+	}
+	s->id = ub->id;
+	s->state = UH_SENT_WAIT;
+	s->status = 0;
+	return 0;
+}
+
+/*
+ * The exporter must have mapped @ub before a request names it: on its
+ * first use on @c, give it and wait for the ACK (the uh thread hands it
+ * over). 0, or the status to fail the call with.
+ */
+static int uh_sb_give(struct csx_uh_chan *c, struct csx_uh_shbuf *ub,
+		      uint64_t deadline)
+{
+	struct uh_sent *s;
+	int ret;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		if (__atomic_load_n(&c->dead, __ATOMIC_RELAXED)) {
+			ret = -CSX_EPEERDIED;
+			break;
+		}
+		s = uh_sent_find_locked(c, ub->id);
+		if (!s) {
+			ret = uh_sb_send_locked(c, ub);
+			if (ret)
+				break;
+			continue;
+		}
+		if (s->state == UH_SENT_OK) {
+			ret = 0;
+			break;
+		}
+		if (s->state == UH_SENT_REFUSED) {
+			/* This call fails; the next one asks again. */
+			ret = s->status;
+			memset(s, 0, sizeof(*s));
+			break;
+		}
+		if (!uh_cond_wait(&c->sb_cond, &c->lock, deadline)) {
+			ret = -CSX_ETIMEDOUT;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+CSX_USER_HIDDEN int csx__user_uh_call_shbuf(struct csx_uh_chan *c, uint32_t op,
+					    struct csx_uh_shbuf *ub,
+					    size_t in_off, size_t in_len,
+					    size_t out_off, size_t out_cap,
+					    size_t *out_len, int64_t timeout_ns)
+{
+	uint64_t deadline = uh_deadline(timeout_ns);
+	struct csx_uh_shbuf_call d = {
+		.id = ub->id,
+		.in_off = in_off,
+		.in_len = in_len,
+		.out_off = out_off,
+		.out_cap = out_cap,
+	};
+	int ret;
+
+	*out_len = 0;
+	if (!uh_window_ok(in_off, in_len, ub->size) ||
+	    !uh_window_ok(out_off, out_cap, ub->size))
+		return -CSX_EINVAL; /* the core checked them */
+	if (__atomic_load_n(&c->dead, __ATOMIC_RELAXED))
+		return -CSX_EPEERDIED;
+	ret = uh_sb_give(c, ub, deadline);
+	if (ret)
+		return ret;
+	return uh_call(c, op, NULL, 0, NULL, out_cap, &d, out_len, deadline);
+}
+
 CSX_USER_HIDDEN void csx__user_uh_close(struct csx_uh_chan *c)
 {
 	struct csx_uh_chan **pos;
@@ -2200,6 +2765,7 @@ CSX_USER_HIDDEN void csx__user_uh_close(struct csx_uh_chan *c)
 	close(c->fd); /* the exporter sees the hang-up and ends its side */
 	for (i = 0; i < c->nlanes; i++)
 		munmap(c->lanes[i].sh, CSX_UH_LANE_SIZE);
+	pthread_cond_destroy(&c->sb_cond);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../helpers/include/csx_uh_proto.h"
+
 /* A channel to a service of another process (caller side). */
 struct csx_uh_chan;
 
@@ -42,6 +44,22 @@ int csx__user_uh_call(struct csx_uh_chan *c, uint32_t op, const void *in,
 		      int64_t timeout_ns);
 /* As csx_os_remote_close(). */
 void csx__user_uh_close(struct csx_uh_chan *c);
+
+/*
+ * Shared buffers with other processes (csx_os_shbuf_alloc() for a channel
+ * of this layer): a sealed memfd, mapped here, given to a channel's
+ * exporter the first time a call on that channel uses it.
+ */
+struct csx_uh_shbuf;
+/* @size: a page multiple. 0 with *@out and *@addr, or -CSX_ENOMEM. */
+int csx__user_uh_shbuf_new(size_t size, struct csx_uh_shbuf **out, void **addr);
+/* No call uses it (the core's rule); exporters that mapped it drop it. */
+void csx__user_uh_shbuf_free(struct csx_uh_shbuf *ub);
+/* As csx_os_remote_call_shbuf(), windows already checked. */
+int csx__user_uh_call_shbuf(struct csx_uh_chan *c, uint32_t op,
+			    struct csx_uh_shbuf *ub, size_t in_off,
+			    size_t in_len, size_t out_off, size_t out_cap,
+			    size_t *out_len, int64_t timeout_ns);
 /* As csx_os_service_publish() / csx_os_service_withdraw(). */
 int csx__user_uh_publish(const char *name, uint32_t version,
 			 enum csx_service_scope scope, uint64_t idempotent);

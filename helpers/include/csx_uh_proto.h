@@ -25,8 +25,9 @@
  *    end to the caller (in the REPLY, SCM_RIGHTS) and the other to the
  *    exporter (in a CONNECT). From then on the two processes talk without
  *    the daemon, which may restart without disturbing them. The socket
- *    carries only CSX_UH_LANE_ADD messages (caller -> exporter) and tells
- *    each side, by its hang-up, that the other closed the channel or died.
+ *    carries CSX_UH_LANE_ADD and the shared-buffer messages (below) and
+ *    tells each side, by its hang-up, that the other closed the channel or
+ *    died.
  *
  * 3. Lanes: shared memory where the calls happen. The caller creates a lane
  *    (a sealed memfd of CSX_UH_LANE_SIZE bytes, struct csx_uh_lane at its
@@ -91,7 +92,11 @@ enum csx_uh_type {
 	CSX_UH_CONNECT = 0x81, /* struct csx_uh_connect + fd */
 	CSX_UH_EVENT = 0x82,   /* struct csx_uh_event, to subscribers */
 	/* caller -> exporter, on a channel socket */
-	CSX_UH_LANE_ADD = 0x40, /* struct csx_uh_lane_add + memfd */
+	CSX_UH_LANE_ADD = 0x40,	  /* struct csx_uh_lane_add + memfd */
+	CSX_UH_SHBUF_ADD = 0x41,  /* struct csx_uh_shbuf_add + memfd */
+	CSX_UH_SHBUF_DROP = 0x42, /* struct csx_uh_shbuf_drop */
+	/* exporter -> caller, on a channel socket */
+	CSX_UH_SHBUF_ACK = 0xc0, /* struct csx_uh_shbuf_ack */
 };
 
 /* Service visibility, as csx_service_export_scope() (enum csx_service_scope). */
@@ -286,6 +291,62 @@ struct csx_uh_lane {
 	int32_t status;	    /* response: the handler's status */
 	uint64_t seq;	    /* request number, echoed in @done_seq */
 	uint64_t done_seq;  /* response: the @seq it answers */
+};
+
+/*
+ * Shared buffers on a channel (layers 2 and 3; csx_call_shbuf()).
+ *
+ * The caller gives a buffer (a memfd sealed with F_SEAL_SHRINK,
+ * F_SEAL_GROW and F_SEAL_SEAL, at least @size bytes) to the exporter with
+ * CSX_UH_SHBUF_ADD on the channel socket, the first time a call on this
+ * channel uses it, and waits for the exporter's CSX_UH_SHBUF_ACK (@status
+ * 0: mapped; -CSX_ENOSPC: over the exporter's limits for the channel,
+ * CSX_UH_SHBUF_PER_CHAN buffers and CSX_UH_SHBUF_CHAN_BYTES; -CSX_ENOMEM)
+ * before it posts a request that uses it. The exporter sends nothing else
+ * on the socket. A malformed ADD (framing, @id 0 or in use, @size 0, not a
+ * page multiple or above CSX_SHBUF_MAX, not one descriptor, a file without
+ * the seals or shorter than @size) ends the channel. CSX_UH_SHBUF_DROP:
+ * the caller freed buffer @id; the exporter unmaps it once no handler uses
+ * it (unknown ids are ignored). Ids are the caller's, never 0, never
+ * reused on a channel.
+ *
+ * A lane request with @in_len CSX_UH_LANE_IN_SHBUF is a call on a shared
+ * buffer: struct csx_uh_shbuf_call at CSX_UH_LANE_IN_OFF names the buffer
+ * and the windows (the lane's @out_cap is ignored); the handler works in
+ * the exporter's mapping, and the response is @out_len bytes at
+ * @out_off. An unknown @id or a window outside the buffer is answered
+ * -CSX_EINVAL.
+ */
+#define CSX_UH_SHBUF_PER_CHAN 64u
+#define CSX_UH_SHBUF_CHAN_BYTES (1ull << 30)
+#define CSX_UH_LANE_IN_SHBUF 0xffffffffu
+
+struct csx_uh_shbuf_add {
+	struct csx_uh_hdr hdr;
+	uint32_t id;
+	uint32_t reserved; /* 0 */
+	uint64_t size;
+};
+
+struct csx_uh_shbuf_drop {
+	struct csx_uh_hdr hdr;
+	uint32_t id;
+	uint32_t reserved; /* 0 */
+};
+
+struct csx_uh_shbuf_ack {
+	struct csx_uh_hdr hdr;
+	uint32_t id;
+	int32_t status;
+};
+
+struct csx_uh_shbuf_call {
+	uint32_t id;
+	uint32_t reserved; /* 0 */
+	uint64_t in_off;
+	uint64_t in_len;
+	uint64_t out_off;
+	uint64_t out_cap;
 };
 
 #endif /* CSX_UH_PROTO_H */

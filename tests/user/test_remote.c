@@ -132,6 +132,74 @@ static void local_services_still_found(void **state)
 	assert_int_equal(csx_open("here/svc", 1, &ch), -CSX_ENOENT);
 }
 
+/* Where the in-place handler expects its windows. */
+struct inplace {
+	const void *in;
+	void *out;
+};
+
+static int inplace_handler(void *ctx, uint32_t op, const void *in,
+			   size_t in_len, void *out, size_t out_cap,
+			   size_t *out_len)
+{
+	struct inplace *w = ctx;
+	const unsigned char *src = in;
+	unsigned char *dst = out;
+	size_t i;
+
+	(void)op;
+	if (in != w->in || out != w->out || in_len > out_cap)
+		return -CSX_EFAULT;
+	for (i = 0; i < in_len; i++)
+		dst[i] = (unsigned char)(src[i] + 1);
+	*out_len = in_len;
+	return 0;
+}
+
+/*
+ * Shared buffers for an in-process service need no helper: plain memory,
+ * the handler's windows point into it, nothing said in the log.
+ */
+static void shbuf_without_helper(void **state)
+{
+	const size_t big = 4u << 20; /* above CSX_CALL_MAX_PAYLOAD */
+	struct inplace w;
+	struct csx_service *svc;
+	struct csx_shbuf *sb;
+	struct csx_chan *ch;
+	unsigned char *p;
+	size_t i, len;
+
+	(void)state;
+	assert_int_equal(
+		csx_service_export("here/sb", 1, inplace_handler, &w, &svc), 0);
+	assert_int_equal(csx_open("here/sb", 1, &ch), 0);
+	log_begin();
+	assert_int_equal(csx_shbuf_alloc(ch, 2 * big - 100, &sb), 0);
+	log_end();
+	assert_int_equal(log_count("warning") + log_count("error"), 0);
+	assert_int_equal(csx_shbuf_size(sb), 2 * big);
+	p = csx_shbuf_addr(sb);
+	assert_non_null(p);
+	for (i = 0; i < 2 * big; i += 4096)
+		assert_int_equal(p[i], 0);
+	for (i = 0; i < big; i++)
+		p[i] = (unsigned char)i;
+	w.in = p;
+	w.out = p + big;
+	assert_int_equal(csx_call_shbuf(ch, 1, sb, 0, big, big, big, &len,
+					CSX_WAIT_FOREVER),
+			 0);
+	assert_int_equal(len, big);
+	for (i = 0; i < big; i++) {
+		if (p[big + i] != (unsigned char)(i + 1))
+			fail_msg("byte %zu", i);
+	}
+	assert_int_equal(csx_shbuf_free(sb), 0);
+	csx_close(ch);
+	assert_int_equal(csx_service_unexport(svc), 0);
+}
+
 static void *open_missing(void *arg)
 {
 	struct csx_chan *ch;
@@ -176,6 +244,8 @@ int main(void)
 		/* The verdict is forgotten at fini: warned again. */
 		cmocka_unit_test_setup_teardown(not_the_helper_warns_once,
 						setup_devnull, teardown),
+		cmocka_unit_test_setup_teardown(shbuf_without_helper,
+						setup_nonexistent, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,6 +19,10 @@
  * the caller's channel re-opens (csx_chan_set_recovery()) and re-issues
  * the idempotent calls that were pending.
  *
+ * The shbuf_* tests pass payloads in shared buffers (csx_call_shbuf()):
+ * what the exporter maps is read from its /proc/PID/maps (the memfds are
+ * named "csx-shbuf").
+ *
  * Only a generous hang guard is a timing criterion; the times the peer
  * death and restart take are printed, not asserted.
  */
@@ -53,6 +57,8 @@
 
 #include "../../helpers/include/csx_uh_msg.h"
 #include "../../helpers/include/csx_uh_proto.h"
+/* The shared-buffer messages (to move to csx_uh_proto.h). */
+#include "../../csx-user/csx_uh.h"
 
 extern char **environ;
 
@@ -65,6 +71,7 @@ enum {
 		4, /* how many OP_BLOCK and OP_HOLD calls run now (uint32_t) */
 	OP_HOLD = 5, /* wait while "hold 1" is in force; answer the pid */
 	OP_PID = 6,  /* answer the exporter's pid (uint32_t) */
+	OP_XOR = 7,  /* the request, each byte ^ 0x5a (in place if it is) */
 };
 
 #define MIB (1u << 20)
@@ -132,6 +139,19 @@ static int service(void *ctx, uint32_t op, const void *in, size_t in_len,
 		return answer_pid(out, out_cap, out_len);
 	case OP_PID:
 		return answer_pid(out, out_cap, out_len);
+	case OP_XOR: {
+		const unsigned char *src = in;
+		unsigned char *dst = out;
+		size_t k;
+
+		if (in_len > out_cap)
+			return -CSX_EOVERFLOW;
+		/* Byte by byte: the windows may be one (in place). */
+		for (k = 0; k < in_len; k++)
+			dst[k] = src[k] ^ 0x5a;
+		*out_len = in_len;
+		return 0;
+	}
 	}
 	return -CSX_EOPNOTSUPP;
 }
@@ -880,6 +900,320 @@ static void unexport_fails_next_call(void **state)
 	proc_quit(&a);
 }
 
+/* ---- Shared buffers ------------------------------------------------------ */
+
+/* How many shared buffers process @pid maps (its /proc/PID/maps). */
+static unsigned int shbuf_maps(pid_t pid)
+{
+	char path[64], line[512];
+	unsigned int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, "/memfd:csx-shbuf") != NULL;
+	fclose(f);
+	return n;
+}
+
+/* Until @pid maps @n shared buffers. */
+static void shbuf_maps_wait(pid_t pid, unsigned int n)
+{
+	uint64_t t0 = now_ns();
+
+	while (shbuf_maps(pid) != n) {
+		assert_true(now_ns() - t0 < GUARD_NS);
+		usleep(2000);
+	}
+}
+
+static void xor_check(const unsigned char *got, const unsigned char *src,
+		      size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (got[i] != (src[i] ^ 0x5a))
+			fail_msg("byte %zu: 0x%02x, not 0x%02x", i, got[i],
+				 src[i] ^ 0x5a);
+	}
+}
+
+#define SB_HALF (8 * MIB)
+
+/*
+ * 8 MiB each way, more than a lane holds: the handler reads the request
+ * in its mapping and writes the response in place, seen here with no
+ * copy; then in place on one window, and the buffer reused many times.
+ */
+static void shbuf_across_processes(void **state)
+{
+	unsigned char *ref = malloc(SB_HALF), *p;
+	struct csx_shbuf *sb;
+	struct csx_chan *ch;
+	struct proc a;
+	unsigned int i;
+	size_t len;
+
+	(void)state;
+	assert_non_null(ref);
+	proc_spawn(&a);
+	proc_export(&a, "uht/sb", 1, CSX_SERVICE_USER);
+	assert_int_equal(csx_open("uht/sb", 0, &ch), 0);
+	assert_int_equal(csx_shbuf_alloc(ch, 2 * SB_HALF, &sb), 0);
+	assert_int_equal(csx_shbuf_size(sb), 2 * SB_HALF);
+	p = csx_shbuf_addr(sb);
+	assert_non_null(p);
+	assert_int_equal(shbuf_maps(a.pid), 0); /* given on first use */
+
+	fill(p, SB_HALF, 1);
+	memcpy(ref, p, SB_HALF);
+	memset(p + SB_HALF, 0xee, SB_HALF);
+	len = 0;
+	assert_int_equal(csx_call_shbuf(ch, OP_XOR, sb, 0, SB_HALF, SB_HALF,
+					SB_HALF, &len, (int64_t)GUARD_NS),
+			 0);
+	assert_int_equal(len, SB_HALF);
+	xor_check(p + SB_HALF, ref, SB_HALF);
+	assert_memory_equal(p, ref, SB_HALF); /* the request untouched */
+	assert_int_equal(shbuf_maps(a.pid), 1);
+
+	/* One window for both: transformed in place. */
+	assert_int_equal(csx_call_shbuf(ch, OP_XOR, sb, SB_HALF, SB_HALF,
+					SB_HALF, SB_HALF, &len,
+					(int64_t)GUARD_NS),
+			 0);
+	assert_memory_equal(p + SB_HALF, ref, SB_HALF);
+
+	/* Reused: given once, named by every later call. */
+	for (i = 0; i < 200; i++) {
+		size_t off = (i * 4096u) % SB_HALF, n = 1 + i * 97;
+
+		fill(p + off, n, i);
+		memcpy(ref, p + off, n);
+		assert_int_equal(csx_call_shbuf(ch, OP_XOR, sb, off, n,
+						SB_HALF + off, n, &len,
+						(int64_t)GUARD_NS),
+				 0);
+		assert_int_equal(len, n);
+		xor_check(p + SB_HALF + off, ref, n);
+	}
+	assert_int_equal(shbuf_maps(a.pid), 1);
+	/* The handler's own status, and its response bounded by the window. */
+	assert_int_equal(csx_call_shbuf(ch, OP_XOR, sb, 0, 100, SB_HALF, 99,
+					&len, (int64_t)GUARD_NS),
+			 -CSX_EOVERFLOW);
+	assert_int_equal(len, 0);
+
+	assert_int_equal(csx_shbuf_free(sb), 0);
+	shbuf_maps_wait(a.pid, 0); /* dropped there too */
+	csx_close(ch);
+	free(ref);
+	proc_quit(&a);
+}
+
+/* Windows outside the buffer; a buffer of another kind of domain. */
+static void shbuf_refusals(void **state)
+{
+	struct csx_shbuf *sb, *local_sb;
+	struct csx_chan *ch, *local;
+	struct csx_service *svc;
+	unsigned char *p;
+	struct proc a;
+	size_t len, size;
+
+	(void)state;
+	proc_spawn(&a);
+	proc_export(&a, "uht/sbr", 1, CSX_SERVICE_USER);
+	assert_int_equal(csx_open("uht/sbr", 0, &ch), 0);
+	assert_int_equal(csx_shbuf_alloc(ch, 5000, &sb), 0);
+	size = csx_shbuf_size(sb);
+	assert_int_equal(size, 8192); /* rounded up to pages */
+	assert_int_equal(csx_call_shbuf(ch, OP_XOR, sb, size, 1, 0, 16, &len,
+					(int64_t)GUARD_NS),
+			 -CSX_EINVAL);
+	assert_int_equal(csx_call_shbuf(ch, OP_XOR, sb, 0, 16, size - 8, 16,
+					&len, (int64_t)GUARD_NS),
+			 -CSX_EINVAL);
+	assert_int_equal(csx_call_shbuf(ch, OP_XOR, sb, SIZE_MAX - 1, 4, 0, 16,
+					&len, (int64_t)GUARD_NS),
+			 -CSX_EINVAL);
+	assert_int_equal(shbuf_maps(a.pid), 0); /* never given */
+
+	/* Made for an in-process service: not for another process. */
+	assert_int_equal(
+		csx_service_export("uht/local", 1, service, NULL, &svc), 0);
+	assert_int_equal(csx_open("uht/local", 0, &local), 0);
+	assert_int_equal(csx_shbuf_alloc(local, 4096, &local_sb), 0);
+	assert_int_equal(csx_call_shbuf(ch, OP_XOR, local_sb, 0, 16, 16, 16,
+					&len, (int64_t)GUARD_NS),
+			 -CSX_EINVAL);
+	/* An in-process channel takes any buffer. */
+	p = csx_shbuf_addr(sb);
+	memset(p, 0x11, 16);
+	assert_int_equal(csx_call_shbuf(local, OP_XOR, sb, 0, 16, 16, 16, &len,
+					(int64_t)GUARD_NS),
+			 0);
+	assert_int_equal(len, 16);
+	assert_int_equal(p[16], 0x11 ^ 0x5a);
+	/* And the good one still works across. */
+	assert_int_equal(csx_call_shbuf(ch, OP_XOR, sb, 16, 16, 32, 16, &len,
+					(int64_t)GUARD_NS),
+			 0);
+	assert_int_equal(p[32], 0x11);
+	assert_int_equal(csx_shbuf_free(local_sb), 0);
+	csx_close(local);
+	assert_int_equal(csx_service_unexport(svc), 0);
+	assert_int_equal(csx_shbuf_free(sb), 0);
+	csx_close(ch);
+	proc_quit(&a);
+}
+
+static sem_t sb_done_sem;
+static int sb_done_status;
+
+static void sb_done(void *ctx, int status, size_t out_len)
+{
+	(void)ctx;
+	(void)out_len;
+	sb_done_status = status;
+	sem_post(&sb_done_sem);
+}
+
+/*
+ * Freeing a buffer a call uses is refused; one whose call timed out is
+ * freed here, and unmapped there when the handler returns.
+ */
+static void shbuf_free_busy(void **state)
+{
+	uint32_t ms = 300;
+	struct csx_shbuf *sb;
+	struct csx_chan *ch;
+	struct timespec ts;
+	struct proc a;
+	size_t len;
+
+	(void)state;
+	sem_init(&sb_done_sem, 0, 0);
+	proc_spawn(&a);
+	proc_export(&a, "uht/sbf", 1, CSX_SERVICE_USER);
+	assert_int_equal(csx_open("uht/sbf", 0, &ch), 0);
+	assert_int_equal(csx_shbuf_alloc(ch, 4096, &sb), 0);
+	memcpy(csx_shbuf_addr(sb), &ms, sizeof(ms));
+	assert_int_equal(csx_call_shbuf_async(ch, OP_SLEEP, sb, 0, sizeof(ms),
+					      64, 0, (int64_t)GUARD_NS, sb_done,
+					      NULL),
+			 0);
+	assert_int_equal(csx_shbuf_free(sb), -CSX_EBUSY);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += GUARD_NS / CSX_NSEC_PER_SEC;
+	assert_int_equal(sem_timedwait(&sb_done_sem, &ts), 0);
+	assert_int_equal(sb_done_status, 0);
+	assert_int_equal(shbuf_maps(a.pid), 1);
+
+	/* Gave up on: freed here at once, kept there by the handler. */
+	assert_int_equal(csx_call_shbuf(ch, OP_SLEEP, sb, 0, sizeof(ms), 64, 0,
+					&len, 20 * CSX_NSEC_PER_MSEC),
+			 -CSX_ETIMEDOUT);
+	assert_int_equal(csx_shbuf_free(sb), 0);
+	assert_int_equal(shbuf_maps(a.pid), 1);
+	shbuf_maps_wait(a.pid, 0);
+	csx_close(ch);
+	proc_quit(&a);
+}
+
+struct sb_pending {
+	pthread_t tid;
+	struct csx_chan *ch;
+	struct csx_shbuf *sb;
+	uint32_t op;
+	int ret;
+	size_t len;
+};
+
+static void *sb_pending_main(void *arg)
+{
+	struct sb_pending *c = arg;
+
+	c->ret = csx_call_shbuf(c->ch, c->op, c->sb, 0, 0, 0, sizeof(uint32_t),
+				&c->len, (int64_t)GUARD_NS);
+	return NULL;
+}
+
+static void wait_in_handler(struct csx_chan *ch, uint32_t n);
+static void join_sb_guarded(struct sb_pending *c)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += GUARD_NS / CSX_NSEC_PER_SEC;
+	assert_int_equal(pthread_timedjoin_np(c->tid, NULL, &ts), 0);
+}
+
+/*
+ * The exporter dies with shared-buffer calls pending: the idempotent one
+ * is re-issued to its restarted copy (a new link: the buffer is given
+ * again) and answers in the buffer; the other fails.
+ */
+static void shbuf_peer_death(void **state)
+{
+	const uint64_t idem = CSX_OP_BIT(OP_HOLD) | CSX_OP_BIT(OP_COUNT);
+	struct sb_pending hold = { .op = OP_HOLD }, block = { .op = OP_BLOCK };
+	struct csx_shbuf *sb, *sb2;
+	struct csx_chan *ch;
+	uint32_t pid;
+	struct proc a;
+
+	(void)state;
+	proc_spawn(&a);
+	assert_int_equal(proc_cmd(&a, "export uht/sbd 1 1 %llx",
+				  (unsigned long long)idem),
+			 0);
+	assert_int_equal(proc_cmd(&a, "hold 1"), 0);
+	assert_int_equal(csx_open("uht/sbd", 1, &ch), 0);
+	assert_int_equal(csx_shbuf_alloc(ch, 4096, &sb), 0);
+	assert_int_equal(csx_shbuf_alloc(ch, 4096, &sb2), 0);
+	hold.ch = block.ch = ch;
+	hold.sb = sb;
+	block.sb = sb2;
+	assert_int_equal(
+		pthread_create(&hold.tid, NULL, sb_pending_main, &hold), 0);
+	assert_int_equal(
+		pthread_create(&block.tid, NULL, sb_pending_main, &block), 0);
+	wait_in_handler(ch, 2);
+	assert_int_equal(shbuf_maps(a.pid), 2);
+
+	proc_kill(&a);
+	proc_spawn(&a);
+	assert_int_equal(proc_cmd(&a, "export uht/sbd 1 1 %llx",
+				  (unsigned long long)idem),
+			 0);
+	join_sb_guarded(&hold);
+	join_sb_guarded(&block);
+	assert_int_equal(block.ret, -CSX_EPEERDIED);
+	assert_int_equal(hold.ret, 0);
+	assert_int_equal(hold.len, sizeof(pid));
+	memcpy(&pid, csx_shbuf_addr(sb), sizeof(pid));
+	assert_int_equal(pid, (uint32_t)a.pid);
+	assert_int_equal(shbuf_maps(a.pid), 1);
+	/* The other buffer works on the new link too. */
+	memset(csx_shbuf_addr(sb2), 0, 4);
+	assert_int_equal(csx_call_shbuf(ch, OP_PID, sb2, 0, 0, 0, 4, NULL,
+					(int64_t)GUARD_NS),
+			 0);
+	memcpy(&pid, csx_shbuf_addr(sb2), sizeof(pid));
+	assert_int_equal(pid, (uint32_t)a.pid);
+	assert_int_equal(shbuf_maps(a.pid), 2);
+	/* Freed after the channel closed: nothing left to tell. */
+	csx_close(ch);
+	shbuf_maps_wait(a.pid, 0);
+	assert_int_equal(csx_shbuf_free(sb), 0);
+	assert_int_equal(csx_shbuf_free(sb2), 0);
+	proc_quit(&a);
+}
+
 /* ---- Hostile peers: raw protocol ---------------------------------------- */
 
 static void raw_hdr(struct csx_uh_hdr *h, uint16_t type, size_t len,
@@ -1072,7 +1406,7 @@ static void hostile_caller(void **state)
 	raw_lane_add(ch, lfd, 1, CSX_UH_LANE_SIZE);
 	close(lfd);
 	l->op = OP_ECHO;
-	l->in_len = UINT32_MAX;
+	l->in_len = CSX_UH_LANE_PAYLOAD + 1;
 	l->out_cap = 16;
 	l->seq = 1;
 	__atomic_store_n(&l->state, CSX_UH_LANE_REQ, __ATOMIC_SEQ_CST);
@@ -1112,6 +1446,309 @@ static void hostile_caller(void **state)
 	assert_memory_equal(in, out, sizeof(in));
 	csx_close(real);
 	proc_quit(&a); /* exit 0: nothing leaked or crashed there */
+}
+
+/* A memfd of @size bytes with @seals (0: none). */
+static int raw_sb_fd(uint64_t size, int seals)
+{
+	int fd = memfd_create("csx-shbuf", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	if (seals)
+		assert_int_equal(fcntl(fd, F_ADD_SEALS, seals), 0);
+	return fd;
+}
+
+#define SB_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
+
+/* SHBUF_ADD of buffer @id, announced @size bytes, with @fd (or none). */
+static void raw_sb_add(int ch, uint32_t id, uint64_t size, int fd)
+{
+	struct csx_uh_shbuf_add m;
+
+	memset(&m, 0, sizeof(m));
+	raw_hdr(&m.hdr, CSX_UH_SHBUF_ADD, sizeof(m), 0);
+	m.id = id;
+	m.size = size;
+	raw_send(ch, &m, sizeof(m), &fd, fd >= 0);
+}
+
+static void raw_sb_drop(int ch, uint32_t id)
+{
+	struct csx_uh_shbuf_drop m;
+
+	memset(&m, 0, sizeof(m));
+	raw_hdr(&m.hdr, CSX_UH_SHBUF_DROP, sizeof(m), 0);
+	m.id = id;
+	raw_send(ch, &m, sizeof(m), NULL, 0);
+}
+
+/* The exporter's answer to the ADD of buffer @id: its status. */
+static int raw_sb_ack(int ch, uint32_t id)
+{
+	struct csx_uh_shbuf_ack a;
+
+	assert_int_equal(raw_recv(ch, &a, sizeof(a), NULL), sizeof(a));
+	assert_int_equal(a.hdr.type, CSX_UH_SHBUF_ACK);
+	assert_int_equal(a.id, id);
+	return a.status;
+}
+
+/* A fresh sealed memfd of @size bytes given as @id: the exporter's status. */
+static int raw_sb_give(int ch, uint32_t id, uint64_t size)
+{
+	int fd = raw_sb_fd(size, SB_SEALS);
+
+	raw_sb_add(ch, id, size, fd);
+	close(fd);
+	return raw_sb_ack(ch, id);
+}
+
+/* A shared-buffer request on lane @l, answered: the handler's status. */
+static int raw_sb_call(struct csx_uh_lane *l, uint64_t seq, uint32_t id,
+		       uint64_t in_off, uint64_t in_len, uint64_t out_off,
+		       uint64_t out_cap, uint32_t *out_len)
+{
+	struct csx_uh_shbuf_call d = { .id = id,
+				       .in_off = in_off,
+				       .in_len = in_len,
+				       .out_off = out_off,
+				       .out_cap = out_cap };
+	uint64_t t0 = now_ns();
+	int status;
+
+	memcpy((char *)l + CSX_UH_LANE_IN_OFF, &d, sizeof(d));
+	l->op = OP_XOR;
+	l->in_len = CSX_UH_LANE_IN_SHBUF;
+	l->out_cap = 0;
+	l->seq = seq;
+	__atomic_store_n(&l->state, CSX_UH_LANE_REQ, __ATOMIC_SEQ_CST);
+	raw_wake(&l->state);
+	while (__atomic_load_n(&l->state, __ATOMIC_SEQ_CST) !=
+	       CSX_UH_LANE_RESP) {
+		assert_true(now_ns() - t0 < GUARD_NS);
+		usleep(200);
+	}
+	assert_int_equal(l->done_seq, seq);
+	*out_len = l->out_len;
+	status = l->status;
+	__atomic_store_n(&l->state, CSX_UH_LANE_IDLE, __ATOMIC_SEQ_CST);
+	return status;
+}
+
+/*
+ * A caller giving bad shared buffers, naming ones it did not give, or
+ * windows outside them: refused, logged, and the exporter lives on.
+ */
+static void hostile_shbuf_caller(void **state)
+{
+	unsigned char in[32] = "real caller", out[32], *mem;
+	struct csx_uh_lane *l;
+	struct csx_chan *real;
+	struct proc a;
+	int dfd, ch, fd, pfd[2];
+	uint32_t id, olen;
+	size_t len;
+
+	(void)state;
+	proc_spawn(&a);
+	proc_export(&a, "uht/echo", 1, CSX_SERVICE_USER);
+	assert_int_equal(csx_open("uht/echo", 0, &real), 0);
+	dfd = raw_connect();
+
+	/* Not sealed; sealed against shrinking only; not a memfd at all. */
+	ch = raw_open(dfd, "uht/echo");
+	fd = raw_sb_fd(4096, 0);
+	raw_sb_add(ch, 1, 4096, fd);
+	close(fd);
+	raw_expect_hangup(ch);
+	ch = raw_open(dfd, "uht/echo");
+	fd = raw_sb_fd(4096, F_SEAL_SHRINK);
+	raw_sb_add(ch, 1, 4096, fd);
+	close(fd);
+	raw_expect_hangup(ch);
+	ch = raw_open(dfd, "uht/echo");
+	assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
+	raw_sb_add(ch, 1, 4096, pfd[0]);
+	close(pfd[0]);
+	close(pfd[1]);
+	raw_expect_hangup(ch);
+	/* Shorter than it says; a size not in pages; id 0; no descriptor. */
+	ch = raw_open(dfd, "uht/echo");
+	fd = raw_sb_fd(4096, SB_SEALS);
+	raw_sb_add(ch, 1, 8192, fd);
+	raw_expect_hangup(ch);
+	ch = raw_open(dfd, "uht/echo");
+	raw_sb_add(ch, 1, 100, fd);
+	raw_expect_hangup(ch);
+	ch = raw_open(dfd, "uht/echo");
+	raw_sb_add(ch, 0, 4096, fd);
+	raw_expect_hangup(ch);
+	close(fd);
+	ch = raw_open(dfd, "uht/echo");
+	raw_sb_add(ch, 1, 4096, -1);
+	raw_expect_hangup(ch);
+	assert_int_equal(shbuf_maps(a.pid), 0);
+
+	/* By the book, then requests on bad ids and windows. */
+	ch = raw_open(dfd, "uht/echo");
+	fd = raw_lane_fd(true);
+	l = raw_map(fd);
+	raw_lane_add(ch, fd, 1, CSX_UH_LANE_SIZE);
+	close(fd);
+	fd = raw_sb_fd(16384, SB_SEALS);
+	mem = mmap(NULL, 16384, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(mem != MAP_FAILED);
+	raw_sb_add(ch, 7, 16384, fd);
+	close(fd);
+	assert_int_equal(raw_sb_ack(ch, 7), 0);
+	fill(mem, 100, 3);
+	assert_int_equal(raw_sb_call(l, 1, 7, 0, 100, 4096, 100, &olen), 0);
+	assert_int_equal(olen, 100);
+	xor_check(mem + 4096, mem, 100);
+	assert_int_equal(raw_sb_call(l, 2, 8, 0, 10, 0, 10, &olen),
+			 -CSX_EINVAL);
+	assert_int_equal(raw_sb_call(l, 3, 7, 16384, 1, 0, 10, &olen),
+			 -CSX_EINVAL);
+	assert_int_equal(raw_sb_call(l, 4, 7, UINT64_MAX, 2, 0, 10, &olen),
+			 -CSX_EINVAL);
+	assert_int_equal(raw_sb_call(l, 5, 7, 0, 10, 8, UINT64_MAX, &olen),
+			 -CSX_EINVAL);
+	assert_int_equal(shbuf_maps(a.pid), 1);
+
+	/* Limits: 1 GiB per channel, then 64 buffers. */
+	for (id = 100; id < 115; id++)
+		assert_int_equal(raw_sb_give(ch, id, 64 * MIB), 0);
+	assert_int_equal(raw_sb_give(ch, 115, 64 * MIB), -CSX_ENOSPC);
+	assert_int_equal(shbuf_maps(a.pid), 16);
+	for (id = 100; id < 115; id++)
+		raw_sb_drop(ch, id);
+	raw_sb_drop(ch, 7);
+	raw_sb_drop(ch, 12345); /* never given: ignored */
+	shbuf_maps_wait(a.pid, 0);
+	assert_int_equal(raw_sb_call(l, 6, 7, 0, 10, 0, 10, &olen),
+			 -CSX_EINVAL); /* dropped */
+	for (id = 200; id < 264; id++)
+		assert_int_equal(raw_sb_give(ch, id, 4096), 0);
+	assert_int_equal(raw_sb_give(ch, 264, 4096), -CSX_ENOSPC);
+	assert_int_equal(shbuf_maps(a.pid), 64);
+	/* A number in use (room made first). */
+	fd = raw_sb_fd(4096, SB_SEALS);
+	raw_sb_drop(ch, 200);
+	raw_sb_add(ch, 201, 4096, fd);
+	close(fd);
+	raw_expect_hangup(ch);
+	shbuf_maps_wait(a.pid, 0); /* all unmapped with the channel */
+	munmap(l, CSX_UH_LANE_SIZE);
+	munmap(mem, 16384);
+	close(dfd);
+
+	/* The real caller never noticed. */
+	assert_int_equal(echo(real, in, sizeof(in), out, sizeof(out), &len), 0);
+	assert_memory_equal(in, out, sizeof(in));
+	csx_close(real);
+	proc_quit(&a);
+}
+
+/* A call on a shared buffer, in a thread of its own. */
+static void *sb_call_main(void *arg)
+{
+	struct sb_pending *c = arg;
+
+	c->ret = csx_call_shbuf(c->ch, OP_XOR, c->sb, 0, 16, 16, 16, &c->len,
+				(int64_t)GUARD_NS);
+	return NULL;
+}
+
+/* The exporter's side of a raw channel: the next SHBUF_ADD, checked. */
+static uint32_t raw_sb_expect_add(int ch, size_t size)
+{
+	struct csx_uh_shbuf_add m;
+	struct stat st;
+	int fd;
+
+	assert_int_equal(raw_recv(ch, &m, sizeof(m), &fd), sizeof(m));
+	assert_int_equal(m.hdr.type, CSX_UH_SHBUF_ADD);
+	assert_int_equal(m.size, size);
+	assert_true(m.id != 0);
+	assert_true(fd >= 0);
+	assert_int_equal(fcntl(fd, F_GET_SEALS) & SB_SEALS, SB_SEALS);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, (off_t)size);
+	close(fd);
+	return m.id;
+}
+
+static void raw_sb_answer(int ch, uint32_t id, int32_t status)
+{
+	struct csx_uh_shbuf_ack a;
+
+	memset(&a, 0, sizeof(a));
+	raw_hdr(&a.hdr, CSX_UH_SHBUF_ACK, sizeof(a), 0);
+	a.id = id;
+	a.status = status;
+	raw_send(ch, &a, sizeof(a), NULL, 0);
+}
+
+/*
+ * An exporter that never takes a buffer, refuses it oddly, or answers
+ * garbage: the caller's calls time out or fail, nothing hangs.
+ */
+static void hostile_shbuf_exporter(void **state)
+{
+	struct sb_pending c = { .op = OP_XOR };
+	struct csx_uh_connect conn;
+	struct csx_uh_export x;
+	struct csx_uh_reply r;
+	struct csx_shbuf *sb;
+	struct csx_chan *ch;
+	int dfd, sfd;
+	uint32_t id;
+	size_t len;
+
+	(void)state;
+	dfd = raw_connect();
+	memset(&x, 0, sizeof(x));
+	raw_hdr(&x.hdr, CSX_UH_EXPORT, sizeof(x), 2);
+	x.version = 1;
+	x.scope = CSX_UH_SCOPE_USER;
+	strcpy(x.name, "uht/sbevil");
+	raw_send(dfd, &x, sizeof(x), NULL, 0);
+	assert_int_equal(raw_recv(dfd, &r, sizeof(r), NULL), sizeof(r));
+	assert_int_equal(r.status, 0);
+	assert_int_equal(csx_open("uht/sbevil", 0, &ch), 0);
+	assert_int_equal(raw_recv(dfd, &conn, sizeof(conn), &sfd),
+			 sizeof(conn));
+	assert_int_equal(conn.hdr.type, CSX_UH_CONNECT);
+	assert_true(sfd >= 0);
+	assert_int_equal(csx_shbuf_alloc(ch, 4096, &sb), 0);
+
+	/* Never answered: the call's own bound. */
+	assert_int_equal(csx_call_shbuf(ch, OP_XOR, sb, 0, 16, 16, 16, &len,
+					100 * (int64_t)CSX_NSEC_PER_MSEC),
+			 -CSX_ETIMEDOUT);
+	id = raw_sb_expect_add(sfd, 4096);
+	/* An answer for no buffer is ignored; a status out of the protocol
+	 * fails the call that waits (-CSX_EIO), not the channel. */
+	raw_sb_answer(sfd, id + 1000, 0);
+	raw_sb_answer(sfd, id, -CSX_EPERM);
+	assert_int_equal(csx_call_shbuf(ch, OP_XOR, sb, 0, 16, 16, 16, &len,
+					(int64_t)GUARD_NS),
+			 -CSX_EIO);
+
+	/* Given again; garbage instead of an answer ends the channel. */
+	c.ch = ch;
+	c.sb = sb;
+	assert_int_equal(pthread_create(&c.tid, NULL, sb_call_main, &c), 0);
+	assert_int_equal(raw_sb_expect_add(sfd, 4096), id);
+	raw_send(sfd, "garbage", 7, NULL, 0);
+	join_sb_guarded(&c);
+	assert_int_equal(c.ret, -CSX_EPEERDIED);
+	assert_int_equal(csx_shbuf_free(sb), 0);
+	csx_close(ch);
+	close(sfd);
+	close(dfd);
 }
 
 /* What the hostile exporter does with a request, by operation. */
@@ -2031,6 +2668,18 @@ int main(int argc, char **argv)
 						setup_daemon, teardown_daemon),
 		cmocka_unit_test_setup_teardown(hostile_caller, setup_daemon,
 						teardown_daemon),
+		cmocka_unit_test_setup_teardown(shbuf_across_processes,
+						setup_daemon, teardown_daemon),
+		cmocka_unit_test_setup_teardown(shbuf_refusals, setup_daemon,
+						teardown_daemon),
+		cmocka_unit_test_setup_teardown(shbuf_free_busy, setup_daemon,
+						teardown_daemon),
+		cmocka_unit_test_setup_teardown(shbuf_peer_death, setup_daemon,
+						teardown_daemon),
+		cmocka_unit_test_setup_teardown(hostile_shbuf_caller,
+						setup_daemon, teardown_daemon),
+		cmocka_unit_test_setup_teardown(hostile_shbuf_exporter,
+						setup_daemon, teardown_daemon),
 		cmocka_unit_test_setup_teardown(hostile_exporter, setup_daemon,
 						teardown_daemon),
 		cmocka_unit_test_setup_teardown(hostile_state_daemon,
