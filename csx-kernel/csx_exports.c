@@ -85,9 +85,19 @@ EXPORT_SYMBOL_GPL(csx_call);
 EXPORT_SYMBOL_GPL(csx_call_async);
 EXPORT_SYMBOL_GPL(csx_chan_watch);
 EXPORT_SYMBOL_GPL(csx_chan_set_recovery);
+EXPORT_SYMBOL_GPL(csx_shbuf_alloc);
+EXPORT_SYMBOL_GPL(csx_shbuf_addr);
+EXPORT_SYMBOL_GPL(csx_shbuf_size);
+EXPORT_SYMBOL_GPL(csx_shbuf_free);
+EXPORT_SYMBOL_GPL(csx_call_shbuf);
+EXPORT_SYMBOL_GPL(csx_call_shbuf_async);
 EXPORT_SYMBOL_GPL(csx_close);
-/* For csx_helper.ko, opening a service on behalf of a user process. */
+/*
+ * For csx_helper.ko, opening a service on behalf of a user process and
+ * running its calls whose payloads lie in a shared buffer.
+ */
 EXPORT_SYMBOL_GPL(csx__service_open_for);
+EXPORT_SYMBOL_GPL(csx__call_mapped);
 
 /* csx_state.h */
 EXPORT_SYMBOL_GPL(csx_state_open);

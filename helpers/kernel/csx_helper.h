@@ -10,6 +10,8 @@
  *   f->ilock (irqsave)       state shared with the ISR and the watchdog
  * Upcalls (csx_helper_upcall.c) have their own locks, never nested with
  * these: kh_up_mutex (exports) and each file's upcall queue lock.
+ * Shared buffers (csx_helper_shbuf.c) too: kh_sb_mutex (grants), then
+ * f->sb_lock (the file's table), which mmap(2) takes under mmap_lock.
  * Nothing copies from or to user memory under f->lock: mmap(2) and the
  * mappings' faults take f->lock under mmap_lock, and a user copy may fault
  * (mmap_lock).
@@ -27,6 +29,7 @@
 #include <linux/timer.h>
 #include <linux/types.h>
 #include <linux/wait.h>
+#include <linux/xarray.h>
 
 #include "csx_kh_abi.h"
 
@@ -58,6 +61,27 @@ struct kh_dma {
 	void *cpu;	    /* NULL once freed early (remove()) */
 	dma_addr_t bus;
 	size_t size; /* page multiple */
+};
+
+/*
+ * A shared buffer (csx_helper_shbuf.c; csx.ko names it in
+ * csx_kh_upcall.h). Referenced by each table entry naming it, each
+ * mapping, each call in progress and, for a kernel module's buffer, by
+ * the module until csx_kh_shbuf_free() and by each upcall carrying it.
+ */
+struct csx_kh_shmem {
+	struct kref ref;
+	void *mem;   /* vmalloc_user(), zeroed */
+	size_t size; /* page multiple */
+	/*
+	 * The allocating file's byte count (own buffers), NULL for a kernel
+	 * module's. Every reference to an own buffer holds the file open
+	 * (table, mappings, the file's own ioctls), so it outlives none.
+	 */
+	atomic64_t *acct;
+	/* Under kh_sb_mutex: entries granting it to files; freed by csx.ko. */
+	struct list_head grants;
+	bool revoked;
 };
 
 struct csx_chan;
@@ -120,6 +144,9 @@ struct kh_file {
 	int (*svc_call)(struct csx_chan *chan, uint32_t op, const void *in,
 			size_t in_len, void *out, size_t out_cap,
 			size_t *out_len, int64_t timeout_ns);
+	int (*svc_call_mapped)(struct csx_chan *chan, uint32_t op,
+			       const void *in, size_t in_len, void *out,
+			       size_t out_cap, size_t *out_len);
 	void (*svc_close)(struct csx_chan *chan);
 	uint32_t (*svc_version)(struct csx_chan *chan);
 	int (*svc_watch)(struct csx_chan *chan, void (*fn)(void *ctx),
@@ -134,6 +161,18 @@ struct kh_file {
 	 * kernel callers may still hold it after the file is gone.
 	 */
 	struct kh_up_file *up;
+
+	/*
+	 * Shared buffers (csx_helper_shbuf.c): id -> struct kh_sb_entry,
+	 * ids never reused while the file is open; granted buffers that
+	 * csx.ko freed wait in sb_gone until SVC_SERVE2 reports them.
+	 */
+	struct mutex sb_lock;
+	struct xarray sb_table; /* under sb_lock */
+	unsigned int sb_count;
+	u32 sb_last_id;
+	struct list_head sb_gone;
+	atomic64_t sb_own_bytes;
 };
 
 /* csx_helper_main.c: CLAIM's privilege (CAP_SYS_RAWIO or the group). */
@@ -186,7 +225,8 @@ bool kh_svc_name_ok(const char *name);
  * fail: -ENOMEM), kh_up_release() at release: every export of the file
  * dies and every kernel caller waiting on it returns -CSX_EPEERDIED.
  * SERVE copies its structure back to @uarg itself (a request it hands out
- * must not get lost in a failing copy).
+ * must not get lost in a failing copy): SVC_SERVE's (@v2 false: the
+ * prefix of @a) or SVC_SERVE2's.
  */
 int kh_up_init(struct kh_file *f);
 void kh_up_release(struct kh_file *f);
@@ -194,9 +234,34 @@ long kh_up_export(struct kh_file *f, struct csx_kh_svc_export_opts *a,
 		  const char **why);
 long kh_up_unexport(struct kh_file *f, struct csx_kh_svc_unexport *a,
 		    const char **why);
-long kh_up_serve(struct kh_file *f, struct csx_kh_svc_serve *a,
+long kh_up_serve(struct kh_file *f, struct csx_kh_svc_serve2 *a, bool v2,
 		 void __user *uarg, const char **why);
 long kh_up_kick(struct kh_file *f, const char **why);
+
+/*
+ * csx_helper_shbuf.c: shared buffers. kh_sb_init() at open,
+ * kh_sb_release() at release, after kh_up_release() (no SERVE2 runs).
+ * kh_sb_get() takes a reference for a call (NULL: no such id),
+ * kh_sb_put() drops it. kh_sb_grant(): enter a kernel module's buffer in
+ * the file's table once (0, -ENOSPC, -ENOMEM, -ENOENT: freed meanwhile).
+ * kh_sb_gone_take() moves up to CSX_KH_SERVE_GONE_MAX gone ids to @ids
+ * and their records to @taken; kh_sb_gone_done() frees them once @told,
+ * else puts them back (SVC_SERVE2's copy-out failed).
+ */
+void kh_sb_init(struct kh_file *f);
+void kh_sb_release(struct kh_file *f);
+long kh_sb_alloc(struct kh_file *f, struct csx_kh_shbuf *a, const char **why);
+long kh_sb_free(struct kh_file *f, struct csx_kh_shbuf *a, const char **why);
+int kh_sb_mmap(struct kh_file *f, struct vm_area_struct *vma, const char **why);
+struct csx_kh_shmem *kh_sb_get(struct kh_file *f, u32 id);
+void kh_sb_put(struct csx_kh_shmem *sb);
+int kh_sb_grant(struct kh_file *f, struct csx_kh_shmem *sb, u32 *id);
+u32 kh_sb_gone_take(struct kh_file *f, struct list_head *taken, u32 *ids);
+void kh_sb_gone_done(struct kh_file *f, struct list_head *taken, bool told);
+
+/* csx_helper_svc.c: SVC_CALL_SHBUF. */
+long kh_svc_call_shbuf(struct kh_file *f, struct csx_kh_svc_call_shbuf *a,
+		       const char **why);
 
 /* Common checks for ioctls on a claimed device (f->lock held). */
 static inline long kh_need_claim(struct kh_file *f, const char **why)

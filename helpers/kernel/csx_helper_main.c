@@ -25,6 +25,10 @@
  * zaps every mapping of the file and frees the interrupt and the DMA
  * memory: its ioctls return -ENODEV until the process releases it.
  *
+ * Shared buffers (CSX_KH_IOC_SHBUF_*, csx_helper_shbuf.c) belong to the
+ * file, not to a claim: their mmap(2) needs no device, and their
+ * mappings do not count as the claim's (RELEASE does not wait for them).
+ *
  * CSX_KH_IOC_INTR_WAIT returns -ETIMEDOUT and -EINTR (a signal; never
  * restarted) without a log line: they are results, not failures; so does
  * CSX_KH_IOC_SVC_SERVE with -EINTR.
@@ -117,8 +121,10 @@ static void kh_hw_teardown(struct kh_file *f, struct kh_claim *c, bool zap)
 	kh_intr_detach(f);
 	/* Stops the device's DMA before its memory goes. */
 	pci_clear_master(pdev);
+	/* BARs and DMA buffers only: shared buffers are not the device's. */
 	if (zap)
-		unmap_mapping_range(f->inode->i_mapping, 0, 0, 1);
+		unmap_mapping_range(f->inode->i_mapping, 0,
+				    CSX_KH_MMAP_SHBUF_BASE, 1);
 	kh_dma_free_all(f, zap);
 	pci_intx(pdev, 0);
 	pci_release_regions(pdev);
@@ -589,6 +595,9 @@ static long kh_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		struct csx_kh_svc_gone gone;
 		struct csx_kh_svc_unexport sunexport;
 		struct csx_kh_svc_serve serve;
+		struct csx_kh_svc_serve2 serve2;
+		struct csx_kh_shbuf shbuf;
+		struct csx_kh_svc_call_shbuf callsb;
 	} u;
 	const char *why = NULL, *op;
 	size_t out = 0;
@@ -608,7 +617,8 @@ static long kh_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			u.ver.features =
 				CSX_KH_FEAT_SNAPSHOT | CSX_KH_FEAT_WATCHDOG |
 				CSX_KH_FEAT_CALLS | CSX_KH_FEAT_UPCALLS |
-				CSX_KH_FEAT_EXPORT_OPTS | CSX_KH_FEAT_SVC_GONE;
+				CSX_KH_FEAT_EXPORT_OPTS | CSX_KH_FEAT_SVC_GONE |
+				CSX_KH_FEAT_SHBUF;
 			if (IS_ENABLED(CONFIG_PCI_MSI))
 				u.ver.features |= CSX_KH_FEAT_MSI;
 			out = sizeof(u.ver);
@@ -799,14 +809,40 @@ unlock:
 			ret = kh_up_unexport(f, &u.sunexport, &why);
 		break;
 	case CSX_KH_IOC_SVC_SERVE:
-		op = "SVC_SERVE";
-		ret = kh_in(&u, up, sizeof(u.serve), &why);
+	case CSX_KH_IOC_SVC_SERVE2: {
+		bool v2 = cmd == CSX_KH_IOC_SVC_SERVE2;
+
+		op = v2 ? "SVC_SERVE2" : "SVC_SERVE";
+		/* SERVE's structure is SERVE2's prefix: the rest stays 0. */
+		ret = kh_in(&u, up, v2 ? sizeof(u.serve2) : sizeof(u.serve),
+			    &why);
 		if (!ret) {
 			/* Copies its structure back itself. */
-			ret = kh_up_serve(f, &u.serve, up, &why);
+			ret = kh_up_serve(f, &u.serve2, v2, up, &why);
 			if (ret == -EINTR)
 				return ret; /* a result, not a failure */
 		}
+		break;
+	}
+	case CSX_KH_IOC_SHBUF_ALLOC:
+		op = "SHBUF_ALLOC";
+		ret = kh_in(&u, up, sizeof(u.shbuf), &why);
+		if (!ret)
+			ret = kh_sb_alloc(f, &u.shbuf, &why);
+		out = sizeof(u.shbuf);
+		break;
+	case CSX_KH_IOC_SHBUF_FREE:
+		op = "SHBUF_FREE";
+		ret = kh_in(&u, up, sizeof(u.shbuf), &why);
+		if (!ret)
+			ret = kh_sb_free(f, &u.shbuf, &why);
+		break;
+	case CSX_KH_IOC_SVC_CALL_SHBUF:
+		op = "SVC_CALL_SHBUF";
+		ret = kh_in(&u, up, sizeof(u.callsb), &why);
+		if (!ret)
+			ret = kh_svc_call_shbuf(f, &u.callsb, &why);
+		out = sizeof(u.callsb);
 		break;
 	case CSX_KH_IOC_SVC_KICK:
 		op = "SVC_KICK";
@@ -850,6 +886,11 @@ static int kh_mmap(struct file *file, struct vm_area_struct *vma)
 		goto fail;
 	}
 	vma->vm_flags &= ~VM_MAYEXEC;
+	if (off >= CSX_KH_MMAP_SHBUF_BASE) {
+		/* Shared buffers belong to the file, not to a device claim. */
+		ret = kh_sb_mmap(f, vma, &why);
+		goto fail;
+	}
 	mutex_lock(&f->lock);
 	ret = kh_need_claim(f, &why);
 	if (ret)
@@ -911,6 +952,7 @@ static int kh_open(struct inode *inode, struct file *file)
 	}
 	mutex_init(&f->lock);
 	init_waitqueue_head(&f->svc_gone_wq);
+	kh_sb_init(f);
 	mutex_init(&f->dma_mutex);
 	INIT_LIST_HEAD(&f->dma_list);
 	idr_init(&f->dma_idr);
@@ -930,6 +972,7 @@ static int kh_release(struct inode *inode, struct file *file)
 	/* First: kernel callers waiting on this process return at once. */
 	kh_up_release(f);
 	kh_svc_close_all(f);
+	kh_sb_release(f);
 	kh_release_claim(f, false, &why);
 	del_timer_sync(&f->wd);
 	idr_destroy(&f->dma_idr);

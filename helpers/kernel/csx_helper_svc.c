@@ -4,12 +4,15 @@
  * calls a service a kernel module exported with csx_service_export() in
  * csx.ko's registry. The helper is only the transport: it copies the
  * request in, runs csx_call() in the ioctl's thread and copies the
- * response out.
+ * response out. CSX_KH_IOC_SVC_CALL_SHBUF copies nothing: the payloads
+ * are in one of the file's shared buffers (csx_helper_shbuf.c), which the
+ * handler reads and writes in place through csx__call_mapped().
  *
  * csx.ko is optional: csx_helper.ko must load and serve devices without
  * it, so it does not link against csx.ko's exports. The first SVC_OPEN of
- * a file takes csx__service_open_for/csx_call/csx_close/csx_chan_version
- * with symbol_get() (-ENOENT and a log line when csx.ko is not loaded); the
+ * a file takes csx__service_open_for/csx_call/csx_close/csx_chan_version/
+ * csx_chan_watch/csx__call_mapped with symbol_get() (-ENOENT and a log
+ * line when csx.ko is not loaded); the
  * last channel of the file to close gives them back with symbol_put().
  * Each symbol_get() holds a reference on csx.ko, so csx.ko cannot be
  * unloaded (rmmod: "in use") while any file has a channel open: that is
@@ -76,6 +79,10 @@ struct kh_svc_chan {
 	int (*call)(struct csx_chan *chan, uint32_t op, const void *in,
 		    size_t in_len, void *out, size_t out_cap, size_t *out_len,
 		    int64_t timeout_ns);
+	/* csx__call_mapped(), likewise: SVC_CALL_SHBUF. */
+	int (*call_mapped)(struct csx_chan *chan, uint32_t op, const void *in,
+			   size_t in_len, void *out, size_t out_cap,
+			   size_t *out_len);
 	u32 handle;
 	struct kh_file *f;
 	bool gone, gone_told; /* under f->lock */
@@ -112,11 +119,14 @@ static void kh_svc_put_ops(struct kh_file *f)
 		symbol_put(csx_chan_version);
 	if (f->svc_watch)
 		symbol_put(csx_chan_watch);
+	if (f->svc_call_mapped)
+		symbol_put(csx__call_mapped);
 	f->svc_open = NULL;
 	f->svc_call = NULL;
 	f->svc_close = NULL;
 	f->svc_version = NULL;
 	f->svc_watch = NULL;
+	f->svc_call_mapped = NULL;
 }
 
 /* f->lock held: take csx.ko's entry points for the file's first channel. */
@@ -129,8 +139,9 @@ static int kh_svc_get_ops(struct kh_file *f)
 	f->svc_close = symbol_get(csx_close);
 	f->svc_version = symbol_get(csx_chan_version);
 	f->svc_watch = symbol_get(csx_chan_watch);
+	f->svc_call_mapped = symbol_get(csx__call_mapped);
 	if (f->svc_open && f->svc_call && f->svc_close && f->svc_version &&
-	    f->svc_watch)
+	    f->svc_watch && f->svc_call_mapped)
 		return 0;
 	kh_svc_put_ops(f);
 	return -ENOENT;
@@ -246,6 +257,7 @@ long kh_svc_open(struct kh_file *f, struct csx_kh_svc_open *a, const char **why)
 	}
 	ch->chan = chan;
 	ch->call = f->svc_call;
+	ch->call_mapped = f->svc_call_mapped;
 	ch->f = f;
 	f->svc_gen = (f->svc_gen + 1) & 0xffffffu;
 	ch->handle = f->svc_gen << 8 | (slot + 1);
@@ -400,12 +412,36 @@ void kh_svc_close_all(struct kh_file *f)
 	}
 }
 
+/*
+ * The channel of @handle, referenced for a call; NULL if none (or
+ * closing). Under RCU, without f->lock: calls do not serialize.
+ */
+static struct kh_svc_chan *kh_svc_get(struct kh_file *f, u32 handle)
+{
+	u32 slot = KH_SVC_SLOT(handle);
+	struct kh_svc_chan *ch;
+
+	if (slot >= CSX_KH_SVC_MAX)
+		return NULL;
+	rcu_read_lock();
+	ch = rcu_dereference(f->svc[slot]);
+	/* Closing (no reference left) is as good as gone. */
+	if (ch && (ch->handle != handle || !kref_get_unless_zero(&ch->ref)))
+		ch = NULL;
+	rcu_read_unlock();
+	return ch;
+}
+
+static void kh_svc_put(struct kh_svc_chan *ch)
+{
+	kref_put(&ch->ref, kh_svc_chan_idle);
+}
+
 long kh_svc_call(struct kh_file *f, struct csx_kh_svc_call *a, const char **why)
 {
 	void __user *uin = u64_to_user_ptr(a->in_ptr);
 	void __user *uout = u64_to_user_ptr(a->out_ptr);
 	int64_t timeout = a->timeout_ns;
-	u32 slot = KH_SVC_SLOT(a->handle);
 	u8 small[KH_SVC_SMALL] __aligned(8);
 	struct kh_svc_chan *ch;
 	void *buf = NULL, *in = NULL, *out = NULL;
@@ -431,16 +467,7 @@ long kh_svc_call(struct kh_file *f, struct csx_kh_svc_call *a, const char **why)
 		return -EINVAL;
 	}
 
-	ch = NULL;
-	if (slot < CSX_KH_SVC_MAX) {
-		rcu_read_lock();
-		ch = rcu_dereference(f->svc[slot]);
-		/* Closing (no reference left) is as good as gone. */
-		if (ch && (ch->handle != a->handle ||
-			   !kref_get_unless_zero(&ch->ref)))
-			ch = NULL;
-		rcu_read_unlock();
-	}
+	ch = kh_svc_get(f, a->handle);
 	if (!ch) {
 		*why = "no such channel handle";
 		return -ENOENT;
@@ -486,6 +513,69 @@ out_free:
 	if (buf != small)
 		kvfree(buf);
 out_put:
-	kref_put(&ch->ref, kh_svc_chan_idle);
+	kh_svc_put(ch);
+	return ret;
+}
+
+/* Is [@off, @off + @len) inside @size bytes? Overflow-safe. */
+static bool kh_svc_window_ok(u64 off, u64 len, size_t size)
+{
+	return off <= size && len <= size - off;
+}
+
+/*
+ * SVC_CALL_SHBUF: the handler runs in this thread on the buffer's kernel
+ * mapping; the process may write it meanwhile (its own problem, and the
+ * handler's: csx_call_shbuf() tells services to copy what they check).
+ * The buffer's reference keeps the memory through a SHBUF_FREE or an
+ * munmap() by another thread.
+ */
+long kh_svc_call_shbuf(struct kh_file *f, struct csx_kh_svc_call_shbuf *a,
+		       const char **why)
+{
+	struct csx_kh_shmem *sb;
+	struct kh_svc_chan *ch;
+	size_t len = 0;
+	long ret = 0;
+
+	a->status = 0;
+	a->out_len = 0;
+	if (a->reserved) {
+		*why = "reserved field not zero";
+		return -EINVAL;
+	}
+	if (a->timeout_ns < -1) {
+		*why = "negative timeout_ns other than -1";
+		return -EINVAL;
+	}
+	ch = kh_svc_get(f, a->handle);
+	if (!ch) {
+		*why = "no such channel handle";
+		return -ENOENT;
+	}
+	sb = kh_sb_get(f, a->buf_id);
+	if (!sb) {
+		*why = "no such shared buffer id";
+		ret = -ENOENT;
+		goto out_put;
+	}
+	if (!kh_svc_window_ok(a->in_off, a->in_len, sb->size) ||
+	    !kh_svc_window_ok(a->out_off, a->out_cap, sb->size)) {
+		*why = "request or response window outside the buffer";
+		ret = -EINVAL;
+		goto out_sb;
+	}
+	/* In-process: the handler runs here, unbounded (as csx_call()). */
+	a->status = ch->call_mapped(
+		ch->chan, a->op, a->in_len ? sb->mem + a->in_off : NULL,
+		a->in_len, a->out_cap ? sb->mem + a->out_off : NULL, a->out_cap,
+		&len);
+	if (len > a->out_cap)
+		len = 0; /* never trust it */
+	a->out_len = len;
+out_sb:
+	kh_sb_put(sb);
+out_put:
+	kh_svc_put(ch);
 	return ret;
 }

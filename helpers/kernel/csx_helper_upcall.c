@@ -2,7 +2,11 @@
 /*
  * Service calls, kernel → user ("upcalls"): a process exports services to
  * kernel modules (CSX_KH_IOC_SVC_EXPORT) and answers their calls from
- * threads blocked in CSX_KH_IOC_SVC_SERVE. csx.ko reaches this file through
+ * threads blocked in CSX_KH_IOC_SVC_SERVE (or SERVE2, which also takes
+ * calls whose payloads lie in a shared buffer: csx_kh_upcall_call_shbuf()
+ * queues them with a reference to the buffer, and the SERVE2 that takes
+ * one grants the buffer to its file, csx_helper_shbuf.c, so the process
+ * can map it and answer in place). csx.ko reaches this file through
  * csx_kh_upcall_open/call/close (csx_kh_upcall.h), which it takes with
  * symbol_get() when a kernel module's csx_open() names no kernel service;
  * those references pin csx_helper.ko while a kernel channel is open.
@@ -137,6 +141,12 @@ struct kh_up_req {
 	void *out; /* the caller's: written under lock while TAKEN only */
 	size_t out_cap;
 	size_t out_len;
+	/*
+	 * A shared-buffer call: the payloads are in @sb (referenced), at
+	 * @in_off and @out_off; @in and @out are unused, nothing is copied.
+	 */
+	struct csx_kh_shmem *sb;
+	size_t in_off, out_off;
 	u8 small[KH_UP_SMALL] __aligned(8);
 };
 
@@ -149,6 +159,11 @@ static DECLARE_WAIT_QUEUE_HEAD(kh_up_export_wq);
 static unsigned long kh_up_export_seq;
 
 static_assert(CSX_KH_EXPORT_MAX <= 255);
+/* SERVE's structure is SERVE2's prefix: one body serves both. */
+static_assert(sizeof(struct csx_kh_svc_serve) ==
+	      offsetof(struct csx_kh_svc_serve2, buf_id));
+static_assert(offsetof(struct csx_kh_svc_serve, out_cap) ==
+	      offsetof(struct csx_kh_svc_serve2, out_cap));
 
 #define KH_UP_SLOT(h) (((h)&0xffu) - 1)
 
@@ -178,6 +193,8 @@ static void kh_up_req_free(struct kref *ref)
 
 	if (req->in != req->small)
 		kvfree(req->in);
+	if (req->sb)
+		kh_sb_put(req->sb);
 	kfree(req);
 }
 
@@ -456,14 +473,31 @@ static struct kh_up_req *kh_up_find_taken(struct kh_up_file *up, u64 id)
 	return NULL;
 }
 
+/* up->lock held: is the TAKEN request @id a shared-buffer call? */
+static bool kh_up_taken_shbuf(struct kh_up_file *up, u64 id, bool *found)
+{
+	struct kh_up_req *req;
+	bool shbuf;
+
+	mutex_lock(&up->lock);
+	req = kh_up_find_taken(up, id);
+	*found = req;
+	shbuf = req && req->sb;
+	mutex_unlock(&up->lock);
+	return shbuf;
+}
+
 /*
  * The reply half: answer TAKEN request @a->reply_id, or drop the reply if
  * no such request waits any more. The process's bytes are copied in first,
  * with no lock held; the caller's buffer is written under up->lock only.
  * A reply that is wrong (status, length, unreadable) still ends the call,
- * with -CSX_EIO, so its caller does not wait for a timeout.
+ * with -CSX_EIO, so its caller does not wait for a timeout. A
+ * shared-buffer call's reply carries no data (the handler wrote the
+ * window in place): SERVE2 looks first, so it reads nothing for one.
  */
-static long kh_up_reply(struct kh_up_file *up, const struct csx_kh_svc_serve *a,
+static long kh_up_reply(struct kh_up_file *up,
+			const struct csx_kh_svc_serve2 *a, bool v2,
 			const char **why)
 {
 	u8 small[KH_UP_REPLY_SMALL] __aligned(8);
@@ -471,12 +505,19 @@ static long kh_up_reply(struct kh_up_file *up, const struct csx_kh_svc_serve *a,
 	const char *bad = NULL;
 	int status = a->reply_status;
 	size_t len = a->reply_len;
+	bool found = true, inline_data = true;
 	void *buf = NULL;
-	bool found;
 	long ret = 0;
 
+	if (v2 && len) {
+		inline_data = !kh_up_taken_shbuf(up, a->reply_id, &found);
+		if (!found)
+			return 0; /* dropped silently: nobody waits for it */
+	}
 	if (status > 0 || status < -MAX_ERRNO) {
 		bad = "reply_status not 0 or a negative errno";
+	} else if (!inline_data) {
+		/* Checked against the caller's out_cap below. */
 	} else if (a->reply_len > CSX_KH_CALL_MAX) {
 		bad = "reply_len above CSX_KH_CALL_MAX";
 	} else if (len) {
@@ -501,7 +542,8 @@ static long kh_up_reply(struct kh_up_file *up, const struct csx_kh_svc_serve *a,
 	if (req && bad) {
 		kh_up_finish(req, ret == -ENOMEM ? -CSX_ENOMEM : -CSX_EIO, 0);
 	} else if (req) {
-		if (len)
+		/* A shared-buffer call's window is written already. */
+		if (len && !req->sb)
 			memcpy(req->out, buf, len);
 		kh_up_finish(req, status, len);
 	}
@@ -509,26 +551,34 @@ static long kh_up_reply(struct kh_up_file *up, const struct csx_kh_svc_serve *a,
 
 	if (found && bad && !ret)
 		pr_notice_ratelimited(
-			"pid %d: SVC_SERVE: reply to %llu: %s: the call fails with EIO\n",
-			task_tgid_nr(current), a->reply_id, bad);
-	if (buf != small)
+			"pid %d: %s: reply to %llu: %s: the call fails with EIO\n",
+			task_tgid_nr(current), v2 ? "SVC_SERVE2" : "SVC_SERVE",
+			a->reply_id, bad);
+	if (buf && buf != small)
 		kvfree(buf);
 	return ret;
 }
 
-/* The oldest QUEUED request, now TAKEN, described in @a; referenced. */
+/*
+ * The oldest QUEUED request, now TAKEN, described in @a; referenced. An
+ * old SERVE (!@v2) cannot take a shared-buffer call: that call fails.
+ */
 static struct kh_up_req *kh_up_take(struct kh_up_file *up,
-				    struct csx_kh_svc_serve *a)
+				    struct csx_kh_svc_serve2 *a, bool v2)
 {
 	struct kh_up_req *req;
 
 	if (!READ_ONCE(up->nqueued))
 		return NULL;
 	mutex_lock(&up->lock);
-	req = list_first_entry_or_null(&up->queued, struct kh_up_req, node);
-	if (req) {
-		list_move_tail(&req->node, &up->taken);
+	while ((req = list_first_entry_or_null(&up->queued, struct kh_up_req,
+					       node))) {
 		WRITE_ONCE(up->nqueued, up->nqueued - 1);
+		if (req->sb && !v2) {
+			kh_up_finish(req, -CSX_EOPNOTSUPP, 0);
+			continue;
+		}
+		list_move_tail(&req->node, &up->taken);
 		req->state = KH_UP_TAKEN;
 		req->id = ++up->last_id;
 		kref_get(&req->ref);
@@ -537,6 +587,12 @@ static struct kh_up_req *kh_up_take(struct kh_up_file *up,
 		a->op = req->op;
 		a->req_len = req->in_len;
 		a->out_cap = req->out_cap;
+		if (req->sb) {
+			a->buf_len = req->sb->size;
+			a->in_off = req->in_off;
+			a->out_off = req->out_off;
+		}
+		break;
 	}
 	mutex_unlock(&up->lock);
 	return req;
@@ -545,12 +601,13 @@ static struct kh_up_req *kh_up_take(struct kh_up_file *up,
 /*
  * A request handed out could not reach the process: its call fails, as a
  * call to a dead peer if the process is being killed (the copy then fails
- * for that reason), else as a transport error.
+ * for that reason), else with @status (-CSX_EIO: a transport error).
  */
-static void kh_up_fail_taken(struct kh_up_file *up, struct kh_up_req *req)
+static void kh_up_fail_taken(struct kh_up_file *up, struct kh_up_req *req,
+			     int status)
 {
-	int status = fatal_signal_pending(current) ? -CSX_EPEERDIED : -CSX_EIO;
-
+	if (fatal_signal_pending(current))
+		status = -CSX_EPEERDIED;
 	mutex_lock(&up->lock);
 	if (req->state == KH_UP_TAKEN)
 		kh_up_finish(req, status, 0);
@@ -563,8 +620,8 @@ static void kh_up_fail_taken(struct kh_up_file *up, struct kh_up_req *req)
  * taking it (signal, kick, timeout) passes the wake-up on.
  */
 static struct kh_up_req *kh_up_wait(struct kh_up_file *up,
-				    struct csx_kh_svc_serve *a,
-				    unsigned long left, long *ret)
+				    struct csx_kh_svc_serve2 *a, bool v2,
+				    unsigned long *left, long *ret)
 {
 	int gen = atomic_read(&up->kick_gen);
 	struct kh_up_req *req;
@@ -584,10 +641,10 @@ static struct kh_up_req *kh_up_wait(struct kh_up_file *up,
 			*ret = -EINTR;
 			break;
 		}
-		req = kh_up_take(up, a);
+		req = kh_up_take(up, a, v2);
 		if (req)
 			return req;
-		if (!left || atomic_read(&up->kick_gen) != gen)
+		if (!*left || atomic_read(&up->kick_gen) != gen)
 			break;
 		if (signal_pending(current)) {
 			*ret = -EINTR;
@@ -597,7 +654,7 @@ static struct kh_up_req *kh_up_wait(struct kh_up_file *up,
 		if (!READ_ONCE(up->nqueued) &&
 		    atomic_read(&up->kick_gen) == gen &&
 		    !signal_pending(current))
-			left = schedule_timeout(left);
+			*left = schedule_timeout(*left);
 		finish_wait(&up->wq, &wait);
 	}
 	if (READ_ONCE(up->nqueued))
@@ -605,7 +662,77 @@ static struct kh_up_req *kh_up_wait(struct kh_up_file *up,
 	return NULL;
 }
 
-long kh_up_serve(struct kh_file *f, struct csx_kh_svc_serve *a,
+/* The outputs of a wait with nothing taken (yet). */
+static void kh_up_serve_clear(struct csx_kh_svc_serve2 *a)
+{
+	a->req_id = 0;
+	a->handle = 0;
+	a->op = 0;
+	a->req_len = 0;
+	a->out_cap = 0;
+	a->buf_id = 0;
+	a->buf_len = 0;
+	a->in_off = 0;
+	a->out_off = 0;
+}
+
+/*
+ * SERVE2: a shared-buffer call taken goes into the file's table (once per
+ * buffer), so the process can map it. One that cannot (table full, no
+ * memory, or freed since its caller gave up) fails for its caller, and
+ * the wait goes on.
+ */
+static struct kh_up_req *kh_up_wait_granted(struct kh_file *f,
+					    struct csx_kh_svc_serve2 *a,
+					    bool v2, unsigned long left,
+					    long *ret)
+{
+	struct kh_up_file *up = f->up;
+	struct kh_up_req *req;
+	int err;
+
+	for (;;) {
+		req = kh_up_wait(up, a, v2, &left, ret);
+		if (!req || !req->sb)
+			return req;
+		err = kh_sb_grant(f, req->sb, &a->buf_id);
+		if (!err)
+			return req;
+		kh_up_fail_taken(up, req, -CSX_ENOMEM);
+		kref_put(&req->ref, kh_up_req_free);
+		kh_up_serve_clear(a);
+		if (err != -ENOENT)
+			pr_notice_ratelimited(
+				"pid %d: SVC_SERVE2: a call's shared buffer cannot enter the table (%s): the call fails with ENOMEM\n",
+				task_tgid_nr(current),
+				err == -ENOSPC ? "CSX_KH_SHBUF_PER_FILE" :
+						 "out of memory");
+	}
+}
+
+/*
+ * Copy @a out; SERVE2 also reports the gone buffers, which stay queued
+ * if the copy fails.
+ */
+static int kh_up_serve_out(struct kh_file *f, struct csx_kh_svc_serve2 *a,
+			   bool v2, void __user *uarg)
+{
+	LIST_HEAD(taken);
+	int ret = 0;
+
+	if (v2) {
+		memset(a->gone, 0, sizeof(a->gone));
+		a->gone_count = kh_sb_gone_take(f, &taken, a->gone);
+	}
+	if (copy_to_user(uarg, a,
+			 v2 ? sizeof(*a) : sizeof(struct csx_kh_svc_serve)))
+		ret = -EFAULT;
+	if (v2)
+		kh_sb_gone_done(f, &taken, !ret);
+	return ret;
+}
+
+long kh_up_serve(struct kh_file *f, struct csx_kh_svc_serve2 *a, bool v2,
 		 void __user *uarg, const char **why)
 {
 	struct kh_up_file *up = f->up;
@@ -623,24 +750,20 @@ long kh_up_serve(struct kh_file *f, struct csx_kh_svc_serve *a,
 		return -EINVAL;
 	}
 	if (a->reply_id) {
-		ret = kh_up_reply(up, a, why);
+		ret = kh_up_reply(up, a, v2, why);
 		if (ret)
 			return ret;
 	}
-	a->req_id = 0;
-	a->handle = 0;
-	a->op = 0;
-	a->req_len = 0;
-	a->out_cap = 0;
+	kh_up_serve_clear(a);
 	if (!reply_only) {
 		left = a->timeout_ns == -1 ? MAX_SCHEDULE_TIMEOUT :
 					     kh_up_jiffies(a->timeout_ns);
-		req = kh_up_wait(up, a, left, &ret);
+		req = kh_up_wait_granted(f, a, v2, left, &ret);
 		if (ret)
 			return ret; /* -EINTR: a result, not logged */
 	}
 	if (!req) {
-		if (copy_to_user(uarg, a, sizeof(*a))) {
+		if (kh_up_serve_out(f, a, v2, uarg)) {
 			*why = "bad argument pointer";
 			return -EFAULT;
 		}
@@ -648,10 +771,10 @@ long kh_up_serve(struct kh_file *f, struct csx_kh_svc_serve *a,
 	}
 	/* Without the lock: the caller may give up meanwhile (see above). */
 	ret = 0;
-	if ((req->in_len &&
+	if ((!req->sb && req->in_len &&
 	     copy_to_user(u64_to_user_ptr(a->req_ptr), req->in, req->in_len)) ||
-	    copy_to_user(uarg, a, sizeof(*a))) {
-		kh_up_fail_taken(up, req);
+	    kh_up_serve_out(f, a, v2, uarg)) {
+		kh_up_fail_taken(up, req, -CSX_EIO);
 		*why = "bad req_ptr or argument pointer (the call fails with EIO)";
 		ret = -EFAULT;
 	}
@@ -741,34 +864,28 @@ static struct kh_up_req *kh_up_req_new(const void *in, size_t in_len)
 	req->id = 0;
 	req->status = 0;
 	req->out_len = 0;
+	req->sb = NULL;
+	req->in_off = 0;
+	req->out_off = 0;
 	return req;
 }
 
-int csx_kh_upcall_call(struct csx_kh_upchan *ch, u32 op, const void *in,
-		       size_t in_len, void *out, size_t out_cap,
-		       size_t *out_len, s64 timeout_ns)
+/*
+ * Queue @req (its payload set up) on @ch's export and wait for its
+ * answer; the caller's reference to @req is dropped.
+ */
+static int kh_up_call(struct csx_kh_upchan *ch, struct kh_up_req *req, u32 op,
+		      size_t *out_len, s64 timeout_ns)
 {
 	struct kh_up_export *ex = ch->ex;
 	struct kh_up_file *up = ex->up;
-	struct kh_up_req *req;
 	bool killed;
 	long left;
 	int ret;
 
-	*out_len = 0;
-	if (in_len > CSX_KH_CALL_MAX || out_cap > CSX_KH_CALL_MAX)
-		return -CSX_EMSGSIZE;
-	if ((!in && in_len) || (!out && out_cap) ||
-	    (timeout_ns < 0 && timeout_ns != CSX_WAIT_FOREVER))
-		return -CSX_EINVAL;
-	req = kh_up_req_new(in, in_len);
-	if (!req)
-		return -CSX_ENOMEM;
 	req->ex = ex;
 	req->handle = ex->handle;
 	req->op = op;
-	req->out = out;
-	req->out_cap = out_cap;
 
 	mutex_lock(&up->lock);
 	if (ex->dead) {
@@ -818,7 +935,57 @@ int csx_kh_upcall_call(struct csx_kh_upchan *ch, u32 op, const void *in,
 	kref_put(&req->ref, kh_up_req_free);
 	return ret;
 }
+
+int csx_kh_upcall_call(struct csx_kh_upchan *ch, u32 op, const void *in,
+		       size_t in_len, void *out, size_t out_cap,
+		       size_t *out_len, s64 timeout_ns)
+{
+	struct kh_up_req *req;
+
+	*out_len = 0;
+	if (in_len > CSX_KH_CALL_MAX || out_cap > CSX_KH_CALL_MAX)
+		return -CSX_EMSGSIZE;
+	if ((!in && in_len) || (!out && out_cap) ||
+	    (timeout_ns < 0 && timeout_ns != CSX_WAIT_FOREVER))
+		return -CSX_EINVAL;
+	req = kh_up_req_new(in, in_len);
+	if (!req)
+		return -CSX_ENOMEM;
+	req->out = out;
+	req->out_cap = out_cap;
+	return kh_up_call(ch, req, op, out_len, timeout_ns);
+}
 EXPORT_SYMBOL_GPL(csx_kh_upcall_call);
+
+/*
+ * The request holds a reference to @sb: a SERVE2 that takes it after its
+ * caller gave up (and csx.ko freed the buffer) still finds the memory.
+ */
+int csx_kh_upcall_call_shbuf(struct csx_kh_upchan *ch, u32 op,
+			     struct csx_kh_shmem *sb, size_t in_off,
+			     size_t in_len, size_t out_off, size_t out_cap,
+			     size_t *out_len, s64 timeout_ns)
+{
+	struct kh_up_req *req;
+
+	*out_len = 0;
+	if (!sb || in_off > sb->size || in_len > sb->size - in_off ||
+	    out_off > sb->size || out_cap > sb->size - out_off ||
+	    (timeout_ns < 0 && timeout_ns != CSX_WAIT_FOREVER))
+		return -CSX_EINVAL;
+	req = kh_up_req_new(NULL, 0);
+	if (!req)
+		return -CSX_ENOMEM;
+	kref_get(&sb->ref);
+	req->sb = sb;
+	req->in_off = in_off;
+	req->in_len = in_len;
+	req->out_off = out_off;
+	req->out_cap = out_cap;
+	req->out = NULL;
+	return kh_up_call(ch, req, op, out_len, timeout_ns);
+}
+EXPORT_SYMBOL_GPL(csx_kh_upcall_call_shbuf);
 
 void csx_kh_upcall_close(struct csx_kh_upchan *ch)
 {

@@ -1559,8 +1559,9 @@ static void *srv_main(void *arg)
 	return NULL;
 }
 
-/* Open a file, export @name (version 3), start @nthreads servers. */
-static int srv_start(struct srv *s, const char *name, int nthreads)
+/* Open a file, export @name (version 3), start @nthreads @fn servers. */
+static int srv_start_fn(struct srv *s, const char *name, int nthreads,
+			void *(*fn)(void *))
 {
 	int rc, i;
 
@@ -1575,9 +1576,14 @@ static int srv_start(struct srv *s, const char *name, int nthreads)
 		return rc;
 	}
 	for (i = 0; i < nthreads && i < UP_MAX_THREADS; i++)
-		if (!pthread_create(&s->th[i], NULL, srv_main, s))
+		if (!pthread_create(&s->th[i], NULL, fn, s))
 			s->nthreads++;
 	return 0;
+}
+
+static int srv_start(struct srv *s, const char *name, int nthreads)
+{
+	return srv_start_fn(s, name, nthreads, srv_main);
 }
 
 static void srv_stop(struct srv *s)
@@ -2460,6 +2466,945 @@ static void test_upcall_pins_helper(void)
 	      "%s: exit 0x%x", cmd, rc);
 }
 
+/* --- shared buffers (SHBUF_ALLOC/FREE, mmap, SVC_CALL_SHBUF, SERVE2) ----------- */
+
+#define SB_LIMIT_PARAM "/sys/module/csx_helper/parameters/shbuf_limit_kb"
+#define SB_PAGE 4096u
+
+static int sb_alloc(int fd, __u64 len, struct csx_kh_shbuf *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->size = sizeof(*b);
+	b->length = len;
+	return kio(fd, CSX_KH_IOC_SHBUF_ALLOC, b);
+}
+
+static int sb_free(int fd, __u32 id)
+{
+	struct csx_kh_shbuf b = { .size = sizeof(b), .id = id };
+
+	return kio(fd, CSX_KH_IOC_SHBUF_FREE, &b);
+}
+
+static uint8_t *sb_map_len(int fd, __u64 off, size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static uint8_t *sb_map(int fd, const struct csx_kh_shbuf *b)
+{
+	return sb_map_len(fd, b->mmap_offset, b->length);
+}
+
+static size_t count_not(const uint8_t *p, size_t len, uint8_t v)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		n += p[i] != v;
+	return n;
+}
+
+static void test_shbuf_basic(void)
+{
+	struct csx_kh_version v = { .size = sizeof(v) };
+	struct csx_kh_shbuf a, b, c;
+	int fd = kh_open(), other = kh_open(), rc, status = 0;
+	uint8_t *p = NULL, *q = NULL;
+	pid_t pid;
+
+	rc = kio(fd, CSX_KH_IOC_VERSION, &v);
+	check(rc == 0 && (v.features & CSX_KH_FEAT_SHBUF), "shbuf_feature",
+	      "rc %s features 0x%x", en(rc), v.features);
+	rc = sb_alloc(fd, 1, &a);
+	check(rc == 0 && a.id >= 1 && a.length == SB_PAGE &&
+		      a.mmap_offset == CSX_KH_MMAP_SHBUF(a.id),
+	      "shbuf_alloc_rounds_to_page",
+	      "rc %s id %u length %llu off 0x%llx", en(rc), a.id,
+	      (unsigned long long)a.length, (unsigned long long)a.mmap_offset);
+	if (rc)
+		goto out;
+	/* No device claimed on this file: shared buffers need none. */
+	p = sb_map(fd, &a);
+	q = sb_map(fd, &a);
+	if (!check(p && q, "shbuf_mmap_without_claim", "%m"))
+		goto out;
+	check(count_not(p, SB_PAGE, 0) == 0, "shbuf_zeroed", "%zu bytes not 0",
+	      count_not(p, SB_PAGE, 0));
+	memset(p, 0x6b, SB_PAGE);
+	check(count_not(q, SB_PAGE, 0x6b) == 0,
+	      "shbuf_second_mapping_sees_writes", "%zu bytes differ",
+	      count_not(q, SB_PAGE, 0x6b));
+	rc = sb_alloc(fd, 10000, &b);
+	check(rc == 0 && b.length == 3 * SB_PAGE && b.id != a.id,
+	      "shbuf_alloc_second", "rc %s id %u (first %u) length %llu",
+	      en(rc), b.id, a.id, (unsigned long long)b.length);
+
+	/* Another file sees none of this file's buffers. */
+	mmap_einval(other, "shbuf_other_file_mmap_einval", SB_PAGE,
+		    a.mmap_offset);
+	rc = sb_free(other, a.id);
+	check(rc == -ENOENT, "shbuf_other_file_free_enoent", "rc %s", en(rc));
+
+	/* Freed while mapped: the memory stays, shared, until munmap(). */
+	rc = sb_free(fd, a.id);
+	memset(q, 0x2d, 100);
+	check(rc == 0 && count_not(p, 100, 0x2d) == 0 &&
+		      count_not(p + 100, SB_PAGE - 100, 0x6b) == 0,
+	      "shbuf_free_while_mapped", "rc %s", en(rc));
+	rc = sb_free(fd, a.id);
+	check(rc == -ENOENT, "shbuf_double_free_enoent", "rc %s", en(rc));
+	mmap_einval(fd, "shbuf_mmap_freed_einval", SB_PAGE, a.mmap_offset);
+	check(munmap(p, SB_PAGE) == 0 && munmap(q, SB_PAGE) == 0,
+	      "shbuf_munmap_after_free", "%m");
+	p = q = NULL;
+	rc = sb_alloc(fd, SB_PAGE, &c);
+	check(rc == 0 && c.id > b.id, "shbuf_ids_not_reused",
+	      "rc %s: id %u after %u and %u", en(rc), c.id, a.id, b.id);
+
+	/* A child shares the mapping. */
+	p = sb_map(fd, &b);
+	if (!check(p != NULL, "shbuf_mmap", "%m"))
+		goto out;
+	pid = fork();
+	if (pid == 0) {
+		memset(p, 0x77, b.length);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	check(pid > 0 && count_not(p, b.length, 0x77) == 0,
+	      "shbuf_shared_with_child", "%zu bytes differ",
+	      count_not(p, b.length, 0x77));
+	/* The mapping holds the file: still there after close(). */
+	close(fd);
+	fd = -1;
+	memset(p, 0x11, b.length);
+	check(count_not(p, b.length, 0x11) == 0, "shbuf_mapping_outlives_close",
+	      "%zu bytes differ", count_not(p, b.length, 0x11));
+	check(munmap(p, b.length) == 0, "shbuf_munmap_after_close", "%m");
+	p = NULL;
+out:
+	if (fd >= 0)
+		close(fd);
+	close(other);
+}
+
+static void test_shbuf_errors(void)
+{
+	struct csx_kh_shbuf b;
+	int fd = kh_open(), rc;
+	uint8_t *p;
+
+	memset(&b, 0, sizeof(b));
+	b.size = sizeof(b) + 4;
+	b.length = SB_PAGE;
+	rc = kio(fd, CSX_KH_IOC_SHBUF_ALLOC, &b);
+	check(rc == -EINVAL, "shbuf_alloc_bad_size_einval", "rc %s", en(rc));
+	rc = sb_alloc(fd, 0, &b);
+	check(rc == -EINVAL, "shbuf_alloc_zero_einval", "rc %s", en(rc));
+	rc = sb_alloc(fd, CSX_KH_SHBUF_MAX + 1ull, &b);
+	check(rc == -EINVAL, "shbuf_alloc_over_max_einval", "rc %s", en(rc));
+	rc = sb_alloc(fd, ~0ull, &b);
+	check(rc == -EINVAL, "shbuf_alloc_huge_einval", "rc %s", en(rc));
+	rc = sb_free(fd, 0);
+	check(rc == -ENOENT, "shbuf_free_id0_enoent", "rc %s", en(rc));
+	rc = sb_free(fd, 0xffffffffu);
+	check(rc == -ENOENT, "shbuf_free_unknown_enoent", "rc %s", en(rc));
+	memset(&b, 0, sizeof(b));
+	b.size = 4;
+	rc = kio(fd, CSX_KH_IOC_SHBUF_FREE, &b);
+	check(rc == -EINVAL, "shbuf_free_bad_size_einval", "rc %s", en(rc));
+
+	rc = sb_alloc(fd, 2 * SB_PAGE, &b);
+	if (!check(rc == 0, "shbuf_alloc_8k", "rc %s", en(rc)))
+		goto out;
+	bad_mmap(fd, "shbuf_mmap_private_refused", 2 * SB_PAGE,
+		 PROT_READ | PROT_WRITE, MAP_PRIVATE, b.mmap_offset);
+	bad_mmap(fd, "shbuf_mmap_exec_refused", SB_PAGE, PROT_READ | PROT_EXEC,
+		 MAP_SHARED, b.mmap_offset);
+	mmap_einval(fd, "shbuf_mmap_too_long_einval", 3 * SB_PAGE,
+		    b.mmap_offset);
+	mmap_einval(fd, "shbuf_mmap_inner_offset_einval", SB_PAGE,
+		    b.mmap_offset + SB_PAGE);
+	mmap_einval(fd, "shbuf_mmap_unknown_id_einval", SB_PAGE,
+		    CSX_KH_MMAP_SHBUF(b.id + 1000));
+	mmap_einval(fd, "shbuf_mmap_id0_einval", SB_PAGE, CSX_KH_MMAP_SHBUF(0));
+	mmap_einval(fd, "shbuf_mmap_id_over_u32_einval", SB_PAGE,
+		    CSX_KH_MMAP_SHBUF(1ull << 32));
+	/* BAR and DMA offsets still need a claim. */
+	bad_mmap(fd, "shbuf_file_bar_mmap_still_needs_claim", SB_PAGE,
+		 PROT_READ | PROT_WRITE, MAP_SHARED, CSX_KH_MMAP_BAR(0));
+
+	p = mmap(NULL, SB_PAGE, PROT_READ, MAP_SHARED, fd, b.mmap_offset);
+	check(p != MAP_FAILED, "shbuf_mmap_read_only_shorter_ok", "%m");
+	if (p != MAP_FAILED)
+		munmap(p, SB_PAGE);
+	p = sb_map(fd, &b);
+	if (!check(p != NULL, "shbuf_mmap_8k", "%m"))
+		goto out;
+	check(mprotect(p, SB_PAGE, PROT_READ | PROT_EXEC) != 0,
+	      "shbuf_mprotect_exec_refused", "made executable");
+	check(mremap(p, 2 * SB_PAGE, 4 * SB_PAGE, 0) == MAP_FAILED,
+	      "shbuf_mremap_grow_fails", "grown past the buffer");
+	/* A split mapping keeps its half; both halves hold the memory. */
+	check(munmap(p + SB_PAGE, SB_PAGE) == 0, "shbuf_munmap_half", "%m");
+	rc = sb_free(fd, b.id);
+	p[0] = 0x42;
+	check(rc == 0 && p[0] == 0x42 && !touch((volatile uint32_t *)p, 1),
+	      "shbuf_split_mapping_survives_free", "rc %s", en(rc));
+	munmap(p, SB_PAGE);
+out:
+	close(fd);
+}
+
+static int sb_write_param(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+static void test_shbuf_limits(void)
+{
+	static __u32 ids[CSX_KH_SHBUF_PER_FILE + 1];
+	struct csx_kh_shbuf b, big, x, y;
+	unsigned int n = 0, freed = 0, i;
+	int fd = kh_open(), fd2 = kh_open(), rc;
+	char old[32] = "";
+	uint8_t *p;
+	FILE *fp;
+
+	while (n <= CSX_KH_SHBUF_PER_FILE &&
+	       (rc = sb_alloc(fd, SB_PAGE, &b)) == 0)
+		ids[n++] = b.id;
+	check(rc == -ENOSPC && n == CSX_KH_SHBUF_PER_FILE,
+	      "shbuf_max_entries_enospc", "%u buffers, then rc %s", n, en(rc));
+	rc = sb_alloc(fd2, SB_PAGE, &b);
+	check(rc == 0, "shbuf_entry_limit_per_file", "other file: rc %s",
+	      en(rc));
+	if (n && !sb_free(fd, ids[n - 1])) {
+		rc = sb_alloc(fd, SB_PAGE, &b);
+		check(rc == 0 && b.id > ids[n - 1], "shbuf_entry_freed_room",
+		      "rc %s id %u", en(rc), b.id);
+		ids[n - 1] = b.id;
+	}
+	for (i = 0; i < n; i++)
+		freed += sb_free(fd, ids[i]) == 0;
+	check(freed == n, "shbuf_free_all", "%u of %u freed", freed, n);
+
+	/* The largest buffer maps whole. */
+	rc = sb_alloc(fd, CSX_KH_SHBUF_MAX, &big);
+	p = rc ? NULL : sb_map(fd, &big);
+	if (check(p != NULL, "shbuf_max_size_maps", "rc %s: %m", en(rc))) {
+		p[0] = 1;
+		p[big.length - 1] = 2;
+		check(big.length == CSX_KH_SHBUF_MAX &&
+			      p[CSX_KH_SHBUF_MAX / 2] == 0 && p[0] == 1 &&
+			      p[big.length - 1] == 2,
+		      "shbuf_max_size_first_last_page", "length %llu",
+		      (unsigned long long)big.length);
+		munmap(p, big.length);
+	}
+	sb_free(fd, big.id);
+
+	/* The byte limit, lowered to 1 MiB for the test. */
+	fp = fopen(SB_LIMIT_PARAM, "r");
+	if (!fp || !fgets(old, sizeof(old), fp) ||
+	    sb_write_param(SB_LIMIT_PARAM, "1024")) {
+		printf("ok %d shbuf_byte_limit # SKIP %s not writable\n",
+		       ++g.tests, SB_LIMIT_PARAM);
+		if (fp)
+			fclose(fp);
+		goto out;
+	}
+	fclose(fp);
+	rc = sb_alloc(fd, 512 << 10, &x);
+	rc = rc ?: sb_alloc(fd, 512 << 10, &y);
+	check(rc == 0, "shbuf_byte_limit_fills", "rc %s", en(rc));
+	rc = sb_alloc(fd, SB_PAGE, &b);
+	check(rc == -ENOSPC, "shbuf_byte_limit_enospc", "rc %s", en(rc));
+	p = sb_map(fd, &x);
+	sb_free(fd, x.id);
+	rc = sb_alloc(fd, SB_PAGE, &b);
+	check(p && rc == -ENOSPC, "shbuf_freed_but_mapped_still_counts",
+	      "rc %s", en(rc));
+	if (p)
+		munmap(p, x.length);
+	rc = sb_alloc(fd, SB_PAGE, &b);
+	check(rc == 0, "shbuf_unmapped_memory_returns", "rc %s", en(rc));
+	rc = sb_alloc(fd2, 512 << 10, &b);
+	check(rc == 0, "shbuf_byte_limit_per_file", "rc %s", en(rc));
+	strtok(old, "\n");
+	sb_write_param(SB_LIMIT_PARAM, old);
+out:
+	close(fd);
+	close(fd2);
+}
+
+/* --- SVC_CALL_SHBUF: a process calls a kernel service in place -------------- */
+
+static int svc_open(int fd, const char *name, __u32 *handle)
+{
+	struct csx_kh_svc_open o = { .size = sizeof(o) };
+	int rc;
+
+	snprintf(o.name, sizeof(o.name), "%s", name);
+	rc = kio(fd, CSX_KH_IOC_SVC_OPEN, &o);
+	*handle = o.handle;
+	return rc;
+}
+
+static int sb_call(int fd, __u32 handle, __u32 op, __u32 id, __u64 in_off,
+		   __u64 in_len, __u64 out_off, __u64 out_cap,
+		   struct csx_kh_svc_call_shbuf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
+	c->handle = handle;
+	c->op = op;
+	c->buf_id = id;
+	c->in_off = in_off;
+	c->in_len = in_len;
+	c->out_off = out_off;
+	c->out_cap = out_cap;
+	c->timeout_ns = -1;
+	return kio(fd, CSX_KH_IOC_SVC_CALL_SHBUF, c);
+}
+
+struct sb_slow {
+	int fd;
+	__u32 handle, id;
+	int rc;
+	struct csx_kh_svc_call_shbuf c;
+};
+
+static void *sb_slow_main(void *arg)
+{
+	struct sb_slow *s = arg;
+
+	s->rc = sb_call(s->fd, s->handle, KUC_SB_SLOW | 300u << 8, s->id, 0,
+			SB_PAGE, 2 * SB_PAGE, SB_PAGE, &s->c);
+	return NULL;
+}
+
+static void sb_call_window_einval(int fd, __u32 h, __u32 id, const char *name,
+				  __u64 in_off, __u64 in_len, __u64 out_off,
+				  __u64 out_cap)
+{
+	struct csx_kh_svc_call_shbuf c;
+	int rc = sb_call(fd, h, KUC_SB_ECHO, id, in_off, in_len, out_off,
+			 out_cap, &c);
+
+	check(rc == -EINVAL, name, "in %llx+%llx out %llx+%llx: rc %s",
+	      (unsigned long long)in_off, (unsigned long long)in_len,
+	      (unsigned long long)out_off, (unsigned long long)out_cap, en(rc));
+}
+
+static void test_shbuf_svc_call(void)
+{
+	const size_t size = 8u << 20;
+	struct csx_kh_svc_call_shbuf c;
+	struct csx_kh_shbuf b, ob;
+	struct kuc_sb_sum sum;
+	struct sb_slow slow;
+	uint8_t *p = NULL, orig[1000];
+	unsigned long long want = 0;
+	int fd = kh_open(), other = kh_open(), rc, i;
+	pthread_t th;
+	__u32 h;
+	size_t n;
+
+	rc = svc_open(fd, KUC_SB_SVC, &h);
+	rc = rc ?: sb_alloc(fd, size, &b);
+	p = rc ? NULL : sb_map(fd, &b);
+	if (!check(p != NULL, "shbuf_call_setup", "open/alloc: %s, mmap %m",
+		   en(rc)))
+		goto out;
+	for (n = 0; n < 100000; n++)
+		p[n] = (uint8_t)(n * 7 + (n >> 9));
+	rc = sb_call(fd, h, KUC_SB_ECHO, b.id, 0, 100000, 4u << 20, 200000, &c);
+	check(rc == 0 && c.status == 0 && c.out_len == 100000 &&
+		      !memcmp(p + (4u << 20), p, 100000),
+	      "shbuf_call_echo_in_place", "rc %s status %d out_len %llu",
+	      en(rc), c.status, (unsigned long long)c.out_len);
+
+	/* Beyond CSX_KH_CALL_MAX, in place: the same window both ways. */
+	memset(p + (1u << 20), 0x5a, 2u << 20);
+	rc = sb_call(fd, h, KUC_SB_INVERT, b.id, 1u << 20, 2u << 20, 1u << 20,
+		     2u << 20, &c);
+	check(rc == 0 && c.status == 0 && c.out_len == 2u << 20 &&
+		      count_not(p + (1u << 20), 2u << 20, 0xa5) == 0,
+	      "shbuf_call_in_place_transform_2MiB",
+	      "rc %s status %d out_len %llu", en(rc), c.status,
+	      (unsigned long long)c.out_len);
+
+	/* The handler reads the whole request window (all but 16 bytes). */
+	for (n = 0; n < size - 16; n++)
+		want += p[n];
+	rc = sb_call(fd, h, KUC_SB_SUM, b.id, 0, size - 16, size - 16, 16, &c);
+	memcpy(&sum, p + size - 16, sizeof(sum));
+	check(rc == 0 && c.status == 0 && c.out_len == 16 && sum.sum == want &&
+		      sum.len == size - 16,
+	      "shbuf_call_reads_whole_window",
+	      "rc %s status %d sum %llu want %llu len %llu", en(rc), c.status,
+	      (unsigned long long)sum.sum, want, (unsigned long long)sum.len);
+
+	/* Overlapping windows: the handler sees them overlap (memmove). */
+	memcpy(orig, p, sizeof(orig));
+	rc = sb_call(fd, h, KUC_SB_ECHO, b.id, 0, sizeof(orig), 10,
+		     sizeof(orig), &c);
+	check(rc == 0 && c.status == 0 && !memcmp(p + 10, orig, sizeof(orig)),
+	      "shbuf_call_overlapping_windows", "rc %s status %d", en(rc),
+	      c.status);
+	rc = sb_call(fd, h, 0x7f, b.id, 0, 10, 0, 10, &c);
+	check(rc == 0 && c.status == -EOPNOTSUPP && c.out_len == 0,
+	      "shbuf_call_status_passed", "rc %s status %d", en(rc), c.status);
+	rc = sb_call(fd, h, KUC_SB_ECHO, b.id, size, 0, size, 0, &c);
+	check(rc == 0 && c.status == 0 && c.out_len == 0,
+	      "shbuf_call_empty_windows_at_end", "rc %s status %d", en(rc),
+	      c.status);
+
+	sb_call_window_einval(fd, h, b.id, "shbuf_call_in_past_end_einval",
+			      size, 1, 0, 0);
+	sb_call_window_einval(fd, h, b.id, "shbuf_call_in_overflow_einval",
+			      ~0ull - 1, 2, 0, 0);
+	sb_call_window_einval(fd, h, b.id, "shbuf_call_in_len_huge_einval", 16,
+			      ~0ull - 8, 0, 0);
+	sb_call_window_einval(fd, h, b.id, "shbuf_call_out_past_end_einval", 0,
+			      0, 0, size + 1);
+	sb_call_window_einval(fd, h, b.id, "shbuf_call_out_overflow_einval", 0,
+			      0, 1ull << 63, 1ull << 63);
+	rc = sb_call(fd, h, KUC_SB_ECHO, 0, 0, 0, 0, 0, &c);
+	check(rc == -ENOENT, "shbuf_call_buf_id0_enoent", "rc %s", en(rc));
+	rc = sb_call(fd, h, KUC_SB_ECHO, b.id + 100, 0, 0, 0, 0, &c);
+	check(rc == -ENOENT, "shbuf_call_unknown_buf_enoent", "rc %s", en(rc));
+	rc = sb_call(fd, h + 1, KUC_SB_ECHO, b.id, 0, 0, 0, 0, &c);
+	check(rc == -ENOENT, "shbuf_call_unknown_handle_enoent", "rc %s",
+	      en(rc));
+	/* Another file's buffer (an id this file never had) is not found. */
+	for (i = 0; i < 4; i++)
+		rc = sb_alloc(other, SB_PAGE, &ob);
+	rc = rc ?: sb_call(fd, h, KUC_SB_ECHO, ob.id, 0, 0, 0, 0, &c);
+	check(ob.id > b.id && rc == -ENOENT, "shbuf_call_other_files_buffer",
+	      "id %u: rc %s", ob.id, en(rc));
+	memset(&c, 0, sizeof(c));
+	c.size = sizeof(c);
+	c.handle = h;
+	c.buf_id = b.id;
+	c.reserved = 1;
+	rc = kio(fd, CSX_KH_IOC_SVC_CALL_SHBUF, &c);
+	check(rc == -EINVAL, "shbuf_call_reserved_einval", "rc %s", en(rc));
+	c.reserved = 0;
+	c.timeout_ns = -2;
+	rc = kio(fd, CSX_KH_IOC_SVC_CALL_SHBUF, &c);
+	check(rc == -EINVAL, "shbuf_call_bad_timeout_einval", "rc %s", en(rc));
+	c.timeout_ns = 0;
+	c.size = sizeof(c) - 8;
+	rc = kio(fd, CSX_KH_IOC_SVC_CALL_SHBUF, &c);
+	check(rc == -EINVAL, "shbuf_call_bad_size_einval", "rc %s", en(rc));
+
+	/* A call holds the buffer through SHBUF_FREE and munmap(). */
+	slow.fd = fd;
+	slow.handle = h;
+	slow.id = b.id;
+	memset(p, 0x33, SB_PAGE);
+	if (pthread_create(&th, NULL, sb_slow_main, &slow) == 0) {
+		sleep_ms(100);
+		rc = sb_free(fd, b.id);
+		munmap(p, size);
+		p = NULL;
+		pthread_join(th, NULL);
+		check(rc == 0 && slow.rc == 0 && slow.c.status == 0 &&
+			      slow.c.out_len == SB_PAGE,
+		      "shbuf_free_and_unmap_during_call",
+		      "free %s, call %s status %d out_len %llu", en(rc),
+		      en(slow.rc), slow.c.status,
+		      (unsigned long long)slow.c.out_len);
+		rc = sb_call(fd, h, KUC_SB_ECHO, b.id, 0, 0, 0, 0, &c);
+		check(rc == -ENOENT, "shbuf_call_freed_buf_enoent", "rc %s",
+		      en(rc));
+	}
+out:
+	if (p)
+		munmap(p, size);
+	close(fd);
+	close(other);
+}
+
+/* --- SERVE2: a kernel module calls a process in place --------------------------- */
+
+/* One mapping per granted buffer id; dropped when SERVE2 says gone. */
+struct sb_maps {
+	pthread_mutex_t lock;
+	struct {
+		__u32 id;
+		uint8_t *p;
+		size_t len;
+	} m[32];
+	__u32 gone[64];
+	int ngone, nids, unknown_gone;
+	__u32 ids[64]; /* distinct ids seen */
+};
+
+static struct sb_maps sbm = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static uint8_t *sbm_get(int fd, __u32 id, size_t len)
+{
+	uint8_t *p = NULL;
+	int i, free_slot = -1, seen = 0;
+
+	pthread_mutex_lock(&sbm.lock);
+	for (i = 0; i < 32; i++) {
+		if (sbm.m[i].p && sbm.m[i].id == id)
+			p = sbm.m[i].p;
+		if (!sbm.m[i].p && free_slot < 0)
+			free_slot = i;
+	}
+	for (i = 0; i < sbm.nids; i++)
+		seen |= sbm.ids[i] == id;
+	if (!seen && sbm.nids < 64)
+		sbm.ids[sbm.nids++] = id;
+	if (!p && free_slot >= 0) {
+		p = sb_map_len(fd, CSX_KH_MMAP_SHBUF(id), len);
+		if (p) {
+			sbm.m[free_slot].id = id;
+			sbm.m[free_slot].p = p;
+			sbm.m[free_slot].len = len;
+		}
+	}
+	pthread_mutex_unlock(&sbm.lock);
+	return p;
+}
+
+static void sbm_gone(const struct csx_kh_svc_serve2 *v)
+{
+	__u32 k;
+	int i, found;
+
+	pthread_mutex_lock(&sbm.lock);
+	for (k = 0; k < v->gone_count && k < CSX_KH_SERVE_GONE_MAX; k++) {
+		found = 0;
+		for (i = 0; i < 32; i++) {
+			if (sbm.m[i].p && sbm.m[i].id == v->gone[k]) {
+				munmap(sbm.m[i].p, sbm.m[i].len);
+				sbm.m[i].p = NULL;
+				found = 1;
+			}
+		}
+		sbm.unknown_gone += !found;
+		if (sbm.ngone < 64)
+			sbm.gone[sbm.ngone++] = v->gone[k];
+	}
+	pthread_mutex_unlock(&sbm.lock);
+}
+
+static void sbm_reset(void)
+{
+	int i;
+
+	pthread_mutex_lock(&sbm.lock);
+	for (i = 0; i < 32; i++) {
+		if (sbm.m[i].p)
+			munmap(sbm.m[i].p, sbm.m[i].len);
+		sbm.m[i].p = NULL;
+	}
+	sbm.ngone = sbm.nids = sbm.unknown_gone = 0;
+	pthread_mutex_unlock(&sbm.lock);
+}
+
+static void up_serve2_init(struct csx_kh_svc_serve2 *v, void *req,
+			   int64_t timeout_ns)
+{
+	memset(v, 0, sizeof(*v));
+	v->size = sizeof(*v);
+	v->req_ptr = (uintptr_t)req;
+	v->req_cap = req ? CALL_MAX : 0;
+	v->timeout_ns = timeout_ns;
+}
+
+/* A shared-buffer request: answer it in place. */
+static void srv2_handle_sb(struct srv *s, const struct csx_kh_svc_serve2 *v,
+			   struct csx_kh_svc_serve2 *n)
+{
+	uint8_t *p = sbm_get(s->fd, v->buf_id, v->buf_len);
+	struct kuc_sb_info info;
+	__u64 len = v->req_len < v->out_cap ? v->req_len : v->out_cap;
+
+	n->reply_id = v->req_id;
+	n->reply_ptr = 8; /* ignored for a shared-buffer call */
+	if (!p || v->in_off > v->buf_len ||
+	    v->req_len > v->buf_len - v->in_off || v->out_off > v->buf_len ||
+	    v->out_cap > v->buf_len - v->out_off) {
+		srv_error(s, "SERVE2: buffer %u (%llu B): mmap %s or windows",
+			  v->buf_id, (unsigned long long)v->buf_len,
+			  p ? "ok" : "failed");
+		n->reply_status = -EIO;
+		return;
+	}
+	switch (v->op & 0xff) {
+	case KUC_OP_INFO:
+		info.op = v->op;
+		info.buf_id = v->buf_id;
+		info.buf_len = v->buf_len;
+		info.in_off = v->in_off;
+		info.out_off = v->out_off;
+		info.req_len = v->req_len;
+		info.out_cap = v->out_cap;
+		if (v->out_cap >= sizeof(info))
+			memcpy(p + v->out_off, &info, sizeof(info));
+		n->reply_len = sizeof(info);
+		break;
+	case KUC_OP_STATUS:
+		n->reply_status = (__s32)v->op >> 8;
+		break;
+	case KUC_OP_TOOBIG:
+		n->reply_len = v->out_cap + 1;
+		break;
+	default:
+		memmove(p + v->out_off, p + v->in_off, len);
+		n->reply_len = len;
+		break;
+	}
+}
+
+static void *srv2_main(void *arg)
+{
+	struct srv *s = arg;
+	uint8_t *req = malloc(CALL_MAX), *rep = malloc(CALL_MAX + 1);
+	struct csx_kh_svc_serve2 v, next;
+	struct csx_kh_svc_serve v1, n1;
+	int rc;
+
+	if (!req || !rep) {
+		srv_error(s, "out of memory");
+		return NULL;
+	}
+	up_serve2_init(&next, req, UP_SERVE_NS);
+	while (!s->stop) {
+		v = next;
+		rc = kio(s->fd, CSX_KH_IOC_SVC_SERVE2, &v);
+		up_serve2_init(&next, req, UP_SERVE_NS);
+		if (rc == -EINTR)
+			continue;
+		if (rc) {
+			srv_error(s, "SERVE2: %s", en(rc));
+			sleep_ms(10);
+			continue;
+		}
+		sbm_gone(&v);
+		if (!v.req_id)
+			continue;
+		__atomic_fetch_add(&s->served, 1, __ATOMIC_RELAXED);
+		if (v.buf_id) {
+			srv2_handle_sb(s, &v, &next);
+			continue;
+		}
+		/* Inline, as SVC_SERVE: its prefix is SERVE2's. */
+		memcpy(&v1, &v, sizeof(v1));
+		memset(&n1, 0, sizeof(n1));
+		srv_handle(s, &v1, req, rep, &n1);
+		next.reply_id = n1.reply_id;
+		next.reply_status = n1.reply_status;
+		next.reply_ptr = n1.reply_ptr;
+		next.reply_len = n1.reply_len;
+	}
+	if (next.reply_id) {
+		up_serve2_init(&v, NULL, 0);
+		v.reply_id = next.reply_id;
+		v.reply_status = next.reply_status;
+		v.reply_ptr = next.reply_ptr;
+		v.reply_len = next.reply_len;
+		rc = kio(s->fd, CSX_KH_IOC_SVC_SERVE2, &v);
+		if (rc)
+			srv_error(s, "last reply: %s", en(rc));
+		else
+			sbm_gone(&v);
+	}
+	free(req);
+	free(rep);
+	return NULL;
+}
+
+static int sbm_count_gone(__u32 id)
+{
+	int i, n = 0;
+
+	pthread_mutex_lock(&sbm.lock);
+	for (i = 0; i < sbm.ngone; i++)
+		n += sbm.gone[i] == id;
+	pthread_mutex_unlock(&sbm.lock);
+	return n;
+}
+
+static int kuc_sb_setup(unsigned int size, unsigned int in_off,
+			unsigned int out_off, unsigned int slot)
+{
+	int rc = kuc_setf("sb_size", size);
+
+	rc = rc ?: kuc_setf("sb_in_off", in_off);
+	rc = rc ?: kuc_setf("sb_out_off", out_off);
+	return rc ?: kuc_setf("sb_slot", slot);
+}
+
+static void test_shbuf_upcalls(void)
+{
+	struct kuc_args a;
+	struct srv s;
+	__u32 first = 0, second = 0;
+	int rc, i;
+
+	sbm_reset();
+	rc = srv_start_fn(&s, "kt/sb", 2, srv2_main);
+	if (!check(rc == 0, "shbuf_upcall_server_start", "export: %s", en(rc)))
+		return;
+	kuc_defaults(&a, "kt/sb");
+	kuc_sb_setup(4u << 20, 0, 2u << 20, 0);
+	rc = kuc_run(&a, "open");
+	if (!check(rc == 0, "shbuf_upcall_open", "%s (%s)", en(rc),
+		   kuc_result()))
+		goto out;
+	a.len = 4096;
+	a.calls = 3;
+	kuc_check_run("shbuf_upcall_echo_in_place", &a, "sbcall");
+	pthread_mutex_lock(&sbm.lock);
+	first = sbm.nids == 1 ? sbm.ids[0] : 0;
+	pthread_mutex_unlock(&sbm.lock);
+	check(first != 0, "shbuf_upcall_buffer_granted_once",
+	      "%d distinct ids for one buffer", sbm.nids);
+	a.len = 1536 << 10; /* above CSX_KH_CALL_MAX */
+	a.calls = 2;
+	kuc_check_run("shbuf_upcall_beyond_call_max", &a, "sbcall");
+	a.len = 100;
+	a.cap = 4096;
+	a.calls = 1;
+	a.op = 0x123400u | KUC_OP_INFO;
+	a.check = KUC_CHECK_INFO;
+	kuc_check_run("shbuf_upcall_serve2_reports_windows", &a, "sbcall");
+	a.op = KUC_OP_TOOBIG;
+	a.check = KUC_CHECK_NONE;
+	a.expect = -EIO;
+	kuc_check_run("shbuf_upcall_reply_over_cap_eio", &a, "sbcall");
+	a.op = status_op(-EPROTO);
+	a.expect = -EPROTO;
+	kuc_check_run("shbuf_upcall_status_passed", &a, "sbcall");
+	kuc_setf("sb_in_off", (4u << 20) - 10);
+	a.op = KUC_OP_ECHO;
+	a.expect = -EINVAL;
+	kuc_check_run("shbuf_upcall_window_outside_einval", &a, "sbcall");
+	kuc_setf("sb_in_off", 0);
+
+	/* Inline calls still come through SERVE2 as through SERVE. */
+	kuc_defaults(&a, "kt/sb");
+	a.len = -1;
+	a.calls = 12;
+	kuc_check_run("shbuf_serve2_inline_calls", &a, "batch");
+
+	/* Freed by the module: SERVE2 reports the id, the server unmaps. */
+	kuc_check_run("shbuf_upcall_sbfree", &a, "sbfree");
+	for (i = 0; i < 100 && !sbm_count_gone(first); i++)
+		sleep_ms(20);
+	check(first && sbm_count_gone(first) == 1 && !sbm.unknown_gone,
+	      "shbuf_upcall_free_reported_gone",
+	      "id %u told %d times, %d unknown ids", first,
+	      sbm_count_gone(first), sbm.unknown_gone);
+	a.len = 4096;
+	a.calls = 1;
+	kuc_check_run("shbuf_upcall_new_buffer", &a, "sbcall");
+	pthread_mutex_lock(&sbm.lock);
+	second = sbm.nids == 2 ? sbm.ids[1] : 0;
+	pthread_mutex_unlock(&sbm.lock);
+	check(second > first, "shbuf_upcall_new_buffer_new_id",
+	      "ids %u then %u", first, second);
+	kuc_check_run("shbuf_upcall_sbfree_2", &a, "sbfree");
+	kuc_check_run("shbuf_upcall_close", &a, "close");
+out:
+	srv_done(&s, "shbuf_upcall_server_no_errors");
+	sbm_reset();
+
+	/* An old SERVE cannot take a shared-buffer call. */
+	rc = srv_start(&s, "kt/sbold", 1);
+	if (!check(rc == 0, "shbuf_old_server_start", "export: %s", en(rc)))
+		return;
+	kuc_defaults(&a, "kt/sbold");
+	kuc_sb_setup(1u << 20, 0, 4096, 0);
+	rc = kuc_run(&a, "open");
+	a.check = KUC_CHECK_NONE;
+	a.expect = -EOPNOTSUPP;
+	if (check(rc == 0, "shbuf_old_server_open", "%s", en(rc))) {
+		kuc_check_run("shbuf_upcall_old_serve_eopnotsupp", &a,
+			      "sbcall");
+		kuc_check_run("shbuf_in_process_buffer_refused_remote", &a,
+			      "sbkind");
+		kuc_check_run("shbuf_old_sbfree", &a, "sbfree");
+		kuc_check_run("shbuf_old_close", &a, "close");
+	}
+	srv_done(&s, "shbuf_old_server_no_errors");
+}
+
+struct sb_bg {
+	struct kuc_args a;
+	unsigned int slot;
+	int rc;
+	char result[256];
+};
+
+static void *sb_bg_main(void *arg)
+{
+	struct sb_bg *b = arg;
+
+	b->rc = kuc_setf("sb_slot", b->slot);
+	b->rc = b->rc ?: kuc_run(&b->a, "sbcall");
+	snprintf(b->result, sizeof(b->result), "%s", kuc_result());
+	return NULL;
+}
+
+/*
+ * SERVE2 by hand, in this thread: the fields of a shared-buffer request,
+ * a reply whose pointer is ignored, the gone list over several SERVE2s,
+ * and a full table failing the call with ENOMEM.
+ */
+static void test_shbuf_serve2_direct(void)
+{
+	static __u32 own[CSX_KH_SHBUF_PER_FILE];
+	uint8_t *req = malloc(CALL_MAX), *p;
+	struct csx_kh_svc_serve2 v;
+	struct csx_kh_shbuf sb;
+	__u32 ids[10], seen = 0, h;
+	unsigned int i, nown = 0, bad = 0, told = 0, rounds = 0;
+	struct sb_bg bg;
+	pthread_t th;
+	int fd = kh_open(), rc;
+	__u64 rid;
+
+	rc = up_export(fd, "kt/sbd", 3, 1, &h);
+	if (!check(rc == 0 && req, "shbuf_direct_export", "%s", en(rc)))
+		goto out;
+	kuc_defaults(&bg.a, "kt/sbd");
+	kuc_sb_setup(64u << 10, 4096, 8192, 0);
+	rc = kuc_run(&bg.a, "open");
+	if (!check(rc == 0, "shbuf_direct_open", "%s", en(rc)))
+		goto out;
+	bg.a.len = 1000;
+	bg.a.cap = 3000;
+	for (i = 0; i < 10; i++) {
+		bg.slot = i;
+		if (pthread_create(&th, NULL, sb_bg_main, &bg)) {
+			bad++;
+			break;
+		}
+		up_serve2_init(&v, req, 5000ll * 1000 * 1000);
+		rc = kio(fd, CSX_KH_IOC_SVC_SERVE2, &v);
+		p = rc || !v.req_id ?
+			    NULL :
+			    sb_map_len(fd, CSX_KH_MMAP_SHBUF(v.buf_id),
+				       v.buf_len);
+		ids[i] = v.buf_id;
+		if (!p || v.handle != h || v.buf_len != 64u << 10 ||
+		    v.in_off != 4096 || v.out_off != 8192 ||
+		    v.req_len != 1000 || v.out_cap != 3000 || v.gone_count) {
+			if (!bad++)
+				check(0, "shbuf_direct_serve2_fields",
+				      "rc %s req %llu buf %u len %llu in %llu out %llu req_len %llu cap %llu gone %u",
+				      en(rc), (unsigned long long)v.req_id,
+				      v.buf_id, (unsigned long long)v.buf_len,
+				      (unsigned long long)v.in_off,
+				      (unsigned long long)v.out_off,
+				      (unsigned long long)v.req_len,
+				      (unsigned long long)v.out_cap,
+				      v.gone_count);
+		}
+		rid = rc ? 0 : v.req_id;
+		if (p) {
+			memcpy(p + 8192, p + 4096, 1000);
+			munmap(p, v.buf_len);
+		}
+		if (rid) {
+			/* No data in the reply: its pointer is not read. */
+			up_serve2_init(&v, NULL, 0);
+			v.reply_id = rid;
+			v.reply_ptr = 8;
+			v.reply_len = 1000;
+			rc = kio(fd, CSX_KH_IOC_SVC_SERVE2, &v);
+			bad += rc != 0 || v.gone_count != 0;
+		}
+		pthread_join(th, NULL);
+		if (bg.rc)
+			bad++;
+	}
+	check(bad == 0, "shbuf_direct_ten_buffers", "%u bad, last: %s", bad,
+	      bg.result);
+	for (i = 0; i < 10; i++) {
+		kuc_setf("sb_slot", i);
+		bad += kuc_run(&bg.a, "sbfree") != 0;
+	}
+	/* Ten gone, at most CSX_KH_SERVE_GONE_MAX per SERVE2. */
+	do {
+		up_serve2_init(&v, req, 0);
+		rc = kio(fd, CSX_KH_IOC_SVC_SERVE2, &v);
+		if (rounds++ == 0 && v.gone_count != CSX_KH_SERVE_GONE_MAX)
+			bad++;
+		for (i = 0; !rc && i < v.gone_count; i++) {
+			told++;
+			if (v.gone[i] - ids[0] < 32)
+				seen |= 1u << (v.gone[i] - ids[0]);
+		}
+	} while (!rc && v.gone_count && rounds < 5);
+	check(rc == 0 && bad == 0 && told == 10 && rounds == 3 && seen == 0x3ff,
+	      "shbuf_gone_reported_in_rounds",
+	      "rc %s bad %u told %u in %u rounds, seen 0x%x", en(rc), bad, told,
+	      rounds, seen);
+	rc = sb_free(fd, ids[0]);
+	check(rc == -ENOENT, "shbuf_gone_id_left_table", "free: %s", en(rc));
+	mmap_einval(fd, "shbuf_gone_id_mmap_einval", SB_PAGE,
+		    CSX_KH_MMAP_SHBUF(ids[0]));
+
+	/* A full table: the call fails with ENOMEM, SERVE2 waits on. */
+	while (nown < CSX_KH_SHBUF_PER_FILE && !sb_alloc(fd, SB_PAGE, &sb))
+		own[nown++] = sb.id;
+	bg.slot = 0;
+	bg.a.expect = -ENOMEM;
+	bg.a.check = KUC_CHECK_NONE;
+	if (pthread_create(&th, NULL, sb_bg_main, &bg) == 0) {
+		up_serve2_init(&v, req, 1000ll * 1000 * 1000);
+		rc = kio(fd, CSX_KH_IOC_SVC_SERVE2, &v);
+		pthread_join(th, NULL);
+		check(nown == CSX_KH_SHBUF_PER_FILE && rc == 0 && !v.req_id &&
+			      bg.rc == 0,
+		      "shbuf_grant_table_full_enomem",
+		      "%u own, SERVE2 %s req %llu, module: %s", nown, en(rc),
+		      (unsigned long long)v.req_id, bg.result);
+	}
+	for (i = 0; i < nown; i++)
+		sb_free(fd, own[i]);
+	kuc_run(&bg.a, "sbfree");
+	kuc_run(&bg.a, "close");
+out:
+	free(req);
+	close(fd);
+}
+
+static void test_shbufs(void)
+{
+	test_shbuf_basic();
+	test_shbuf_errors();
+	test_shbuf_limits();
+	if (!kuc_present()) {
+		printf("ok %d shbuf_kernel_calls # SKIP kh_upcall_client.ko not loaded\n",
+		       ++g.tests);
+		return;
+	}
+	test_shbuf_svc_call();
+	test_shbuf_upcalls();
+	test_shbuf_serve2_direct();
+}
+
 static void test_upcalls(void)
 {
 	test_export_unprivileged();
@@ -2468,6 +3413,7 @@ static void test_upcalls(void)
 	if (!kuc_present()) {
 		printf("ok %d upcall_kernel_calls # SKIP kh_upcall_client.ko not loaded\n",
 		       ++g.tests);
+		test_shbufs();
 		return;
 	}
 	test_upcall_basic();
@@ -2478,6 +3424,7 @@ static void test_upcalls(void)
 	test_upcall_killable();
 	test_upcall_unexport();
 	test_upcall_watch();
+	test_shbufs();
 	test_upcall_pins_helper();
 }
 

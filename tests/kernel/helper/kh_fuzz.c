@@ -42,6 +42,12 @@
  * of "fuzz/up" run when kh_upcall_client.ko is loaded with bg=1; at the
  * end an honest server of that name must get calls through.
  *
+ * Shared buffers (SHBUF_ALLOC/FREE, their mmaps, SVC_CALL_SHBUF and
+ * SERVE2): random lengths (valid ones kept small), ids, offsets and
+ * windows, overflowing sums, frees while mapped, calls through edu/0's
+ * channels on the buffer; servers take the kernel callers' shared-buffer
+ * calls with SERVE2, scribble on their windows and keep some mappings.
+ *
  * Never written through a BAR mapping: anything but the liveness, raise
  * and ack registers, since a bad edu DMA address aborts QEMU itself.
  * Every WAIT has a timeout, and a watchdog thread signals whoever is stuck
@@ -525,7 +531,7 @@ static void teardown_all(void)
  * UNEXPORT, SERVE, KICK) by errno, and of the calls made by the handler's
  * status: what the run reached. */
 #define SVC_ERRNO_MAX 136
-#define SVC_NR 7
+#define SVC_NR 13
 static atomic_ulong svc_rc[SVC_NR][SVC_ERRNO_MAX], svc_status_ok,
 	svc_status_err;
 
@@ -548,12 +554,18 @@ static long svc_io(int fd, unsigned long req, void *arg)
 
 static void print_svc_results(void)
 {
-	static const char *const name[] = { "OPEN",   "CALL",	  "CLOSE",
-					    "EXPORT", "UNEXPORT", "SERVE",
-					    "KICK" };
-	unsigned int i, e;
+	static const char *const name[] = {
+		"OPEN",	   "CALL",    "CLOSE",	     "EXPORT", "UNEXPORT",
+		"SERVE",   "KICK",    "EXPORT_OPTS", "GONE",   "SB_ALLOC",
+		"SB_FREE", "CALL_SB", "SERVE2",
+	};
+	unsigned int i, e, any;
 
 	for (i = 0; i < SVC_NR; i++) {
+		for (e = any = 0; e < SVC_ERRNO_MAX; e++)
+			any |= svc_rc[i][e] != 0;
+		if (!any && i >= 7)
+			continue;
 		printf("# kh_fuzz: svc %-8s", name[i]);
 		for (e = 0; e < SVC_ERRNO_MAX; e++)
 			if (svc_rc[i][e])
@@ -777,6 +789,11 @@ static void svc_rand_name(char *name)
 	}
 }
 
+/* The shared-buffer helpers fixup() uses (further down). */
+static uint64_t sb_len(uint64_t len);
+static __u32 sb_id(void);
+static void sb_call_aim(struct csx_kh_svc_call_shbuf *c, struct slot *s);
+
 /* The upcall helpers fixup() uses (the block itself is further down). */
 static __u32 up_handle(struct slot *s);
 static void up_rand_name(char *name);
@@ -811,6 +828,10 @@ static const struct {
 	{ CSX_KH_IOC_SVC_KICK, 0 },
 	{ CSX_KH_IOC_SVC_EXPORT_OPTS, sizeof(struct csx_kh_svc_export_opts) },
 	{ CSX_KH_IOC_SVC_GONE, sizeof(struct csx_kh_svc_gone) },
+	{ CSX_KH_IOC_SHBUF_ALLOC, sizeof(struct csx_kh_shbuf) },
+	{ CSX_KH_IOC_SHBUF_FREE, sizeof(struct csx_kh_shbuf) },
+	{ CSX_KH_IOC_SVC_CALL_SHBUF, sizeof(struct csx_kh_svc_call_shbuf) },
+	{ CSX_KH_IOC_SVC_SERVE2, sizeof(struct csx_kh_svc_serve2) },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -956,7 +977,20 @@ static void fixup(unsigned long cmd, uint8_t *buf, struct slot *s)
 
 		if (pick(2))
 			u->handle = up_handle(s);
-	} else if (cmd == CSX_KH_IOC_SVC_SERVE) {
+	} else if (cmd == CSX_KH_IOC_SHBUF_ALLOC) {
+		struct csx_kh_shbuf *b = (void *)buf;
+
+		b->length = sb_len(b->length);
+	} else if (cmd == CSX_KH_IOC_SHBUF_FREE) {
+		struct csx_kh_shbuf *b = (void *)buf;
+
+		if (pick(2))
+			b->id = sb_id();
+	} else if (cmd == CSX_KH_IOC_SVC_CALL_SHBUF) {
+		sb_call_aim((void *)buf, s);
+	} else if (cmd == CSX_KH_IOC_SVC_SERVE ||
+		   cmd == CSX_KH_IOC_SVC_SERVE2) {
+		/* SERVE's structure is SERVE2's prefix. */
 		struct csx_kh_svc_serve *v = (void *)buf;
 		int64_t t = v->timeout_ns;
 
@@ -973,7 +1007,7 @@ static void fixup(unsigned long cmd, uint8_t *buf, struct slot *s)
 
 static void fuzz_real_ioctl(void)
 {
-	uint8_t buf[128];
+	uint8_t buf[160];
 	unsigned int i = pick(NCMDS);
 	unsigned long cmd = cmds[i].cmd;
 	struct slot *s = slot_get();
@@ -1030,10 +1064,14 @@ static uint64_t rand_offset(int *dma)
 	uint64_t base;
 
 	*dma = 0;
-	switch (pick(5)) {
+	switch (pick(6)) {
 	case 0:
 	case 1:
 		base = CSX_KH_MMAP_BAR(pick(8));
+		break;
+	case 5: /* shared buffers: memory, writable like DMA buffers */
+		*dma = 1;
+		base = CSX_KH_MMAP_SHBUF(sb_id());
 		break;
 	case 2:
 		*dma = 1;
@@ -1374,6 +1412,123 @@ static void fuzz_svc_open(void)
  * then a large valid call on the real 1 MiB buffers, a call whose struct
  * is read-only (the call is made, the result cannot be written back), or
  * an open, close and reuse of the handle. */
+/* --- shared buffers ------------------------------------------------------------ */
+
+static atomic_ulong sb_gone_told;
+
+/*
+ * Lengths of a shared buffer: invalid ones as they come, valid ones kept
+ * small (a file may hold 256 MiB, the VM has 512 MiB).
+ */
+static uint64_t sb_len(uint64_t len)
+{
+	if (len && len <= CSX_KH_SHBUF_MAX && len > (256u << 10))
+		len = pick(64) ? 1 + pick(256u << 10) : CSX_KH_SHBUF_MAX;
+	return len;
+}
+
+static __u32 sb_id(void)
+{
+	return pick(4) ? 1 + pick(80) : interesting32();
+}
+
+/*
+ * SVC_CALL_SHBUF at random: windows near and past the ends, overflowing
+ * sums; never edu/0's factorial or timeout, whose request would be
+ * whatever lies in the buffer.
+ */
+static void sb_call_aim(struct csx_kh_svc_call_shbuf *c, struct slot *s)
+{
+	memset(c, 0, sizeof(*c));
+	c->size = pick(20) ? sizeof(*c) : interesting32();
+	c->handle = svc_handle(s);
+	c->op = pick(2) ? EDU_OP_INFO : interesting32();
+	if (c->op == EDU_OP_FACT || c->op == EDU_OP_TIMEOUT)
+		c->op = 0;
+	c->buf_id = sb_id();
+	c->reserved = pick(10) ? 0 : interesting32();
+	c->in_off = pick(2) ? svc_len() : interesting64();
+	c->in_len = svc_len();
+	c->out_off = pick(2) ? svc_len() : interesting64();
+	c->out_cap = svc_len();
+	c->timeout_ns = svc_timeout();
+}
+
+/* SERVE2 reported @id gone: its kept mappings just age out of M[]. */
+static void sb_gone(int fd, __u32 id)
+{
+	(void)fd;
+	(void)id;
+	atomic_fetch_add(&sb_gone_told, 1);
+}
+
+/* Keep a mapping for the map games (and to outlive its buffer's id). */
+static int sb_keep(int fd, uint8_t *p, size_t len, __u32 id)
+{
+	int i;
+
+	(void)fd;
+	(void)id;
+	if (pick(2))
+		return 0;
+	i = map_slot();
+	M[i].addr = p;
+	M[i].len = (len + PAGE - 1) & ~(PAGE - 1);
+	M[i].dma = 1;
+	return 1;
+}
+
+/*
+ * A slot's own buffers: alloc, map (or not), calls through them with
+ * windows in and out of range, scribbles, a free while mapped or not.
+ */
+static void fuzz_shbuf(void)
+{
+	struct csx_kh_shbuf b = { .size = sizeof(b) },
+			    f = { .size = sizeof(f) };
+	struct csx_kh_svc_call_shbuf c;
+	struct slot *s = slot_get();
+	uint8_t *p = MAP_FAILED;
+	int i, n = 1 + pick(6);
+
+	b.length = sb_len(pick(4) ? 1 + pick(1u << 18) : interesting64());
+	if (svc_io(s->fd, CSX_KH_IOC_SHBUF_ALLOC, &b)) {
+		f.id = sb_id(); /* full, perhaps: make room */
+		svc_io(s->fd, CSX_KH_IOC_SHBUF_FREE, &f);
+		return;
+	}
+	if (pick(3))
+		p = mmap(NULL, b.length, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 s->fd, (off_t)b.mmap_offset);
+	if (F.svc_real && !pick(4)) {
+		svc_close(s->fd, s->svc[0]);
+		svc_open(s->fd, EDU_SVC, 0, &s->svc[0]);
+	}
+	for (i = 0; i < n; i++) {
+		sb_call_aim(&c, s);
+		if (pick(2))
+			c.buf_id = b.id;
+		if (pick(2))
+			c.handle = s->svc[pick(NSVC)];
+		if (pick(2)) { /* inside, so the handler runs */
+			c.in_off = pick((unsigned int)b.length + 1);
+			c.in_len =
+				pick((unsigned int)(b.length - c.in_off) + 1);
+			c.out_off = pick((unsigned int)b.length + 1);
+			c.out_cap =
+				pick((unsigned int)(b.length - c.out_off) + 1);
+		}
+		svc_io(pick(50) ? s->fd : -1, CSX_KH_IOC_SVC_CALL_SHBUF, &c);
+		if (p != MAP_FAILED && pick(2))
+			p[pick((unsigned int)b.length)] = (uint8_t)rnd();
+	}
+	f.id = b.id;
+	if (pick(4))
+		svc_io(s->fd, CSX_KH_IOC_SHBUF_FREE, &f);
+	if (p != MAP_FAILED && !sb_keep(s->fd, p, b.length, b.id))
+		munmap(p, b.length);
+}
+
 static void fuzz_svc_call(void)
 {
 	struct csx_kh_svc_call c, *arg = &c;
@@ -1736,6 +1891,41 @@ static void fuzz_up_export(void)
 		svc_io(s->fd, CSX_KH_IOC_SVC_KICK, NULL);
 }
 
+/*
+ * SERVE2 with @v's SERVE fields. A shared-buffer call taken is answered
+ * like an inline one, hostile or not, after scribbling on its windows
+ * through a mapping that is sometimes kept (until SERVE2 says gone, or
+ * the file goes), sometimes dropped at once.
+ */
+static void up_serve2(int fd, const struct csx_kh_svc_serve *v)
+{
+	struct csx_kh_svc_serve2 w;
+	uint8_t *p;
+	__u32 k;
+
+	memset(&w, 0, sizeof(w));
+	memcpy(&w, v, sizeof(*v));
+	w.size = pick(20) ? sizeof(w) : v->size;
+	if (svc_io(fd, CSX_KH_IOC_SVC_SERVE2, &w))
+		return;
+	for (k = 0; k < w.gone_count && k < CSX_KH_SERVE_GONE_MAX; k++)
+		sb_gone(fd, w.gone[k]);
+	up_remember(w.req_id);
+	if (!w.req_id || !w.buf_id)
+		return;
+	p = mmap(NULL, w.buf_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 (off_t)CSX_KH_MMAP_SHBUF(w.buf_id));
+	if (p == MAP_FAILED)
+		return;
+	if (w.out_off < w.buf_len && w.out_cap)
+		memset(p + w.out_off, (int)rnd(),
+		       w.out_cap < w.buf_len - w.out_off ?
+			       w.out_cap :
+			       w.buf_len - w.out_off);
+	if (!sb_keep(fd, p, w.buf_len, w.buf_id))
+		munmap(p, w.buf_len);
+}
+
 static void fuzz_up_serve(void)
 {
 	struct csx_kh_svc_serve v, *arg = &v;
@@ -1759,8 +1949,12 @@ static void fuzz_up_serve(void)
 		default:
 			arg = &v;
 		}
-		if (!svc_io(s->fd, CSX_KH_IOC_SVC_SERVE, arg) && arg == &v)
+		if (pick(2) && arg == &v) {
+			up_serve2(s->fd, &v);
+		} else if (!svc_io(s->fd, CSX_KH_IOC_SVC_SERVE, arg) &&
+			   arg == &v) {
 			up_remember(v.req_id);
+		}
 		atomic_fetch_add(&F.progress, 1);
 	}
 }
@@ -1795,6 +1989,19 @@ static void *up_race_server(void *arg)
 		v.timeout_ns =
 			1000000 * (1 + (int64_t)(rnd_next(&r->rng) % 20));
 		r->last = 0;
+		if (rnd_next(&r->rng) % 2) {
+			struct csx_kh_svc_serve2 w;
+
+			memset(&w, 0, sizeof(w));
+			memcpy(&w, &v, sizeof(v));
+			w.size = sizeof(w);
+			if (svc_io(r->fd, CSX_KH_IOC_SVC_SERVE2, &w) == -EBADF)
+				break;
+			/* Shared-buffer calls: answered unseen (no map). */
+			r->last = w.req_id;
+			atomic_fetch_add(&F.progress, 1);
+			continue;
+		}
 		if (svc_io(r->fd, CSX_KH_IOC_SVC_SERVE, &v) == -EBADF)
 			break;
 		r->last = v.req_id;
@@ -1963,8 +2170,8 @@ static const struct {
 	unsigned int weight; /* out of 100 */
 	void (*fn)(void);
 } ops[] = {
-	{ "random_ioctl", 20, fuzz_random_ioctl },
-	{ "real_ioctl", 24, fuzz_real_ioctl },
+	{ "random_ioctl", 18, fuzz_random_ioctl },
+	{ "real_ioctl", 20, fuzz_real_ioctl },
 	{ "mmap", 10, fuzz_mmap },
 	{ "map_game", 6, fuzz_map_game },
 	{ "race", 6, fuzz_race },
@@ -1979,6 +2186,7 @@ static const struct {
 	{ "up_serve", 6, fuzz_up_serve },
 	{ "up_race", 2, fuzz_up_race },
 	{ "up_fork_kill", 1, fuzz_up_fork_kill },
+	{ "shbuf", 6, fuzz_shbuf },
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 
@@ -2163,6 +2371,8 @@ int main(int argc, char **argv)
 
 	print_op_times();
 	print_svc_results();
+	printf("# kh_fuzz: shared buffers: %lu gone ids told by SERVE2\n",
+	       (unsigned long)sb_gone_told);
 	if (F.svc_real)
 		printf("# kh_fuzz: svc: %lu storms, %lu refused the 65th channel (EMFILE/ENOSPC), %lu did not\n",
 		       F.storms, F.storm_refused, F.storm_odd);

@@ -24,9 +24,17 @@
  * EIO, with details in result. @len -1 sweeps lengths 0 B..1 MiB over the
  * calls; @cap -1 is each call's length, -2 CSX_CALL_MAX_PAYLOAD.
  *
+ * Shared buffers: "sbcall" calls the held channel with the payloads in a
+ * shared buffer (@sb_size, @sb_in_off, @sb_out_off; kept across commands
+ * until "sbfree" frees it; one per @sb_slot, 0..15), "sbkind" checks that a buffer made for an
+ * in-process service is refused on it. The module also exports the
+ * kernel service KUC_SB_SVC for processes' SVC_CALL_SHBUF.
+ *
  * bg=1 at load: @bg_threads kthreads keep calling @bg_svc with random
- * operations, lengths and short timeouts until unload (for the fuzzer,
- * whose replies are hostile: nothing is checked but lengths), then log
+ * operations, lengths and short timeouts (a quarter of the channels also
+ * with shared buffers, freed before or after the channel's close) until
+ * unload (for the fuzzer, whose replies are hostile: nothing is checked
+ * but lengths), then log
  * "kh_upcall_client: background: ..." with the statuses seen.
  */
 #include <linux/completion.h>
@@ -74,6 +82,14 @@ static uint kuc_check = KUC_CHECK_ECHO;
 module_param_named(check, kuc_check, uint, 0644);
 static bool kuc_async;
 module_param_named(async, kuc_async, bool, 0644);
+static uint kuc_sb_size = 1 << 20;
+module_param_named(sb_size, kuc_sb_size, uint, 0644);
+static uint kuc_sb_in_off;
+module_param_named(sb_in_off, kuc_sb_in_off, uint, 0644);
+static uint kuc_sb_out_off;
+module_param_named(sb_out_off, kuc_sb_out_off, uint, 0644);
+static uint kuc_sb_slot;
+module_param_named(sb_slot, kuc_sb_slot, uint, 0644);
 static char kuc_result[256] = "none";
 module_param_string(result, kuc_result, sizeof(kuc_result), 0444);
 static int kuc_watch_fired;
@@ -88,6 +104,10 @@ module_param_named(bg_threads, kuc_bg_threads, uint, 0444);
 
 /* Commands run under the module's parameter lock: one at a time. */
 static struct csx_chan *kuc_chan;
+#define KUC_SB_SLOTS 16
+/* "sbcall"'s, one per @sb_slot, until "sbfree" of the slot. */
+static struct csx_shbuf *kuc_sbs[KUC_SB_SLOTS];
+static struct csx_service *kuc_sb_svc;
 static bool kuc_ready;
 
 static const size_t kuc_sweep[] = {
@@ -358,6 +378,170 @@ static void kuc_watch_fn(void *ctx)
 	WRITE_ONCE(kuc_watch_fired, READ_ONCE(kuc_watch_fired) + 1);
 }
 
+/* ---- Shared buffers ----------------------------------------------------------- */
+
+/* KUC_SB_SVC's handler: in place, on whatever windows it is given. */
+static int kuc_sb_handler(void *ctx, uint32_t op, const void *in, size_t in_len,
+			  void *out, size_t out_cap, size_t *out_len)
+{
+	size_t n = min(in_len, out_cap), i;
+	struct kuc_sb_sum sum = { 0 };
+	const u8 *src = in;
+	u8 *dst = out;
+
+	switch (op & 0xff) {
+	case KUC_SB_SLOW:
+		msleep(min(op >> 8, 5000u));
+		fallthrough;
+	case KUC_SB_ECHO:
+		if (n)
+			memmove(dst, src, n);
+		*out_len = n;
+		return 0;
+	case KUC_SB_INVERT:
+		for (i = 0; i < n; i++)
+			dst[i] = ~src[i];
+		*out_len = n;
+		return 0;
+	case KUC_SB_SUM:
+		if (out_cap < sizeof(sum))
+			return -CSX_EMSGSIZE;
+		for (i = 0; i < in_len; i++)
+			sum.sum += src[i];
+		sum.len = in_len;
+		memcpy(dst, &sum, sizeof(sum));
+		*out_len = sizeof(sum);
+		return 0;
+	default:
+		return -CSX_EOPNOTSUPP;
+	}
+}
+
+static bool kuc_sb_answer_ok(u8 *p, size_t size, const u8 *pat, size_t len,
+			     size_t cap, size_t out_len)
+{
+	const struct kuc_sb_info *info = (const void *)(p + kuc_sb_out_off);
+
+	switch (kuc_check) {
+	case KUC_CHECK_ECHO:
+		return out_len == len &&
+		       (!len || !memcmp(p + kuc_sb_out_off, pat, len));
+	case KUC_CHECK_INFO:
+		return out_len == sizeof(*info) && info->op == kuc_op &&
+		       info->buf_len == size && info->in_off == kuc_sb_in_off &&
+		       info->out_off == kuc_sb_out_off &&
+		       info->req_len == len && info->out_cap == cap;
+	case KUC_CHECK_EMPTY:
+		return out_len == 0;
+	default:
+		return true;
+	}
+}
+
+/*
+ * "sbcall": @calls calls of @op on the held channel with the payloads in
+ * the module's shared buffer (allocated on the channel by the first
+ * "sbcall", kept until "sbfree"). Windows outside the buffer are passed
+ * as they are (@expect says what the core must answer).
+ */
+static int kuc_sbcall(void)
+{
+	size_t len = kuc_len, cap = kuc_cap == -1 ? len : kuc_cap;
+	size_t size, out_len = 0, j;
+	unsigned int i, bad = 0;
+	int ret = 0, first_bad = 0;
+	struct csx_shbuf **sbp;
+	bool inside;
+	u8 *p, *pat;
+
+	if (!kuc_chan)
+		return -ENOTCONN;
+	if (kuc_len < 0 || kuc_cap < -1 || kuc_sb_slot >= KUC_SB_SLOTS)
+		return -EINVAL;
+	sbp = &kuc_sbs[kuc_sb_slot];
+	if (!*sbp) {
+		ret = csx_shbuf_alloc(kuc_chan, kuc_sb_size, sbp);
+		if (ret) {
+			*sbp = NULL;
+			snprintf(kuc_result, sizeof(kuc_result),
+				 "shbuf_alloc %d\n", ret);
+			return -EIO;
+		}
+	}
+	p = csx_shbuf_addr(*sbp);
+	size = csx_shbuf_size(*sbp);
+	inside = kuc_sb_in_off <= size && len <= size - kuc_sb_in_off;
+	pat = kvmalloc(max_t(size_t, len, 1), GFP_KERNEL);
+	if (!pat)
+		return -ENOMEM;
+	for (i = 0; i < kuc_calls; i++) {
+		for (j = 0; inside && j < len; j++)
+			pat[j] = (u8)(j * 131 + i * 7 + 1 + (j >> 12));
+		if (inside)
+			memcpy(p + kuc_sb_in_off, pat, len);
+		out_len = 0;
+		ret = csx_call_shbuf(kuc_chan, kuc_op, *sbp, kuc_sb_in_off, len,
+				     kuc_sb_out_off, cap, &out_len,
+				     kuc_timeout_ms < 0 ?
+					     CSX_WAIT_FOREVER :
+					     kuc_timeout_ms * NSEC_PER_MSEC);
+		if (ret != kuc_expect ||
+		    (!ret &&
+		     !kuc_sb_answer_ok(p, size, pat, len, cap, out_len))) {
+			if (!bad++)
+				first_bad = ret;
+			pr_info("kh_upcall_client: sbcall %u (%zu B at %u, cap %zu at %u): status %d out_len %zu, expected %d\n",
+				i, len, kuc_sb_in_off, cap, kuc_sb_out_off, ret,
+				out_len, kuc_expect);
+		}
+	}
+	kvfree(pat);
+	snprintf(kuc_result, sizeof(kuc_result),
+		 "sbcalls %u bad %u first_bad %d size %zu out_len %zu\n",
+		 kuc_calls, bad, first_bad, size, out_len);
+	return bad ? -EIO : 0;
+}
+
+/*
+ * "sbkind": a buffer made for an in-process service (KUC_SB_SVC) works
+ * there, in place, and is refused (-CSX_EINVAL) on the held channel to a
+ * process, which could not map it.
+ */
+static int kuc_sbkind(void)
+{
+	struct csx_shbuf *sb;
+	struct csx_chan *local;
+	size_t out_len = 0;
+	int ret, remote = 0;
+	u8 *p;
+
+	if (!kuc_chan)
+		return -ENOTCONN;
+	ret = csx_open(KUC_SB_SVC, 0, &local);
+	if (ret)
+		goto out;
+	ret = csx_shbuf_alloc(local, 5000, &sb);
+	if (ret)
+		goto out_close;
+	p = csx_shbuf_addr(sb);
+	memset(p, 0x3c, 100);
+	ret = csx_call_shbuf(local, KUC_SB_INVERT, sb, 0, 100, 4096, 100,
+			     &out_len, CSX_WAIT_FOREVER);
+	if (!ret && (csx_shbuf_size(sb) != 8192 || out_len != 100 ||
+		     p[4096] != 0xc3 || p[4195] != 0xc3))
+		ret = -EBADMSG;
+	if (!ret)
+		remote = csx_call_shbuf(kuc_chan, KUC_OP_ECHO, sb, 0, 16, 0, 16,
+					&out_len, CSX_WAIT_FOREVER);
+	csx_shbuf_free(sb);
+out_close:
+	csx_close(local);
+out:
+	snprintf(kuc_result, sizeof(kuc_result), "sbkind local %d remote %d\n",
+		 ret, remote);
+	return !ret && remote == -CSX_EINVAL ? 0 : -EIO;
+}
+
 static int kuc_run_set(const char *val, const struct kernel_param *kp)
 {
 	char cmd[16];
@@ -386,6 +570,18 @@ static int kuc_run_set(const char *val, const struct kernel_param *kp)
 		WRITE_ONCE(kuc_watch_fired, 0);
 		ret = csx_chan_watch(kuc_chan, kuc_watch_fn, NULL);
 		snprintf(kuc_result, sizeof(kuc_result), "watch %d\n", ret);
+		return ret ? -EIO : 0;
+	}
+	if (!strcmp(cmd, "sbcall"))
+		return kuc_sbcall();
+	if (!strcmp(cmd, "sbkind"))
+		return kuc_sbkind();
+	if (!strcmp(cmd, "sbfree")) {
+		if (kuc_sb_slot >= KUC_SB_SLOTS || !kuc_sbs[kuc_sb_slot])
+			return -ENOENT;
+		ret = csx_shbuf_free(kuc_sbs[kuc_sb_slot]);
+		snprintf(kuc_result, sizeof(kuc_result), "sbfree %d\n", ret);
+		kuc_sbs[kuc_sb_slot] = NULL;
 		return ret ? -EIO : 0;
 	}
 	if (!strcmp(cmd, "close")) {
@@ -459,9 +655,25 @@ static void kuc_bg_count(struct kuc_bg_thread *b, int ret, size_t out_len,
 	}
 }
 
+/* A shared-buffer call with random windows inside @sb; sets @cap. */
+static int kuc_bg_sbcall(struct csx_chan *chan, struct csx_shbuf *sb,
+			 size_t *cap, size_t *out_len)
+{
+	size_t size = csx_shbuf_size(sb);
+	u32 in_off = get_random_u32_below(size + 1);
+	u32 out_off = get_random_u32_below(size + 1);
+	u32 in_len = get_random_u32_below(size - in_off + 1);
+
+	*cap = get_random_u32_below(size - out_off + 1);
+	memset(csx_shbuf_addr(sb), 0x5c, min_t(size_t, size, 64));
+	return csx_call_shbuf(chan, get_random_u32(), sb, in_off, in_len,
+			      out_off, *cap, out_len, kuc_bg_timeout());
+}
+
 static int kuc_bg_fn(void *arg)
 {
 	struct kuc_bg_thread *b = arg;
+	struct csx_shbuf *sb;
 	struct csx_chan *chan;
 	size_t len, cap, out_len;
 	unsigned int i, n;
@@ -475,20 +687,36 @@ static int kuc_bg_fn(void *arg)
 			continue;
 		}
 		n = 1 + get_random_u32_below(64);
+		/* A quarter of the channels pass shared buffers too. */
+		sb = NULL;
+		if (!get_random_u32_below(4) &&
+		    csx_shbuf_alloc(chan, 1 + get_random_u32_below(1u << 18),
+				    &sb))
+			sb = NULL;
 		for (i = 0; i < n && !kthread_should_stop(); i++) {
 			len = kuc_bg_len();
 			cap = kuc_bg_len();
-			memset(b->in, (int)i, min_t(size_t, len, 64));
 			out_len = 0;
-			ret = csx_call(chan, get_random_u32(),
-				       len ? b->in : NULL, len,
-				       cap ? b->out : NULL, cap, &out_len,
-				       kuc_bg_timeout());
+			if (sb && get_random_u32_below(2)) {
+				ret = kuc_bg_sbcall(chan, sb, &cap, &out_len);
+			} else {
+				memset(b->in, (int)i, min_t(size_t, len, 64));
+				ret = csx_call(chan, get_random_u32(),
+					       len ? b->in : NULL, len,
+					       cap ? b->out : NULL, cap,
+					       &out_len, kuc_bg_timeout());
+			}
 			kuc_bg_count(b, ret, out_len, cap);
 			if (ret == -CSX_EPEERDIED)
 				break; /* this channel stays dead: reopen */
 		}
+		/* Before or after the close: the buffer outlives its channel. */
+		if (sb && get_random_u32_below(2)) {
+			csx_shbuf_free(sb);
+			sb = NULL;
+		}
 		csx_close(chan);
+		csx_shbuf_free(sb);
 	}
 	return 0;
 }
@@ -549,10 +777,18 @@ static int __init kuc_init(void)
 {
 	int ret;
 
+	ret = csx_service_export_scope(KUC_SB_SVC, 1, CSX_SERVICE_PUBLIC,
+				       kuc_sb_handler, NULL, &kuc_sb_svc);
+	if (ret) {
+		pr_err("kh_upcall_client: export %s: %d\n", KUC_SB_SVC, ret);
+		return -EIO;
+	}
 	if (kuc_bg) {
 		ret = kuc_bg_start();
-		if (ret)
+		if (ret) {
+			csx_service_unexport(kuc_sb_svc);
 			return ret;
+		}
 		pr_info("kh_upcall_client: %u background caller(s) of %s\n",
 			kuc_nbg, kuc_bg_svc);
 	}
@@ -562,10 +798,15 @@ static int __init kuc_init(void)
 
 static void __exit kuc_exit(void)
 {
+	unsigned int i;
+
 	kuc_bg_stop();
+	for (i = 0; i < KUC_SB_SLOTS; i++)
+		csx_shbuf_free(kuc_sbs[i]);
 	if (kuc_chan)
 		csx_close(kuc_chan);
 	kuc_chan = NULL;
+	csx_service_unexport(kuc_sb_svc);
 }
 
 module_init(kuc_init);

@@ -41,4 +41,38 @@ struct kuc_info {
 #define KUC_CHECK_INFO 2  /* struct kuc_info matching op, len, cap */
 #define KUC_CHECK_EMPTY 3 /* out_len 0 */
 
+/*
+ * Shared buffers. The module's kernel service KUC_SB_SVC (for SVC_OPEN
+ * and SVC_CALL_SHBUF from a process; exported at load, scope PUBLIC)
+ * answers KUC_SB_* operations on the windows it is given, in place:
+ */
+#define KUC_SB_SVC "kuc/shbuf"
+#define KUC_SB_ECHO 1	/* out = in (memmove: windows may overlap) */
+#define KUC_SB_INVERT 2 /* out[i] = ~in[i], byte by byte from the start */
+#define KUC_SB_SUM 3	/* out: struct kuc_sb_sum of the request */
+#define KUC_SB_SLOW 4	/* sleep op >> 8 ms, then echo */
+
+struct kuc_sb_sum {
+	__u64 sum; /* of the request's bytes */
+	__u64 len; /* the request's length */
+};
+
+/*
+ * The other way, the module's "sbcall" command calls @svc (a process's
+ * export, served with SVC_SERVE2) with a shared buffer of @sb_size bytes:
+ * request @len bytes at @sb_in_off, response window @cap at @sb_out_off.
+ * The request is a pattern; check=KUC_CHECK_ECHO wants it back in the
+ * response window. A test server answers KUC_OP_ECHO in place (memmove)
+ * and KUC_OP_INFO with a struct kuc_sb_info in the window.
+ */
+struct kuc_sb_info {
+	__u32 op;
+	__u32 buf_id;
+	__u64 buf_len;
+	__u64 in_off;
+	__u64 out_off;
+	__u64 req_len;
+	__u64 out_cap;
+};
+
 #endif /* KH_UPCALL_TEST_H */
