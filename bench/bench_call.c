@@ -13,6 +13,11 @@
  *       processes. Both server processes are pinned, with all their
  *       threads, to one CPU and the client to the same one or the other.
  *       Target: at most 1.0x.
+ *   call_user_to_user_1mib_shbuf_vs_socketpair   the same, but a 1 MiB
+ *       request and a 1 MiB response: csx_call_shbuf() with both windows
+ *       in a shared buffer (the exporter's handler copies the request to
+ *       the response window, in place) vs a socketpair echo of 1 MiB each
+ *       way. Same CPU. No target: it shows what passing by handle saves.
  *
  * The daemon is $CSX_UHELPERD (make bench sets it to the built one); it
  * runs on a private socket for the length of the benchmark.
@@ -35,6 +40,7 @@
 
 #define XSVC "bench/xcall"
 #define PAYLOAD 64
+#define BIG (1u << 20)
 
 static int echo8(void *ctx, uint32_t op, const void *in, size_t in_len,
 		 void *out, size_t out_cap, size_t *out_len)
@@ -222,42 +228,86 @@ static double xcall_round_trips(struct csx_chan *chan, uint64_t n)
 	return (double)(bench_now_ns() - t0) / (double)n;
 }
 
-static void sp_server(int cpu, int fd)
+/* 1 MiB each way through a shared buffer: request at 0, response at BIG. */
+static double xcall_big_round_trips(struct csx_chan *chan, struct csx_shbuf *sb,
+				    uint64_t n)
 {
-	unsigned char buf[PAYLOAD];
-	ssize_t r;
-
-	pin_process(cpu);
-	while ((r = read(fd, buf, sizeof(buf))) == sizeof(buf)) {
-		if (write(fd, buf, sizeof(buf)) != sizeof(buf))
-			break;
-	}
-	_exit(0);
-}
-
-static double sp_round_trips(int fd, uint64_t n)
-{
-	unsigned char in[PAYLOAD], out[PAYLOAD];
+	unsigned char *p = csx_shbuf_addr(sb);
 	uint64_t t0, i;
+	size_t len;
 
-	memset(in, 0x5a, sizeof(in));
+	memset(p, 0x5a, BIG);
 	t0 = bench_now_ns();
 	for (i = 0; i < n; i++) {
-		in[0] = (unsigned char)i;
-		if (write(fd, in, sizeof(in)) != sizeof(in) ||
-		    read(fd, out, sizeof(out)) != sizeof(out) ||
-		    out[0] != in[0]) {
-			bench_log("socketpair round trip failed");
+		p[0] = (unsigned char)i;
+		if (csx_call_shbuf(chan, 1, sb, 0, BIG, BIG, BIG, &len,
+				   CSX_WAIT_FOREVER) ||
+		    len != BIG || p[BIG] != p[0]) {
+			bench_log(
+				"cross-process shared-buffer call %llu failed",
+				(unsigned long long)i);
 			exit(1);
 		}
 	}
 	return (double)(bench_now_ns() - t0) / (double)n;
 }
 
-static void bench_cross(int srv_cpu, int cli_cpu, const char *name)
+/* Full reads and writes of @len bytes on a stream socket. */
+static int sp_io(int fd, void *buf, size_t len, bool rd)
+{
+	unsigned char *p = buf;
+	ssize_t r;
+
+	while (len) {
+		r = rd ? read(fd, p, len) : write(fd, p, len);
+		if (r <= 0)
+			return -1;
+		p += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+static void sp_server(int cpu, int fd, size_t size)
+{
+	unsigned char *buf = malloc(size);
+
+	pin_process(cpu);
+	while (buf && !sp_io(fd, buf, size, true) &&
+	       !sp_io(fd, buf, size, false))
+		;
+	_exit(0);
+}
+
+static double sp_round_trips(int fd, uint64_t n, size_t size)
+{
+	unsigned char *in = malloc(size), *out = malloc(size);
+	uint64_t t0, i;
+
+	if (!in || !out)
+		exit(1);
+	memset(in, 0x5a, size);
+	t0 = bench_now_ns();
+	for (i = 0; i < n; i++) {
+		in[0] = (unsigned char)i;
+		if (sp_io(fd, in, size, false) || sp_io(fd, out, size, true) ||
+		    out[0] != in[0]) {
+			bench_log("socketpair round trip failed");
+			exit(1);
+		}
+	}
+	free(in);
+	free(out);
+	return (double)(bench_now_ns() - t0) / (double)n;
+}
+
+/* @big: 1 MiB each way, by shared buffer; otherwise PAYLOAD, copied. */
+static void bench_cross(int srv_cpu, int cli_cpu, const char *name, bool big)
 {
 	unsigned int reps = bench_reps(), r;
-	uint64_t n = bench_iters(20000);
+	uint64_t n = bench_iters(big ? 400 : 20000);
+	size_t size = big ? BIG : PAYLOAD;
+	struct csx_shbuf *sb = NULL;
 	int ready[2], hold[2], sp[2];
 	double c[32], b[32];
 	struct csx_chan *chan = NULL;
@@ -286,7 +336,7 @@ static void bench_cross(int srv_cpu, int cli_cpu, const char *name)
 		close(ready[1]);
 		close(hold[1]);
 		close(sp[0]);
-		sp_server(srv_cpu, sp[1]);
+		sp_server(srv_cpu, sp[1], size);
 	}
 	close(ready[1]);
 	close(hold[0]);
@@ -311,12 +361,23 @@ static void bench_cross(int srv_cpu, int cli_cpu, const char *name)
 			  csx_strerror(ret));
 		exit(1);
 	}
-	xcall_round_trips(chan, n / 10);
-	sp_round_trips(sp[0], n / 10);
-	for (r = 0; r < reps; r++) {
-		c[r] = xcall_round_trips(chan, n);
-		b[r] = sp_round_trips(sp[0], n);
+	if (big && csx_shbuf_alloc(chan, 2 * BIG, &sb)) {
+		bench_log("cannot allocate a shared buffer for %s", XSVC);
+		exit(1);
 	}
+	for (r = 0; r <= reps; r++) {
+		/* Round 0 warms up and is not kept. */
+		uint64_t k = r ? n : n / 10;
+		double cr = big ? xcall_big_round_trips(chan, sb, k) :
+				  xcall_round_trips(chan, k);
+		double br = sp_round_trips(sp[0], k, size);
+
+		if (r) {
+			c[r - 1] = cr;
+			b[r - 1] = br;
+		}
+	}
+	csx_shbuf_free(sb);
 	csx_close(chan);
 	csx_user_fini();
 	close(sp[0]);
@@ -334,12 +395,21 @@ static void bench_cross(int srv_cpu, int cli_cpu, const char *name)
 			CPU_SET(i, &all);
 		sched_setaffinity(0, sizeof(all), &all);
 	}
-	bench_row(name, bench_median(c, reps), bench_median(b, reps), "ns",
-		  BENCH_TIME, "ratio<=1.0",
-		  "csx_call() round trip to another process (shared-memory "
-		  "lane) vs a socketpair ping-pong, %d B each way; server CPU "
-		  "%d, client CPU %d",
-		  PAYLOAD, srv_cpu, cli_cpu);
+	if (big)
+		bench_row(name, bench_median(c, reps), bench_median(b, reps),
+			  "ns", BENCH_TIME, "-",
+			  "csx_call_shbuf() round trip to another process, "
+			  "1 MiB each way in a shared buffer, vs a socketpair "
+			  "echo of 1 MiB; server CPU %d, client CPU %d",
+			  srv_cpu, cli_cpu);
+	else
+		bench_row(
+			name, bench_median(c, reps), bench_median(b, reps),
+			"ns", BENCH_TIME, "ratio<=1.0",
+			"csx_call() round trip to another process "
+			"(shared-memory lane) vs a socketpair ping-pong, %d B "
+			"each way; server CPU %d, client CPU %d",
+			PAYLOAD, srv_cpu, cli_cpu);
 }
 
 int main(void)
@@ -348,9 +418,11 @@ int main(void)
 	bench_in_process();
 	daemon_start();
 	bench_cross(BENCH_CPU_A, BENCH_CPU_A,
-		    "call_user_to_user_same_cpu_vs_socketpair");
+		    "call_user_to_user_same_cpu_vs_socketpair", false);
 	bench_cross(BENCH_CPU_B, BENCH_CPU_A,
-		    "call_user_to_user_cross_cpu_vs_socketpair");
+		    "call_user_to_user_cross_cpu_vs_socketpair", false);
+	bench_cross(BENCH_CPU_A, BENCH_CPU_A,
+		    "call_user_to_user_1mib_shbuf_vs_socketpair", true);
 	daemon_stop();
 	return 0;
 }

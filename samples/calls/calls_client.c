@@ -8,6 +8,7 @@
  * init: a version check (asking for a newer version than the service has
  * must fail at open time), then CALLS_THREADS threads x CALLS_PER_THREAD
  * checked calls (echo of lengths up to CSX_CALL_MAX_PAYLOAD, sums), then
+ * calls with their payloads in a shared buffer (calls_shared()), then
  * the median round trip of a 64-byte echo, then CALLS_ASYNC asynchronous
  * calls started from a DPC (completions checked). After init, background threads
  * keep calling until fini, counting calls that found the service withdrawn
@@ -16,6 +17,8 @@
  * calls. Log lines the tests look for:
  *   "calls_client: N calls OK on calls/echo version V"
  *   "BENCH-RAW call64 n=N median=NS"
+ *   "calls_client: shared buffer: N-byte echo and sum OK"
+ *   "BENCH-RAW call1m_copy n=N median=NS", "... call1m_shbuf ..."
  *   "calls_client: N asynchronous calls from a DPC OK"
  *   "calls_client: background: N calls, P peer gone, E other errors"
  *   "calls_client: death notices: D" (at fini; D channels told)
@@ -266,6 +269,114 @@ out:
 	return ret;
 }
 
+/*
+ * Payloads by shared buffer: a CALLS_SHBUF-byte echo (four times what a
+ * copied call may carry) answered in place into the buffer's second
+ * half, and a sum over it read in place. Then the median round trip of a
+ * CSX_CALL_MAX_PAYLOAD echo both ways: copied, and by shared buffer.
+ */
+#define CALLS_SHBUF (4u * CSX_CALL_MAX_PAYLOAD)
+#define CALLS_BIG_SAMPLES 15
+
+static uint8_t calls_pattern(size_t i)
+{
+	return (uint8_t)(i * 31 + (i >> 12));
+}
+
+static int calls_shared_check(struct csx_chan *chan, struct csx_shbuf *sb)
+{
+	uint8_t *p = csx_shbuf_addr(sb);
+	struct calls_sum sum = { 0 };
+	uint64_t want = 0;
+	uint32_t v;
+	size_t i, len = 0;
+	int ret;
+
+	for (i = 0; i < CALLS_SHBUF; i++)
+		p[i] = calls_pattern(i);
+	ret = csx_call_shbuf(chan, CALLS_OP_ECHO, sb, 0, CALLS_SHBUF,
+			     CALLS_SHBUF, CALLS_SHBUF, &len, CALLS_TIMEOUT_NS);
+	for (i = 0; !ret && i < CALLS_SHBUF; i++)
+		if (len != CALLS_SHBUF ||
+		    p[CALLS_SHBUF + i] != calls_pattern(i))
+			ret = -CSX_EIO;
+	if (ret)
+		return ret;
+	for (i = 0; i < CALLS_SHBUF; i += sizeof(v)) {
+		__builtin_memcpy(&v, p + i, sizeof(v));
+		want += v;
+	}
+	/* The response window overlaps nothing the service reads. */
+	ret = csx_call_shbuf(chan, CALLS_OP_SUM, sb, 0, CALLS_SHBUF,
+			     CALLS_SHBUF, sizeof(sum), &len, CALLS_TIMEOUT_NS);
+	if (ret)
+		return ret;
+	__builtin_memcpy(&sum, p + CALLS_SHBUF, sizeof(sum));
+	if (len != sizeof(sum) || sum.sum != want ||
+	    sum.count != CALLS_SHBUF / sizeof(v))
+		return -CSX_EIO;
+	return 0;
+}
+
+/* Median time of CALLS_BIG_SAMPLES round trips: copied, or shared. */
+static int calls_big_times(struct csx_chan *chan, struct csx_shbuf *sb,
+			   uint64_t *copy_ns, uint64_t *shared_ns)
+{
+	size_t n = CSX_CALL_MAX_PAYLOAD, len = 0;
+	uint8_t *p = csx_shbuf_addr(sb);
+	unsigned int i;
+	uint64_t t0;
+	int ret = 0;
+
+	for (i = 0; !ret && i < CALLS_BIG_SAMPLES; i++) {
+		t0 = csx_time_ns();
+		ret = csx_call(chan, CALLS_OP_ECHO, p, n, p + n, n, &len,
+			       CALLS_TIMEOUT_NS);
+		calls_lat[i] = csx_time_ns() - t0;
+	}
+	calls_sort(calls_lat, CALLS_BIG_SAMPLES);
+	*copy_ns = calls_lat[CALLS_BIG_SAMPLES / 2];
+	for (i = 0; !ret && i < CALLS_BIG_SAMPLES; i++) {
+		t0 = csx_time_ns();
+		ret = csx_call_shbuf(chan, CALLS_OP_ECHO, sb, 0, n, n, n, &len,
+				     CALLS_TIMEOUT_NS);
+		calls_lat[i] = csx_time_ns() - t0;
+	}
+	calls_sort(calls_lat, CALLS_BIG_SAMPLES);
+	*shared_ns = calls_lat[CALLS_BIG_SAMPLES / 2];
+	return ret;
+}
+
+static int calls_shared(struct csx_chan *chan)
+{
+	uint64_t copy_ns = 0, shared_ns = 0;
+	struct csx_shbuf *sb;
+	int ret;
+
+	ret = csx_shbuf_alloc(chan, 2 * CALLS_SHBUF, &sb);
+	if (ret) {
+		csx_err("calls_client: shared buffer: %s", csx_strerror(ret));
+		return ret;
+	}
+	ret = calls_shared_check(chan, sb);
+	if (!ret)
+		ret = calls_big_times(chan, sb, &copy_ns, &shared_ns);
+	if (ret) {
+		csx_err("calls_client: shared-buffer calls: %s",
+			csx_strerror(ret));
+	} else {
+		csx_info("calls_client: shared buffer: %u-byte echo and sum OK",
+			 CALLS_SHBUF);
+		csx_info("BENCH-RAW call1m_copy n=%u median=%llu",
+			 CALLS_BIG_SAMPLES, (unsigned long long)copy_ns);
+		csx_info("BENCH-RAW call1m_shbuf n=%u median=%llu",
+			 CALLS_BIG_SAMPLES, (unsigned long long)shared_ns);
+	}
+	if (csx_shbuf_free(sb) && !ret)
+		ret = -CSX_EIO;
+	return ret;
+}
+
 static int calls_batch(void)
 {
 	uint64_t calls, peer_gone, errors;
@@ -285,6 +396,8 @@ static int calls_batch(void)
 		ret = -CSX_EIO;
 	} else if (!calls_open(&ws[0].chan)) {
 		ret = calls_biggest(ws[0].chan);
+		if (!ret)
+			ret = calls_shared(ws[0].chan);
 		if (!ret)
 			ret = calls_latency(&ws[0]);
 		csx_close(ws[0].chan);

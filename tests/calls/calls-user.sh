@@ -11,6 +11,7 @@ run_status ./csx-run --once samples/calls/calls_svc.la samples/calls/calls_clien
 [ $rc = 0 ] || fail "exit $rc"
 expect "$out" "calls_svc: exported calls/echo version 2" \
 	"calls_client: 1000 calls OK on calls/echo version 2" \
+	"calls_client: shared buffer: 4194304-byte echo and sum OK" \
 	"calls_client: 32 asynchronous calls from a DPC OK" \
 	"BENCH-RAW call64 n=2001 median=" \
 	"calls_client: background: 4 thread(s) running" \

@@ -62,6 +62,7 @@ start_svc 1
 run_status ./csx-run --once samples/calls/calls_client.la
 [ $rc = 0 ] || fail "client: exit $rc"
 expect "$out" "calls_client: 1000 calls OK on calls/echo version 2" \
+	"calls_client: shared buffer: 4194304-byte echo and sum OK" \
 	"calls_client: 32 asynchronous calls from a DPC OK" \
 	"BENCH-RAW call64 n=2001 median=" \
 	"calls_client: background: 4 thread(s) running"

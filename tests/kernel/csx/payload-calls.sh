@@ -22,6 +22,7 @@ csx_mods=${csx_mods:-/usr/local/lib/csx/modules}
 # calls_ok FILE: the client's checked batch passed (log lines in FILE).
 calls_ok() {
 	grep -q "calls_client: [0-9]* calls OK on calls/echo version 2" "$1" &&
+		grep -q "calls_client: shared buffer: [0-9]*-byte echo and sum OK" "$1" &&
 		grep -q "calls_client: [0-9]* asynchronous calls from a DPC OK" "$1"
 }
 
@@ -32,6 +33,8 @@ calls_tests() {
 	# kernel→kernel: the direct path in csx.ko's registry.
 	insmod ./calls_client.ko
 	tap $? calls_kernel_to_kernel "init failed: see the kernel log"
+	dmesg | grep -q "calls_client: shared buffer: [0-9]*-byte echo and sum OK"
+	tap $? calls_kernel_to_kernel_shared_buffer
 	dmesg | grep -q "calls_client: [0-9]* asynchronous calls from a DPC OK"
 	tap $? calls_kernel_to_kernel_async
 	rmmod calls_client
@@ -168,6 +171,8 @@ calls_kernel_to_user() {
 	[ $rc -eq 0 ] && kmsg_since k2u | grep -q "calls_client: [0-9]* calls OK on calls/echo version 2" &&
 		kmsg_since k2u | grep -q "calls_client: [0-9]* asynchronous calls from a DPC OK"
 	tap $? calls_kernel_to_user "insmod exit $rc"
+	kmsg_since k2u | grep -q "calls_client: shared buffer: [0-9]*-byte echo and sum OK"
+	tap $? calls_kernel_to_user_shared_buffer
 	if [ "${CSX_BENCH_ITERS:-0}" -gt 0 ]; then
 		kmsg_since k2u | grep -o 'BENCH-RAW call64.*' | tail -n 1 >/tmp/calls-k2u-bench.txt
 	fi
