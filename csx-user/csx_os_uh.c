@@ -29,6 +29,20 @@
  * protocol, or at fini; whoever drops the last reference (the thread or
  * the last lane thread) closes it.
  *
+ * Per-caller quotas (csx_uh_proto.h, CSX_UH_QUOTA_*): what all channels
+ * of one caller process, and of all callers of one uid (but root's and
+ * ours), make us hold in channels, lanes and mapped shared buffers. Going
+ * over refuses just that (a channel with CSX_UH_REFUSE, a lane with
+ * CSX_UH_LANE_REFUSE, a buffer with its ACK), logged at most once per
+ * UH_QUOTA_LOG_NS per caller; nobody else's channel is touched. A refused
+ * channel is told why before the socket closes.
+ *
+ * Caller side, refusals: a refused lane is closed with the reason; the
+ * call on it never ran, so it is made again on another lane of the
+ * channel if there is one, and the channel adds no lane for UH_REGROW_NS.
+ * A refused channel fails its calls with the reason, except a withdrawn
+ * service: that is a death (-CSX_EPEERDIED, the death notice, recovery).
+ *
  * Without a daemon, callers see what a process without other domains
  * sees: open fails with -CSX_ENOENT (quietly) and publish succeeds, the
  * service being sent whenever a daemon comes. So a daemon hanging up
@@ -176,6 +190,7 @@ enum uh_use {
 	UH_LANE_CALL,	 /* a call owns it */
 	UH_LANE_ORPHAN,	 /* a call timed out while the server ran it */
 	UH_LANE_RETIRED, /* broken by the server, or closed: never reused */
+	UH_LANE_EMPTY,	 /* a slot whose lane was refused: @sh NULL */
 };
 
 /*
@@ -215,10 +230,11 @@ static void uh_spin_end(struct uh_spin *sp, bool spun, bool slept)
 }
 
 struct uh_clane {
-	struct csx_uh_lane *sh; /* the shared mapping */
+	struct csx_uh_lane *sh; /* the shared mapping; NULL: an empty slot */
 	struct uh_clane *next;	/* free list */
 	uint64_t seq;		/* last request number */
 	enum uh_use use;
+	int32_t refused; /* the exporter refused it: why (atomic) */
 	struct uh_spin spin;
 };
 
@@ -249,7 +265,10 @@ struct csx_uh_chan {
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* a lane came free, or the channel died */
 	int fd;
-	bool dead;		  /* the exporter hung up (atomic) */
+	bool dead; /* the exporter hung up (atomic) */
+	/* It refused the channel first, not a death: calls fail with this
+	 * (set before @dead; 0: none, calls fail -CSX_EPEERDIED). */
+	int32_t refused;
 	struct event *ev;	  /* hang-up watch on the uh thread; fixed */
 	struct csx_uh_chan *next; /* uh.cchans */
 	struct csx_os_rchan *rc;  /* the core's name for it: death notices */
@@ -257,11 +276,36 @@ struct csx_uh_chan {
 	unsigned int creating;	  /* lanes being made, not in nlanes yet */
 	unsigned int norphans;
 	unsigned int nretired;
+	unsigned int nempty; /* slots below nlanes whose lane was refused */
+	/* A lane was refused: no new one before @grow_at; calls that find
+	 * no lane meanwhile fail with @grow_status. */
+	uint64_t grow_at;
+	int grow_status;
 	struct uh_clane *free;
 	struct uh_clane lanes[CSX_UH_LANES_MAX];
 	pthread_cond_t sb_cond; /* an ACK came, or the channel died */
 	struct uh_sent sent[CSX_UH_SHBUF_PER_CHAN];
 	char name[CSX_UH_NAME_MAX];
+};
+
+/*
+ * What the channels of one caller hold in this exporter (the quotas in
+ * csx_uh_proto.h): a caller process (by the daemon's pid) or all callers
+ * of one uid. Found and freed under uh.lock, which also covers @chans;
+ * the other counts are charged by the uh thread only (so its check and
+ * charge cannot race another charge) and released by any thread: atomics.
+ */
+struct uh_peer {
+	struct uh_peer *next; /* uh.peers */
+	uint32_t id;	      /* pid or uid */
+	bool is_uid;
+	unsigned int chans; /* channels charged to it: its references */
+	uint32_t lanes;
+	uint32_t sbs;
+	uint64_t sb_bytes;
+	/* Refusal log lines, at most one per UH_QUOTA_LOG_NS (uh.lock). */
+	uint64_t logged_ns;
+	unsigned int unlogged;
 };
 
 /* A caller's shared buffer, mapped here. */
@@ -286,6 +330,10 @@ struct uh_srv {
 	unsigned int nlanes; /* written by the uh thread only */
 	struct csx_uh_lane *lanes[CSX_UH_LANES_MAX];
 	uint32_t peer_pid;
+	uint32_t peer_uid;
+	/* Charged for this channel: its caller's process, and its uid or
+	 * NULL (root, ours); fixed, released when the channel is freed. */
+	struct uh_peer *peer[2];
 	/* Shared buffers the caller gave: added and dropped by the uh
 	 * thread, used by lane threads, under @sb_lock. */
 	pthread_mutex_t sb_lock;
@@ -339,9 +387,14 @@ static struct {
 	struct uh_drop *drops;
 	/* Channels. */
 	struct uh_srv *srvs;
+	struct uh_peer *peers;
 	struct csx_uh_chan *cchans;
 	unsigned int lane_threads; /* running, not yet in zombies */
 	struct uh_slane *zombies;  /* ended, to be joined */
+	/* Caller side: refusals we were told of, logged at most once per
+	 * UH_QUOTA_LOG_NS. */
+	uint64_t refusal_logged_ns;
+	unsigned int refusals_unlogged;
 } uh = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.dfd = -1,
@@ -1025,6 +1078,226 @@ static int uh_connect_wait_locked(void)
 	return -CSX_ENOENT;
 }
 
+/* ---- Exporter side: per-caller quotas ----------------------------------- */
+
+/*
+ * Lane threads of all channels of this process together: each caller may
+ * grow a channel to CSX_UH_LANES_MAX lanes, so without a process-wide
+ * bound a few callers could make the exporter start threads and map
+ * memory without end. Beyond it a new lane is refused (its channel
+ * stays); the per-caller quotas keep one caller from taking them all.
+ */
+#define UH_LANE_THREADS_MAX 1024
+
+/* Between two log lines about one caller going over its quotas. */
+#define UH_QUOTA_LOG_NS (10 * CSX_NSEC_PER_SEC)
+
+struct uh_quota {
+	unsigned int chans;
+	uint32_t lanes;
+	uint32_t sbs;
+	uint64_t sb_bytes;
+};
+
+/* Indexed as uh_srv.peer[]: a caller process, all callers of one uid. */
+static const struct uh_quota uh_quotas[2] = {
+	{ CSX_UH_QUOTA_CHANS, CSX_UH_QUOTA_LANES, CSX_UH_QUOTA_SHBUFS,
+	  CSX_UH_QUOTA_SHBUF_BYTES },
+	{ CSX_UH_QUOTA_UID_CHANS, CSX_UH_QUOTA_UID_LANES,
+	  CSX_UH_QUOTA_UID_SHBUFS, CSX_UH_QUOTA_UID_SHBUF_BYTES },
+};
+
+static const char *const uh_quota_who[2] = { "process", "uid" };
+
+/*
+ * Root and our own uid could harm us by other means anyway (as the
+ * daemon's --max-per-uid): only their processes are bounded one by one.
+ */
+static bool uh_uid_exempt(uint32_t uid)
+{
+	return uid == 0 || uid == (uint32_t)geteuid();
+}
+
+/* The entry of @id, made if need be; NULL: out of memory. uh.lock held. */
+static struct uh_peer *uh_peer_get_locked(uint32_t id, bool is_uid)
+{
+	struct uh_peer *p;
+
+	for (p = uh.peers; p; p = p->next) {
+		if (p->id == id && p->is_uid == is_uid)
+			return p;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->id = id;
+	p->is_uid = is_uid;
+	p->next = uh.peers;
+	uh.peers = p;
+	return p;
+}
+
+/* A channel's reference dropped: the last one frees it. uh.lock held. */
+static void uh_peer_put_locked(struct uh_peer *p)
+{
+	struct uh_peer **pos;
+
+	if (!p || --p->chans)
+		return;
+	for (pos = &uh.peers; *pos != p; pos = &(*pos)->next)
+		;
+	*pos = p->next;
+	free(p);
+}
+
+/*
+ * Caller @pid (uid @uid) went over a bound of @quota @what (@p's quota,
+ * or with @all this process's bound for all callers): say so, at most
+ * once per UH_QUOTA_LOG_NS for @p. uh.lock held.
+ */
+static void uh_quota_log_locked(struct uh_peer *p, const char *svc,
+				uint32_t pid, uint32_t uid, const char *what,
+				unsigned long long quota, bool all)
+{
+	uint64_t now = csx_os_time_ns();
+	unsigned int more = p->unlogged;
+
+	if (p->logged_ns && now - p->logged_ns < UH_QUOTA_LOG_NS) {
+		p->unlogged++;
+		return;
+	}
+	p->logged_ns = now;
+	p->unlogged = 0;
+	csx_warn("service %s: caller pid %u (uid %u) would go over %llu %s "
+		 "%s%s: refused with -CSX_ENOSPC, its other channels stay "
+		 "(%u more refusals since the last such line)",
+		 svc, (unsigned int)pid, (unsigned int)uid, quota, what,
+		 all ? "in all callers" : "per caller ",
+		 all ? "" : uh_quota_who[p->is_uid], more);
+}
+
+/* Every lane thread in all: say so like a quota, naming the caller. */
+static void uh_threads_log(struct uh_srv *srv)
+{
+	uh_lock();
+	uh_quota_log_locked(srv->peer[0], srv->name, srv->peer_pid,
+			    srv->peer_uid, "lane threads", UH_LANE_THREADS_MAX,
+			    true);
+	uh_unlock();
+}
+
+/*
+ * CONNECT: charge a channel to caller @pid and its uid @uid (@peer[1]
+ * NULL if exempt). 0, -CSX_ENOSPC (over a quota: logged) or -CSX_ENOMEM.
+ */
+static int uh_peers_charge_chan(const char *svc, uint32_t pid, uint32_t uid,
+				struct uh_peer *peer[2])
+{
+	unsigned int i;
+	int ret = 0;
+
+	uh_lock();
+	peer[0] = NULL;
+	peer[1] = NULL;
+	for (i = 0; i < 2 && !ret; i++) {
+		if (i == 1 && uh_uid_exempt(uid))
+			break;
+		peer[i] = uh_peer_get_locked(i ? uid : pid, i == 1);
+		if (!peer[i]) {
+			ret = -CSX_ENOMEM;
+			break;
+		}
+		if (++peer[i]->chans > uh_quotas[i].chans) {
+			uh_quota_log_locked(peer[i], svc, pid, uid, "channels",
+					    uh_quotas[i].chans, false);
+			ret = -CSX_ENOSPC;
+		}
+	}
+	if (ret) {
+		uh_peer_put_locked(peer[0]);
+		uh_peer_put_locked(peer[1]);
+		peer[0] = NULL;
+		peer[1] = NULL;
+	}
+	uh_unlock();
+	return ret;
+}
+
+static void uh_peers_put_chan(struct uh_peer *peer[2])
+{
+	uh_lock();
+	uh_peer_put_locked(peer[0]);
+	uh_peer_put_locked(peer[1]);
+	uh_unlock();
+}
+
+/*
+ * uh thread: would @lanes more lanes, or @sbs more shared buffers of
+ * @bytes, put @srv's caller over a quota? -1 if not, else the index of
+ * the quota (uh_quotas[]). The uh thread alone charges, so a "no" stays
+ * true until its uh_peers_charge().
+ */
+static int uh_peers_over(struct uh_srv *srv, uint32_t lanes, uint32_t sbs,
+			 uint64_t bytes)
+{
+	const struct uh_quota *q;
+	struct uh_peer *p;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		p = srv->peer[i];
+		q = &uh_quotas[i];
+		if (!p)
+			continue;
+		if (lanes &&
+		    __atomic_load_n(&p->lanes, __ATOMIC_RELAXED) + lanes >
+			    q->lanes)
+			return i;
+		if (sbs &&
+		    (__atomic_load_n(&p->sbs, __ATOMIC_RELAXED) + sbs >
+			     q->sbs ||
+		     bytes > q->sb_bytes - __atomic_load_n(&p->sb_bytes,
+							   __ATOMIC_RELAXED)))
+			return i;
+	}
+	return -1;
+}
+
+/* Charge (@sign 1, the uh thread) or release (-1, any thread). */
+static void uh_peers_add(struct uh_srv *srv, int sign, uint32_t lanes,
+			 uint32_t sbs, uint64_t bytes)
+{
+	struct uh_peer *p;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		p = srv->peer[i];
+		if (!p)
+			continue;
+		if (sign > 0) {
+			__atomic_add_fetch(&p->lanes, lanes, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&p->sbs, sbs, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&p->sb_bytes, bytes,
+					   __ATOMIC_RELAXED);
+		} else {
+			__atomic_sub_fetch(&p->lanes, lanes, __ATOMIC_RELAXED);
+			__atomic_sub_fetch(&p->sbs, sbs, __ATOMIC_RELAXED);
+			__atomic_sub_fetch(&p->sb_bytes, bytes,
+					   __ATOMIC_RELAXED);
+		}
+	}
+}
+
+/* Log that @srv's caller went over quota @over (uh_peers_over()). */
+static void uh_peers_log(struct uh_srv *srv, int over, const char *what,
+			 unsigned long long quota)
+{
+	uh_lock();
+	uh_quota_log_locked(srv->peer[over], srv->name, srv->peer_pid,
+			    srv->peer_uid, what, quota, false);
+	uh_unlock();
+}
+
 /* ---- Exporter side ------------------------------------------------------- */
 
 /* The last reference: close the core channel, unmap, free. No lock held. */
@@ -1038,9 +1311,12 @@ static void uh_srv_put(struct uh_srv *srv)
 	csx_close(srv->chan);
 	for (i = 0; i < srv->nlanes; i++)
 		munmap(srv->lanes[i], CSX_UH_LANE_SIZE);
+	uh_peers_add(srv, -1, srv->nlanes, 0, 0);
 	for (i = 0; i < CSX_UH_SHBUF_PER_CHAN; i++) {
-		if (srv->sbs[i].id)
+		if (srv->sbs[i].id) {
 			munmap(srv->sbs[i].addr, srv->sbs[i].size);
+			uh_peers_add(srv, -1, 0, 1, srv->sbs[i].size);
+		}
 	}
 	pthread_mutex_destroy(&srv->sb_lock);
 	close(srv->fd);
@@ -1052,6 +1328,8 @@ static void uh_srv_put(struct uh_srv *srv)
 			break;
 		}
 	}
+	uh_peer_put_locked(srv->peer[0]);
+	uh_peer_put_locked(srv->peer[1]);
 	pthread_cond_broadcast(&uh.cond);
 	uh_unlock();
 	free(srv);
@@ -1124,6 +1402,7 @@ static void uh_sbmap_unmap_locked(struct uh_srv *srv, struct uh_sbmap *m)
 {
 	munmap(m->addr, m->size);
 	srv->sb_bytes -= m->size;
+	uh_peers_add(srv, -1, 0, 1, m->size);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -1222,13 +1501,18 @@ static const char *uh_sb_check_fd(int fd, uint64_t size)
 	return NULL;
 }
 
-/* Map a checked buffer into a free slot: 0, or -CSX_ENOSPC, or @why. */
+/*
+ * Map a checked buffer into a free slot: 0, or -CSX_ENOSPC (over the
+ * channel's limits; *@over: -1, or over the caller's quota uh_quotas[]),
+ * or @why.
+ */
 static int uh_sb_insert(struct uh_srv *srv, uint32_t id, void *addr,
-			uint64_t size, const char **why)
+			uint64_t size, const char **why, int *over)
 {
 	unsigned int i;
 	int ret = 0;
 
+	*over = -1;
 	pthread_mutex_lock(&srv->sb_lock);
 	for (i = 0; i < CSX_UH_SHBUF_PER_CHAN && srv->sbs[i].id; i++)
 		;
@@ -1238,11 +1522,14 @@ static int uh_sb_insert(struct uh_srv *srv, uint32_t id, void *addr,
 	} else if (i == CSX_UH_SHBUF_PER_CHAN ||
 		   size > CSX_UH_SHBUF_CHAN_BYTES - srv->sb_bytes) {
 		ret = -CSX_ENOSPC;
+	} else if ((*over = uh_peers_over(srv, 0, 1, size)) >= 0) {
+		ret = -CSX_ENOSPC;
 	} else {
 		srv->sbs[i].id = id;
 		srv->sbs[i].addr = addr;
 		srv->sbs[i].size = (size_t)size;
 		srv->sb_bytes += size;
+		uh_peers_add(srv, 1, 0, 1, size);
 	}
 	pthread_mutex_unlock(&srv->sb_lock);
 	return ret;
@@ -1260,7 +1547,7 @@ static int uh_sb_add(struct uh_srv *srv, const void *buf, ssize_t n, int mflags,
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	const char *why = NULL;
 	void *addr;
-	int ret;
+	int ret, over;
 
 	if ((mflags & (MSG_TRUNC | MSG_CTRUNC)) || (size_t)n != sizeof(*m) ||
 	    m->hdr.len != (uint32_t)n || m->reserved)
@@ -1286,12 +1573,19 @@ static int uh_sb_add(struct uh_srv *srv, const void *buf, ssize_t n, int mflags,
 			 (unsigned int)srv->peer_pid, strerror(errno));
 		return uh_sb_ack(srv, m->id, -CSX_ENOMEM);
 	}
-	ret = uh_sb_insert(srv, m->id, addr, m->size, &why);
+	ret = uh_sb_insert(srv, m->id, addr, m->size, &why, &over);
 	if (ret)
 		munmap(addr, (size_t)m->size);
 	if (why)
 		goto out_bad;
-	if (ret)
+	if (over >= 0 &&
+	    __atomic_load_n(&srv->peer[over]->sbs, __ATOMIC_RELAXED) >=
+		    uh_quotas[over].sbs)
+		uh_peers_log(srv, over, "shared buffers", uh_quotas[over].sbs);
+	else if (over >= 0)
+		uh_peers_log(srv, over, "bytes of shared buffers",
+			     uh_quotas[over].sb_bytes);
+	else if (ret)
 		csx_dbg("service %s: caller pid %u gives more shared buffers "
 			"than a channel may have",
 			srv->name, (unsigned int)srv->peer_pid);
@@ -1493,14 +1787,6 @@ static int uh_lane_thread_start(struct uh_srv *srv, struct csx_uh_lane *sh,
 	return ret;
 }
 
-/*
- * Lane threads of all channels of this process together: each caller may
- * grow a channel to CSX_UH_LANES_MAX lanes, so without a process-wide
- * bound a few callers could make the exporter start threads and map
- * memory without end. Beyond it a new lane ends its channel.
- */
-#define UH_LANE_THREADS_MAX 1024
-
 static unsigned int uh_lane_threads(void)
 {
 	unsigned int n;
@@ -1511,10 +1797,50 @@ static unsigned int uh_lane_threads(void)
 	return n;
 }
 
+/* uh thread: tell the caller lane @lane was not taken (@status). */
+static int uh_lane_refuse(struct uh_srv *srv, uint32_t lane, int status)
+{
+	struct csx_uh_lane_refuse r;
+	int ret;
+
+	memset(&r, 0, sizeof(r));
+	uh_hdr(&r.hdr, CSX_UH_LANE_REFUSE, sizeof(r), 0);
+	r.lane = lane;
+	r.status = status;
+	ret = uh_send(srv->fd, &r, sizeof(r), -1);
+	if (ret)
+		csx_dbg("service %s: cannot refuse a lane to caller pid %u: "
+			"%s; closing the channel",
+			srv->name, (unsigned int)srv->peer_pid, strerror(-ret));
+	return ret ? -CSX_EIO : 0;
+}
+
+/*
+ * uh thread: may @srv's caller have one more lane? Over its quotas, or
+ * over this process's lane threads in all, the lane is refused (logged)
+ * and the channel stays.
+ */
+static bool uh_lane_allowed(struct uh_srv *srv)
+{
+	int over = uh_peers_over(srv, 1, 0, 0);
+
+	if (over >= 0) {
+		uh_peers_log(srv, over, "lanes", uh_quotas[over].lanes);
+		return false;
+	}
+	if (uh_lane_threads() >= UH_LANE_THREADS_MAX) {
+		uh_threads_log(srv);
+		return false;
+	}
+	return true;
+}
+
 /*
  * A LANE_ADD from the caller. Everything about it is checked before the
  * memfd is mapped: a file that could shrink under us would turn our reads
- * into SIGBUS. 0, or a negative status: the channel must end.
+ * into SIGBUS. A well-formed lane over the caller's quotas is refused
+ * (CSX_UH_LANE_REFUSE) without mapping it. 0, or a negative status: the
+ * channel must end.
  */
 static int uh_lane_add(struct uh_srv *srv, const void *buf, ssize_t n,
 		       int mflags, int *fds, unsigned int nfds)
@@ -1535,8 +1861,6 @@ static int uh_lane_add(struct uh_srv *srv, const void *buf, ssize_t n,
 		why = "a lane without exactly one descriptor";
 	else if (srv->nlanes >= CSX_UH_LANES_MAX)
 		why = "too many lanes";
-	else if (uh_lane_threads() >= UH_LANE_THREADS_MAX)
-		why = "a lane beyond this process's limit (UH_LANE_THREADS_MAX)";
 	else if (m->size != CSX_UH_LANE_SIZE)
 		why = "a lane of the wrong size";
 	if (why)
@@ -1551,15 +1875,20 @@ static int uh_lane_add(struct uh_srv *srv, const void *buf, ssize_t n,
 		why = "a lane file of the wrong size";
 		goto out_bad;
 	}
+	if (!uh_lane_allowed(srv)) {
+		close(fds[0]);
+		return uh_lane_refuse(srv, m->lane, -CSX_ENOSPC);
+	}
 	sh = mmap(NULL, CSX_UH_LANE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
 		  fds[0], 0);
 	close(fds[0]);
 	if (sh == MAP_FAILED) {
 		csx_warn("service %s: cannot map a lane: %s", srv->name,
 			 strerror(errno));
-		return -CSX_ENOMEM;
+		return uh_lane_refuse(srv, m->lane, -CSX_ENOMEM);
 	}
-	srv->lanes[srv->nlanes] = sh; /* unmapped with the channel */
+	srv->lanes[srv->nlanes] = sh;  /* unmapped with the channel */
+	uh_peers_add(srv, 1, 1, 0, 0); /* released with the channel */
 	ret = uh_lane_thread_start(srv, sh, srv->nlanes);
 	srv->nlanes++;
 	if (ret)
@@ -1621,14 +1950,70 @@ static void uh_srv_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * Tell the caller why its channel is refused (CSX_UH_REFUSE), before the
+ * socket closes. Statuses the protocol does not list are not sent: the
+ * caller sees a plain hang-up.
+ */
+static void uh_refuse(int fd, int status)
+{
+	struct csx_uh_refuse r;
+
+	if (status != -CSX_ENOENT && status != -CSX_EPERM &&
+	    status != -CSX_EPROTO && status != -CSX_ENOSPC &&
+	    status != -CSX_ENOMEM)
+		return;
+	memset(&r, 0, sizeof(r));
+	uh_hdr(&r.hdr, CSX_UH_REFUSE, sizeof(r), 0);
+	r.status = status;
+	uh_send(fd, &r, sizeof(r), -1); /* a new socket: room for it */
+}
+
+/* The channel of a CONNECT: watched from now on. 0 or -CSX_ENOMEM. */
+static int uh_srv_new(const struct csx_uh_connect *m, int fd,
+		      struct csx_chan *chan, struct uh_peer *peer[2])
+{
+	struct uh_srv *srv;
+
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -CSX_ENOMEM;
+	pthread_mutex_init(&srv->sb_lock, NULL);
+	srv->fd = fd;
+	srv->chan = chan;
+	srv->refs = 1;
+	srv->watched = true;
+	srv->peer_pid = m->peer_pid;
+	srv->peer_uid = m->peer_uid;
+	srv->peer[0] = peer[0];
+	srv->peer[1] = peer[1];
+	memcpy(srv->name, m->name, sizeof(srv->name));
+	srv->ev = event_new(uh.base, fd, EV_READ | EV_PERSIST, uh_srv_cb, srv);
+	if (!srv->ev || event_add(srv->ev, NULL)) {
+		if (srv->ev)
+			event_free(srv->ev);
+		pthread_mutex_destroy(&srv->sb_lock);
+		free(srv);
+		return -CSX_ENOMEM;
+	}
+	uh_lock();
+	srv->next = uh.srvs;
+	uh.srvs = srv;
+	uh_unlock();
+	csx_dbg("service %s: channel from pid %u", srv->name,
+		(unsigned int)srv->peer_pid);
+	return 0;
+}
+
+/*
  * CONNECT: a caller opened one of our services; the daemon checked
- * nothing but the name exists, so the core decides (scope, version).
- * Refused: close the socket, the caller's first call fails.
+ * nothing but the name exists, so the core decides (scope, version), and
+ * so do the caller's quotas. Refused: the caller is told why
+ * (CSX_UH_REFUSE) and the socket closes.
  */
 static void uh_on_connect(const struct csx_uh_connect *m, int fd)
 {
+	struct uh_peer *peer[2];
 	struct csx_chan *chan;
-	struct uh_srv *srv;
 	socklen_t tlen = sizeof(int);
 	bool same_user;
 	int type, ret;
@@ -1646,43 +2031,109 @@ static void uh_on_connect(const struct csx_uh_connect *m, int fd)
 		csx_dbg("service %s refused to pid %u (uid %u): %s", m->name,
 			(unsigned int)m->peer_pid, (unsigned int)m->peer_uid,
 			csx_strerror(ret));
-		close(fd);
+		goto out_refuse;
+	}
+	ret = uh_peers_charge_chan(m->name, m->peer_pid, m->peer_uid, peer);
+	if (ret)
+		goto out_close_chan;
+	ret = uh_srv_new(m, fd, chan, peer);
+	if (!ret)
 		return;
-	}
-	srv = calloc(1, sizeof(*srv));
-	if (!srv)
-		goto out_close;
-	pthread_mutex_init(&srv->sb_lock, NULL);
-	srv->fd = fd;
-	srv->chan = chan;
-	srv->refs = 1;
-	srv->watched = true;
-	srv->peer_pid = m->peer_pid;
-	memcpy(srv->name, m->name, sizeof(srv->name));
-	srv->ev = event_new(uh.base, fd, EV_READ | EV_PERSIST, uh_srv_cb, srv);
-	if (!srv->ev || event_add(srv->ev, NULL)) {
-		if (srv->ev)
-			event_free(srv->ev);
-		pthread_mutex_destroy(&srv->sb_lock);
-		free(srv);
-		goto out_close;
-	}
-	uh_lock();
-	srv->next = uh.srvs;
-	uh.srvs = srv;
-	uh_unlock();
-	csx_dbg("service %s: channel from pid %u", srv->name,
-		(unsigned int)srv->peer_pid);
-	return;
-
-out_close:
 	csx_warn("service %s: out of memory for a channel from pid %u", m->name,
 		 (unsigned int)m->peer_pid);
+	uh_peers_put_chan(peer);
+out_close_chan:
 	csx_close(chan);
+out_refuse:
+	uh_refuse(fd, ret);
 	close(fd);
 }
 
 /* ---- Caller side --------------------------------------------------------- */
+
+/*
+ * After the exporter refused a lane: how long a channel adds no lane (its
+ * calls use the lanes it has, or fail at once if it has none).
+ */
+#define UH_REGROW_NS (1 * CSX_NSEC_PER_SEC)
+/* After a send found the exporter gone: how long we wait for the uh
+ * thread to read the hang-up, and the refusal that may precede it. */
+#define UH_HANGUP_NS (1 * CSX_NSEC_PER_SEC)
+
+/* What calls on a dead channel fail with. */
+static int uh_dead_status(struct csx_uh_chan *c)
+{
+	int32_t r = __atomic_load_n(&c->refused, __ATOMIC_SEQ_CST);
+
+	return r ? r : -CSX_EPEERDIED;
+}
+
+/*
+ * A CLOSED lane: refused by the exporter (the request never ran there,
+ * its slot is emptied: *@use UH_LANE_EMPTY) or the channel ended.
+ */
+static int uh_closed_status(struct csx_uh_chan *c, struct uh_clane *ln,
+			    enum uh_use *use)
+{
+	int32_t r = __atomic_load_n(&ln->refused, __ATOMIC_SEQ_CST);
+
+	if (r && !__atomic_load_n(&c->dead, __ATOMIC_SEQ_CST)) {
+		*use = UH_LANE_EMPTY;
+		return r;
+	}
+	*use = UH_LANE_RETIRED;
+	return uh_dead_status(c);
+}
+
+/*
+ * A send on the channel found the exporter gone: the hang-up may come
+ * with a refusal the uh thread has not read yet. Wait for it, briefly, so
+ * the call reports the reason. c->lock held.
+ */
+static int uh_wait_dead_locked(struct csx_uh_chan *c, uint64_t deadline)
+{
+	uint64_t until = csx_os_time_ns() + UH_HANGUP_NS;
+
+	if (until > deadline)
+		until = deadline;
+	while (!__atomic_load_n(&c->dead, __ATOMIC_SEQ_CST) &&
+	       uh_cond_wait(&c->cond, &c->lock, until))
+		;
+	return uh_dead_status(c);
+}
+
+/* A refusal, told at most once per UH_QUOTA_LOG_NS in this process. */
+static void uh_refusal_log(const char *name, const char *what, int status)
+{
+	uint64_t now = csx_os_time_ns();
+	unsigned int more;
+
+	uh_lock();
+	if (uh.refusal_logged_ns &&
+	    now - uh.refusal_logged_ns < UH_QUOTA_LOG_NS) {
+		uh.refusals_unlogged++;
+		uh_unlock();
+		return;
+	}
+	more = uh.refusals_unlogged;
+	uh.refusal_logged_ns = now;
+	uh.refusals_unlogged = 0;
+	uh_unlock();
+	if (more)
+		csx_warn("channel to %s: its exporter refused %s: %s%s (and "
+			 "%u more refusals since the last such line)",
+			 name, what, csx_status_name(status),
+			 status == -CSX_ENOSPC ?
+				 ", over its quota for this process or uid" :
+				 "",
+			 more);
+	else
+		csx_warn("channel to %s: its exporter refused %s: %s%s", name,
+			 what, csx_status_name(status),
+			 status == -CSX_ENOSPC ?
+				 ", over its quota for this process or uid" :
+				 "");
+}
 
 /*
  * The exporter closed the channel or died. Fail every lane but one holding
@@ -1710,8 +2161,10 @@ static void uh_cchan_kill(struct csx_uh_chan *c)
 	pthread_mutex_lock(&c->lock);
 	/* Before the lanes: a call checks it after posting (see uh_post()). */
 	__atomic_store_n(&c->dead, true, __ATOMIC_SEQ_CST);
-	for (i = 0; i < c->nlanes; i++)
-		uh_cli_force_closed(c->lanes[i].sh);
+	for (i = 0; i < c->nlanes; i++) {
+		if (c->lanes[i].sh)
+			uh_cli_force_closed(c->lanes[i].sh);
+	}
 	pthread_cond_broadcast(&c->cond);
 	pthread_cond_broadcast(&c->sb_cond);
 	pthread_mutex_unlock(&c->lock);
@@ -1765,43 +2218,135 @@ static bool uh_cchan_ack(struct csx_uh_chan *c, const void *buf, ssize_t n)
 	return true;
 }
 
-/* uh thread: an exporter only sends ACKs, and its hang-up. */
+/* @buf (@n bytes) is a well-framed message @type of @size bytes. */
+static bool uh_msg_is(const void *buf, ssize_t n, uint16_t type, size_t size)
+{
+	const struct csx_uh_hdr *h = buf;
+
+	return (size_t)n == size && h->magic == CSX_UH_MAGIC &&
+	       h->version == CSX_UH_PROTO_VERSION && h->type == type &&
+	       h->len == (uint32_t)n;
+}
+
+/*
+ * uh thread: true if @buf is a LANE_REFUSE. The lane, if it is one we
+ * added and still use, is closed with the reason, which wakes the call
+ * posted on it; the channel adds no lane for a while.
+ */
+static bool uh_cchan_lane_refused(struct csx_uh_chan *c, const void *buf,
+				  ssize_t n)
+{
+	const struct csx_uh_lane_refuse *m = buf;
+	int32_t status;
+	struct uh_clane *ln;
+
+	if (!uh_msg_is(buf, n, CSX_UH_LANE_REFUSE, sizeof(*m)))
+		return false;
+	status = m->status == -CSX_ENOMEM ? -CSX_ENOMEM : -CSX_ENOSPC;
+	pthread_mutex_lock(&c->lock);
+	c->grow_at = csx_os_time_ns() + UH_REGROW_NS;
+	c->grow_status = status;
+	if (m->lane < c->nlanes) {
+		ln = &c->lanes[m->lane];
+		if (ln->sh && ln->use != UH_LANE_RETIRED &&
+		    !__atomic_load_n(&ln->refused, __ATOMIC_RELAXED)) {
+			/* Before the state: the woken call reads it then. */
+			__atomic_store_n(&ln->refused, status,
+					 __ATOMIC_SEQ_CST);
+			uh_cli_force_closed(ln->sh);
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	uh_refusal_log(c->name, "a lane", status);
+	return true;
+}
+
+/*
+ * uh thread: true if @buf is a REFUSE (the hang-up follows). A refusal
+ * that is no death (permission, version, quota, memory) becomes what the
+ * channel's calls fail with; a withdrawn service (-CSX_ENOENT) is one, as
+ * if it had been withdrawn a moment after taking the channel, and so is a
+ * status the protocol does not list: -CSX_EPEERDIED, and the core may
+ * re-open the channel (to another instance, say).
+ */
+static bool uh_cchan_refused(struct csx_uh_chan *c, const void *buf, ssize_t n)
+{
+	const struct csx_uh_refuse *m = buf;
+
+	if (!uh_msg_is(buf, n, CSX_UH_REFUSE, sizeof(*m)))
+		return false;
+	switch (m->status) {
+	case -CSX_EPERM:
+	case -CSX_EPROTO:
+	case -CSX_ENOSPC:
+	case -CSX_ENOMEM:
+		__atomic_store_n(&c->refused, m->status, __ATOMIC_SEQ_CST);
+		uh_refusal_log(c->name, "the channel", m->status);
+		break;
+	default:
+		csx_dbg("channel to %s: the exporter refused it (%d): the "
+			"service is gone there",
+			c->name, (int)m->status);
+		break;
+	}
+	return true;
+}
+
+/* uh thread: an exporter sends ACKs, refusals, and its hang-up. */
 static void uh_cchan_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct csx_uh_chan *c = arg;
 	int fds[UH_FDS_MAX], mflags;
 	unsigned int nfds;
-	bool stopping;
+	bool stopping, refused = false;
 	union {
 		struct csx_uh_shbuf_ack ack;
+		struct csx_uh_refuse refuse;
+		struct csx_uh_lane_refuse lane_refuse;
 		char raw[64];
 	} buf;
 	ssize_t n;
 
 	n = uh_recv(fd, &buf, sizeof(buf), fds, &nfds, &mflags);
 	uh_close_fds(fds, nfds);
+	/*
+	 * An exporter that closed with our messages unread (a LANE_ADD
+	 * sent before it refused the channel): the reset comes first, what
+	 * it sent before closing (the refusal) after.
+	 */
+	if (n == -ECONNRESET) {
+		n = uh_recv(fd, &buf, sizeof(buf), fds, &nfds, &mflags);
+		uh_close_fds(fds, nfds);
+	}
 	if (n == -EAGAIN || n == -EINTR)
 		return;
-	if (n > 0 && !nfds && !(mflags & (MSG_TRUNC | MSG_CTRUNC)) &&
-	    uh_cchan_ack(c, &buf, n))
-		return;
-	if (n > 0)
+	if (n > 0 && !nfds && !(mflags & (MSG_TRUNC | MSG_CTRUNC))) {
+		if (uh_cchan_ack(c, &buf, n) ||
+		    uh_cchan_lane_refused(c, &buf, n))
+			return;
+		refused = uh_cchan_refused(c, &buf, n);
+	}
+	if (n > 0 && !refused)
 		csx_warn("channel to %s: the exporter sent a message, which "
 			 "the protocol does not allow: closing the channel",
 			 c->name);
-	else
+	else if (!refused)
 		csx_dbg("channel to %s: the exporter closed it", c->name);
+	/* A refusal ends the channel here: its hang-up is not waited for. */
 	event_del(c->ev);
 	uh_cchan_kill(c);
 	/*
-	 * The core tells the channel's watcher. The caller's close waits
-	 * for this callback (event_del()), so @c->rc is still the core's;
-	 * at fini the core is gone already: no notices then.
+	 * The core tells the channel's watcher, of a death only: a channel
+	 * refused for a reason other than a withdrawn service is not one,
+	 * and re-opening it would meet the same refusal. The caller's close
+	 * waits for this callback (event_del()), so @c->rc is still the
+	 * core's; at fini the core is gone already: no notices then.
 	 */
 	uh_lock();
 	stopping = uh.stopping;
 	uh_unlock();
-	if (c->rc && !stopping)
+	if (c->rc && !stopping &&
+	    !__atomic_load_n(&c->refused, __ATOMIC_SEQ_CST))
 		csx__remote_peer_gone(c->rc);
 }
 
@@ -1817,6 +2362,12 @@ static void uh_lane_put(struct csx_uh_chan *c, struct uh_clane *ln,
 		c->norphans++;
 	} else if (use == UH_LANE_RETIRED) {
 		c->nretired++;
+	} else if (use == UH_LANE_EMPTY) {
+		/* The exporter never mapped it: nothing of it is left there. */
+		munmap(ln->sh, CSX_UH_LANE_SIZE);
+		ln->sh = NULL;
+		__atomic_store_n(&ln->refused, 0, __ATOMIC_RELAXED);
+		c->nempty++;
 	}
 	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
@@ -1856,17 +2407,31 @@ static bool uh_reclaim_locked(struct csx_uh_chan *c)
 	return got;
 }
 
+/* The slot for a new lane: an emptied one, or the next. Lock held. */
+static unsigned int uh_slot_locked(struct csx_uh_chan *c)
+{
+	unsigned int i;
+
+	for (i = 0; c->nempty && i < c->nlanes; i++) {
+		if (c->lanes[i].use == UH_LANE_EMPTY)
+			return i;
+	}
+	return c->nlanes;
+}
+
 /*
  * A new lane: a sealed memfd (the server refuses any it could see shrink),
  * mapped here and passed to the server. Called with a slot reserved in
  * c->creating, without the lock; 0 with the lane in *out (owned by the
  * call), or a negative status.
  */
-static int uh_lane_new(struct csx_uh_chan *c, struct uh_clane **out)
+static int uh_lane_new(struct csx_uh_chan *c, uint64_t deadline,
+		       struct uh_clane **out)
 {
 	struct csx_uh_lane_add m;
 	struct csx_uh_lane *sh;
 	struct uh_clane *ln;
+	unsigned int slot = 0;
 	int fd, ret, err;
 
 	fd = memfd_create("csx-lane", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -1883,13 +2448,14 @@ static int uh_lane_new(struct csx_uh_chan *c, struct uh_clane **out)
 	m.size = CSX_UH_LANE_SIZE;
 	pthread_mutex_lock(&c->lock);
 	if (__atomic_load_n(&c->dead, __ATOMIC_RELAXED)) {
-		ret = -CSX_EPEERDIED;
+		ret = uh_dead_status(c);
 	} else {
-		m.lane = c->nlanes;
+		slot = uh_slot_locked(c);
+		m.lane = slot;
 		uh_hdr(&m.hdr, CSX_UH_LANE_ADD, sizeof(m), 0);
 		ret = uh_send(c->fd, &m, sizeof(m), fd);
 		if (ret == -EPIPE || ret == -ECONNRESET) {
-			ret = -CSX_EPEERDIED;
+			ret = uh_wait_dead_locked(c, deadline);
 		} else if (ret) {
 			csx_warn("channel to %s: cannot add a lane: %s",
 				 c->name, strerror(-ret));
@@ -1897,8 +2463,12 @@ static int uh_lane_new(struct csx_uh_chan *c, struct uh_clane **out)
 		}
 	}
 	if (!ret) {
-		/* Published under the lock: a hang-up now sees it. */
-		ln = &c->lanes[c->nlanes++];
+		/* Published under the lock: a hang-up or refusal sees it. */
+		if (slot == c->nlanes)
+			c->nlanes++;
+		else
+			c->nempty--;
+		ln = &c->lanes[slot];
 		ln->sh = sh;
 		ln->use = UH_LANE_CALL;
 		*out = ln;
@@ -1922,17 +2492,23 @@ out_errno:
 	return -CSX_EIO;
 }
 
-/* A lane for one call: free, reclaimed, new, or waited for. */
+/*
+ * A lane for one call: free, reclaimed, new, or waited for. After the
+ * exporter refused a lane the channel does not grow for UH_REGROW_NS:
+ * calls wait for the lanes it has, or fail with the refusal if it has
+ * none that works.
+ */
 static int uh_lane_get(struct csx_uh_chan *c, uint64_t deadline,
 		       struct uh_clane **out)
 {
 	uint64_t now, until;
+	unsigned int lanes;
 	int ret;
 
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
 		if (__atomic_load_n(&c->dead, __ATOMIC_RELAXED)) {
-			ret = -CSX_EPEERDIED;
+			ret = uh_dead_status(c);
 			break;
 		}
 		if (c->free || (c->norphans && uh_reclaim_locked(c))) {
@@ -1942,23 +2518,25 @@ static int uh_lane_get(struct csx_uh_chan *c, uint64_t deadline,
 			ret = 0;
 			break;
 		}
-		if (c->nlanes + c->creating < CSX_UH_LANES_MAX) {
+		now = csx_os_time_ns();
+		lanes = c->nlanes - c->nempty;
+		if (lanes + c->creating < CSX_UH_LANES_MAX &&
+		    now >= c->grow_at) {
 			c->creating++;
 			pthread_mutex_unlock(&c->lock);
-			ret = uh_lane_new(c, out);
+			ret = uh_lane_new(c, deadline, out);
 			pthread_mutex_lock(&c->lock);
 			c->creating--;
 			if (ret) /* the slot is free again */
 				pthread_cond_signal(&c->cond);
 			break;
 		}
-		if (c->nretired == c->nlanes && !c->creating) {
+		if (c->nretired == lanes && !c->creating) {
 			/* None will ever come back: do not wait for one. */
-			ret = -CSX_EIO;
+			ret = now < c->grow_at ? c->grow_status : -CSX_EIO;
 			break;
 		}
 		/* All lanes busy: wait, within the call's own bound. */
-		now = csx_os_time_ns();
 		if (now >= deadline) {
 			ret = -CSX_ETIMEDOUT;
 			break;
@@ -1966,6 +2544,8 @@ static int uh_lane_get(struct csx_uh_chan *c, uint64_t deadline,
 		until = deadline;
 		if (c->norphans && until - now > UH_ORPHAN_POLL_NS)
 			until = now + UH_ORPHAN_POLL_NS;
+		if (now < c->grow_at && until > c->grow_at)
+			until = c->grow_at; /* then a new lane may help */
 		uh_cond_wait(&c->cond, &c->lock, until);
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -2006,9 +2586,9 @@ static int uh_post(struct csx_uh_chan *c, struct uh_clane *ln, uint32_t op,
 			goto posted;
 		st = uh_state(l);
 	}
-	*use = UH_LANE_RETIRED; /* never usable again, however it broke */
 	if (st == CSX_UH_LANE_CLOSED)
-		return -CSX_EPEERDIED;
+		return uh_closed_status(c, ln, use);
+	*use = UH_LANE_RETIRED; /* never usable again, however it broke */
 	csx_warn("channel to %s: lane in state %u before a call: the exporter "
 		 "broke the protocol",
 		 c->name, (unsigned int)st);
@@ -2023,7 +2603,7 @@ posted:
 	if (__atomic_load_n(&c->dead, __ATOMIC_SEQ_CST)) {
 		uh_cas(l, CSX_UH_LANE_REQ, CSX_UH_LANE_CLOSED);
 		*use = UH_LANE_RETIRED;
-		return -CSX_EPEERDIED;
+		return uh_dead_status(c);
 	}
 	if (__atomic_load_n(&l->srv_sleep, __ATOMIC_SEQ_CST))
 		uh_futex_wake(&l->state);
@@ -2083,10 +2663,8 @@ static int uh_take(struct csx_uh_chan *c, struct uh_clane *ln, uint32_t st,
 	uint64_t done;
 	int32_t status;
 
-	if (st == CSX_UH_LANE_CLOSED) {
-		*use = UH_LANE_RETIRED;
-		return -CSX_EPEERDIED;
-	}
+	if (st == CSX_UH_LANE_CLOSED)
+		return uh_closed_status(c, ln, use);
 	if (st != CSX_UH_LANE_RESP) {
 		csx_warn("channel to %s: lane in state %u during a call: the "
 			 "exporter broke the protocol",
@@ -2513,17 +3091,18 @@ CSX_USER_HIDDEN int csx__user_uh_open(const char *name, uint32_t min_version,
  * One call on a lane: inline payloads, or (@sbc) payloads in a shared
  * buffer the exporter has mapped, @out NULL then.
  */
-static int uh_call(struct csx_uh_chan *c, uint32_t op, const void *in,
-		   size_t in_len, void *out, size_t out_cap,
-		   const struct csx_uh_shbuf_call *sbc, size_t *out_len,
-		   uint64_t deadline)
+static int uh_call_once(struct csx_uh_chan *c, uint32_t op, const void *in,
+			size_t in_len, void *out, size_t out_cap,
+			const struct csx_uh_shbuf_call *sbc, size_t *out_len,
+			uint64_t deadline, enum uh_use *usep)
 {
 	enum uh_use use = UH_LANE_FREE;
-	struct uh_clane *ln;
+	struct uh_clane *ln = NULL;
 	bool timed_out;
 	uint32_t st;
 	int ret;
 
+	*usep = UH_LANE_FREE;
 	ret = uh_lane_get(c, deadline, &ln);
 	if (ret)
 		return ret;
@@ -2549,7 +3128,30 @@ static int uh_call(struct csx_uh_chan *c, uint32_t op, const void *in,
 	ret = uh_take(c, ln, st, out, out_cap, out_len, &use);
 out_put:
 	uh_lane_put(c, ln, use);
+	*usep = use;
 	return ret;
+}
+
+/*
+ * A call. On a lane the exporter refused, the request never ran there:
+ * it is made again on another lane if the channel has one (the refusal
+ * stops the channel's growth, so this ends), else it fails with the
+ * refusal.
+ */
+static int uh_call(struct csx_uh_chan *c, uint32_t op, const void *in,
+		   size_t in_len, void *out, size_t out_cap,
+		   const struct csx_uh_shbuf_call *sbc, size_t *out_len,
+		   uint64_t deadline)
+{
+	enum uh_use use;
+	int ret;
+
+	for (;;) {
+		ret = uh_call_once(c, op, in, in_len, out, out_cap, sbc,
+				   out_len, deadline, &use);
+		if (use != UH_LANE_EMPTY || csx_os_time_ns() >= deadline)
+			return ret;
+	}
 }
 
 CSX_USER_HIDDEN int csx__user_uh_call(struct csx_uh_chan *c, uint32_t op,
@@ -2561,7 +3163,7 @@ CSX_USER_HIDDEN int csx__user_uh_call(struct csx_uh_chan *c, uint32_t op,
 	if (in_len > CSX_UH_LANE_PAYLOAD || out_cap > CSX_UH_LANE_PAYLOAD)
 		return -CSX_EMSGSIZE; /* the core's bound is lower */
 	if (__atomic_load_n(&c->dead, __ATOMIC_RELAXED))
-		return -CSX_EPEERDIED;
+		return uh_dead_status(c);
 	return uh_call(c, op, in, in_len, out, out_cap, NULL, out_len,
 		       uh_deadline(timeout_ns));
 }
@@ -2689,12 +3291,14 @@ static int uh_sb_give(struct csx_uh_chan *c, struct csx_uh_shbuf *ub,
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
 		if (__atomic_load_n(&c->dead, __ATOMIC_RELAXED)) {
-			ret = -CSX_EPEERDIED;
+			ret = uh_dead_status(c);
 			break;
 		}
 		s = uh_sent_find_locked(c, ub->id);
 		if (!s) {
 			ret = uh_sb_send_locked(c, ub);
+			if (ret == -CSX_EPEERDIED)
+				ret = uh_wait_dead_locked(c, deadline);
 			if (ret)
 				break;
 			continue;
@@ -2739,7 +3343,7 @@ CSX_USER_HIDDEN int csx__user_uh_call_shbuf(struct csx_uh_chan *c, uint32_t op,
 	    !uh_window_ok(out_off, out_cap, ub->size))
 		return -CSX_EINVAL; /* the core checked them */
 	if (__atomic_load_n(&c->dead, __ATOMIC_RELAXED))
-		return -CSX_EPEERDIED;
+		return uh_dead_status(c);
 	ret = uh_sb_give(c, ub, deadline);
 	if (ret)
 		return ret;
@@ -2763,8 +3367,10 @@ CSX_USER_HIDDEN void csx__user_uh_close(struct csx_uh_chan *c)
 	event_del(c->ev);
 	event_free(c->ev);
 	close(c->fd); /* the exporter sees the hang-up and ends its side */
-	for (i = 0; i < c->nlanes; i++)
-		munmap(c->lanes[i].sh, CSX_UH_LANE_SIZE);
+	for (i = 0; i < c->nlanes; i++) {
+		if (c->lanes[i].sh)
+			munmap(c->lanes[i].sh, CSX_UH_LANE_SIZE);
+	}
 	pthread_cond_destroy(&c->sb_cond);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);

@@ -33,12 +33,18 @@ struct csx_os_rchan;
  * idempotent op mask, or: -CSX_ENOENT (no daemon, or no such service),
  * -CSX_EPROTO, -CSX_EPERM, -CSX_ENOSPC, -CSX_ENOMEM, -CSX_EIO. When the
  * exporter hangs up the channel, the uh thread tells the core:
- * csx__remote_peer_gone(@rc).
+ * csx__remote_peer_gone(@rc); not when it refused the channel for a
+ * reason other than a withdrawn service (CSX_UH_REFUSE): that is no death,
+ * and the channel's calls fail with the reason.
  */
 int csx__user_uh_open(const char *name, uint32_t min_version, int64_t wait_ns,
 		      struct csx_os_rchan *rc, struct csx_uh_chan **out,
 		      uint32_t *version, uint64_t *idempotent);
-/* As csx_os_remote_call(). */
+/*
+ * As csx_os_remote_call(), and: -CSX_ENOSPC, the exporter refused the
+ * channel or its lane over its per-caller quotas (or -CSX_ENOMEM); on a
+ * channel it refused, its reason (-CSX_EPERM, -CSX_EPROTO as well).
+ */
 int csx__user_uh_call(struct csx_uh_chan *c, uint32_t op, const void *in,
 		      size_t in_len, void *out, size_t out_cap, size_t *out_len,
 		      int64_t timeout_ns);

@@ -25,9 +25,9 @@
  *    end to the caller (in the REPLY, SCM_RIGHTS) and the other to the
  *    exporter (in a CONNECT). From then on the two processes talk without
  *    the daemon, which may restart without disturbing them. The socket
- *    carries CSX_UH_LANE_ADD and the shared-buffer messages (below) and
- *    tells each side, by its hang-up, that the other closed the channel or
- *    died.
+ *    carries CSX_UH_LANE_ADD, the shared-buffer messages and the
+ *    exporter's refusals (below) and tells each side, by its hang-up, that
+ *    the other closed the channel or died.
  *
  * 3. Lanes: shared memory where the calls happen. The caller creates a lane
  *    (a sealed memfd of CSX_UH_LANE_SIZE bytes, struct csx_uh_lane at its
@@ -96,7 +96,9 @@ enum csx_uh_type {
 	CSX_UH_SHBUF_ADD = 0x41,  /* struct csx_uh_shbuf_add + memfd */
 	CSX_UH_SHBUF_DROP = 0x42, /* struct csx_uh_shbuf_drop */
 	/* exporter -> caller, on a channel socket */
-	CSX_UH_SHBUF_ACK = 0xc0, /* struct csx_uh_shbuf_ack */
+	CSX_UH_SHBUF_ACK = 0xc0,   /* struct csx_uh_shbuf_ack */
+	CSX_UH_REFUSE = 0xc1,	   /* struct csx_uh_refuse; then the hang-up */
+	CSX_UH_LANE_REFUSE = 0xc2, /* struct csx_uh_lane_refuse */
 };
 
 /* Service visibility, as csx_service_export_scope() (enum csx_service_scope). */
@@ -242,7 +244,11 @@ struct csx_uh_reply {
 	uint64_t aux; /* OPEN: the chosen instance's idempotent op mask */
 };
 
-/* CSX_UH_CONNECT: a caller opened @name; the channel socket comes along. */
+/*
+ * CSX_UH_CONNECT: a caller opened @name; the channel socket comes along.
+ * The exporter decides (scope, version, its quotas on @peer_pid and
+ * @peer_uid) and may refuse with CSX_UH_REFUSE on the socket.
+ */
 struct csx_uh_connect {
 	struct csx_uh_hdr hdr;
 	uint64_t chan_id;  /* the daemon's number for the channel */
@@ -253,7 +259,11 @@ struct csx_uh_connect {
 	char name[CSX_UH_NAME_MAX];
 };
 
-/* CSX_UH_LANE_ADD: a new lane for this channel; a sealed memfd comes along. */
+/*
+ * CSX_UH_LANE_ADD: a new lane for this channel; a sealed memfd comes
+ * along. The exporter may refuse a well-formed one (CSX_UH_LANE_REFUSE,
+ * below) without ending the channel; a malformed one ends it.
+ */
 struct csx_uh_lane_add {
 	struct csx_uh_hdr hdr;
 	uint32_t lane;	   /* the caller's number for it, from 0 */
@@ -301,13 +311,14 @@ struct csx_uh_lane {
  * CSX_UH_SHBUF_ADD on the channel socket, the first time a call on this
  * channel uses it, and waits for the exporter's CSX_UH_SHBUF_ACK (@status
  * 0: mapped; -CSX_ENOSPC: over the exporter's limits for the channel,
- * CSX_UH_SHBUF_PER_CHAN buffers and CSX_UH_SHBUF_CHAN_BYTES; -CSX_ENOMEM)
+ * CSX_UH_SHBUF_PER_CHAN buffers and CSX_UH_SHBUF_CHAN_BYTES, or over the
+ * caller's quotas, CSX_UH_QUOTA_*SHBUF*; -CSX_ENOMEM)
  * before it posts a request that uses it. The exporter sends nothing else
- * on the socket. A malformed ADD (framing, @id 0 or in use, @size 0, not a
- * page multiple or above CSX_SHBUF_MAX, not one descriptor, a file without
- * the seals or shorter than @size) ends the channel. CSX_UH_SHBUF_DROP:
- * the caller freed buffer @id; the exporter unmaps it once no handler uses
- * it (unknown ids are ignored). Ids are the caller's, never 0, never
+ * on the socket but refusals. A malformed ADD (framing, @id 0 or in use,
+ * @size 0, not a page multiple or above CSX_SHBUF_MAX, not one descriptor,
+ * a file without the seals or shorter than @size) ends the channel.
+ * CSX_UH_SHBUF_DROP: the caller freed buffer @id; the exporter unmaps it
+ * once no handler uses it (unknown ids are ignored). Ids are the caller's, never 0, never
  * reused on a channel.
  *
  * A lane request with @in_len CSX_UH_LANE_IN_SHBUF is a call on a shared
@@ -348,5 +359,61 @@ struct csx_uh_shbuf_call {
 	uint64_t out_off;
 	uint64_t out_cap;
 };
+
+/*
+ * Refusals, exporter -> caller on the channel socket. Exporters before
+ * these messages only close the socket; callers before them end the
+ * channel on any message but CSX_UH_SHBUF_ACK, as on a hang-up. Either
+ * way a refusal is no worse than what came before.
+ *
+ * CSX_UH_REFUSE: the exporter will not serve this channel and closes the
+ * socket after this message; it may come before the caller sent
+ * anything. @status: -CSX_ENOENT (the service is not exported there any
+ * more: withdrawn after the daemon's check), -CSX_EPERM (its scope does
+ * not admit the caller's uid), -CSX_EPROTO (the exporter's version is
+ * below the caller's min_version), -CSX_ENOSPC (the caller is over a
+ * quota below), -CSX_ENOMEM. A caller treats any other value as a plain
+ * hang-up.
+ *
+ * CSX_UH_LANE_REFUSE: the LANE_ADD of lane @lane (the caller's number,
+ * echoed) was not taken: its memfd was closed unmapped and no thread
+ * serves it, so any request posted on it never runs. The channel and its
+ * other lanes stay. @status: -CSX_ENOSPC (a quota below, or the
+ * exporter's limit of lane threads in all) or -CSX_ENOMEM; a caller
+ * treats any other value as -CSX_ENOSPC. A caller should not add lanes
+ * to that channel again for a while (its lanes in use serve its calls).
+ */
+struct csx_uh_refuse {
+	struct csx_uh_hdr hdr;
+	int32_t status;
+	uint32_t reserved; /* 0 */
+};
+
+struct csx_uh_lane_refuse {
+	struct csx_uh_hdr hdr;
+	uint32_t lane;
+	int32_t status;
+};
+
+/*
+ * Per-caller quotas of an exporter, on what all the channels one caller
+ * has with it (to all its services) may make it hold. "Process": the
+ * caller's pid in CONNECT (@peer_pid); "uid": all callers of that
+ * @peer_uid together, except root and the exporter's own uid, which are
+ * only bounded per process. Going over refuses only what goes over: a
+ * CONNECT with CSX_UH_REFUSE, a LANE_ADD with CSX_UH_LANE_REFUSE, a
+ * SHBUF_ADD with a CSX_UH_SHBUF_ACK of -CSX_ENOSPC; every one
+ * -CSX_ENOSPC. The exporter's own bounds per channel (CSX_UH_LANES_MAX,
+ * CSX_UH_SHBUF_PER_CHAN, CSX_UH_SHBUF_CHAN_BYTES) and in all (1024 lane
+ * threads) hold as well.
+ */
+#define CSX_UH_QUOTA_CHANS 256u		      /* channels, per process */
+#define CSX_UH_QUOTA_UID_CHANS 512u	      /* channels, per uid */
+#define CSX_UH_QUOTA_LANES 128u		      /* lanes (threads), per process */
+#define CSX_UH_QUOTA_UID_LANES 256u	      /* lanes (threads), per uid */
+#define CSX_UH_QUOTA_SHBUFS 256u	      /* shared buffers, per process */
+#define CSX_UH_QUOTA_UID_SHBUFS 512u	      /* shared buffers, per uid */
+#define CSX_UH_QUOTA_SHBUF_BYTES (4ull << 30) /* mapped, per process */
+#define CSX_UH_QUOTA_UID_SHBUF_BYTES (8ull << 30) /* mapped, per uid */
 
 #endif /* CSX_UH_PROTO_H */

@@ -47,6 +47,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -233,9 +234,81 @@ static int ex_state_set(const char *line)
 }
 
 /*
+ * A copy may also be a caller, with channels of its own (the quota tests:
+ * a caller process other than the test's).
+ */
+#define CALLER_CHANS 400
+
+static struct csx_chan *cc[CALLER_CHANS];
+static unsigned int ncc;
+
+/* "open NAME N": N more channels; the first failure stops. */
+static int cl_open(const char *line)
+{
+	unsigned int n, i;
+	char name[128];
+	int ret = 0;
+
+	if (sscanf(line, "open %127s %u", name, &n) != 2 ||
+	    n > CALLER_CHANS - ncc)
+		return -CSX_EINVAL;
+	for (i = 0; i < n && !ret; i++) {
+		ret = csx_open(name, 0, &cc[ncc]);
+		if (!ret)
+			ncc++;
+	}
+	return ret;
+}
+
+/*
+ * "call FROM TO": one echo on each open channel of [FROM, TO), one at a
+ * time. Answers "ok STATUS DONE": the first failure (0: none), and how
+ * many calls succeeded.
+ */
+static void cl_call(const char *line)
+{
+	unsigned char in[8] = "quota", out[8];
+	unsigned int from, to, i, done = 0;
+	int ret = -CSX_EINVAL, r;
+	size_t len;
+
+	if (sscanf(line, "call %u %u", &from, &to) == 2 && from <= to &&
+	    to <= ncc) {
+		ret = 0;
+		for (i = from; i < to; i++) {
+			if (!cc[i])
+				continue;
+			r = csx_call(cc[i], OP_ECHO, in, sizeof(in), out,
+				     sizeof(out), &len, (int64_t)GUARD_NS);
+			if (!r)
+				done++;
+			else if (!ret)
+				ret = r;
+		}
+	}
+	printf("ok %d %u\n", ret, done);
+}
+
+/* "close FROM TO" */
+static int cl_close(const char *line)
+{
+	unsigned int from, to, i;
+
+	if (sscanf(line, "close %u %u", &from, &to) != 2 || from > to ||
+	    to > ncc)
+		return -CSX_EINVAL;
+	for (i = from; i < to; i++) {
+		csx_close(cc[i]);
+		cc[i] = NULL;
+	}
+	return 0;
+}
+
+/*
  * Commands: "export ...", "unexport NAME", "hold 0|1", "delay MS",
- * "state-open ...", "state-set ...", "state-close KEEP", "crash" (dies
- * at once, nothing closed, no answer), "quit". Answers: "ok STATUS".
+ * "state-open ...", "state-set ...", "state-close KEEP", "open ...",
+ * "call ...", "close ...", "crash" (dies at once, nothing closed, no
+ * answer), "quit". Answers: "ok STATUS".
  */
 static int exporter_main(void)
 {
@@ -267,6 +340,13 @@ static int exporter_main(void)
 			csx_state_close(ex.st, n != 0);
 			ex.st = NULL;
 			ret = 0;
+		} else if (!strncmp(line, "open ", 5)) {
+			ret = cl_open(line);
+		} else if (!strncmp(line, "call ", 5)) {
+			cl_call(line);
+			continue;
+		} else if (!strncmp(line, "close ", 6)) {
+			ret = cl_close(line);
 		} else if (!strncmp(line, "crash", 5)) {
 			_exit(3);
 		} else if (!strncmp(line, "quit", 4)) {
@@ -275,6 +355,8 @@ static int exporter_main(void)
 		printf("ok %d\n", ret);
 	}
 	csx_state_close(ex.st, true);
+	for (i = 0; i < ncc; i++)
+		csx_close(cc[i]);
 	for (i = 0; i < EXPORTS_MAX; i++)
 		csx_service_unexport(ex.svc[i]);
 	csx_user_fini();
@@ -341,15 +423,22 @@ static bool daemon_listening(void)
 /*
  * fork + exec, the child killed if we die (a crashed test must not leave
  * a daemon or an exporter behind). Only async-signal-safe calls in the
- * child: we have threads. @in / @out: its stdin / stdout, or -1.
+ * child: we have threads. @in / @out: its stdin / stdout, or -1. @uid:
+ * the child's uid and gid (we are root), or -1 for ours.
  */
-static pid_t spawn(const char *path, char *const argv[], int in, int out)
+static pid_t spawn_uid(const char *path, char *const argv[], int in, int out,
+		       uid_t uid)
 {
 	pid_t parent = getpid(), pid;
 
 	pid = fork();
 	if (pid)
 		return pid;
+	/* First: a change of credentials clears the death signal. */
+	if (uid != (uid_t)-1 &&
+	    (setgroups(0, NULL) || setresgid(uid, uid, uid) ||
+	     setresuid(uid, uid, uid)))
+		_exit(126);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
 		_exit(127);
 	if ((in >= 0 && dup2(in, STDIN_FILENO) < 0) ||
@@ -357,6 +446,11 @@ static pid_t spawn(const char *path, char *const argv[], int in, int out)
 		_exit(127);
 	execve(path, argv, environ);
 	_exit(127);
+}
+
+static pid_t spawn(const char *path, char *const argv[], int in, int out)
+{
+	return spawn_uid(path, argv, in, out, (uid_t)-1);
 }
 
 static void daemon_start(void)
@@ -388,15 +482,18 @@ static void daemon_kill(void)
 	unlink(sock_path); /* a killed daemon leaves its socket behind */
 }
 
-/* An exporter calling itself @argv0: its HELLO name, its state's key. */
-static void proc_spawn_as(struct proc *p, const char *argv0)
+/*
+ * An exporter calling itself @argv0 (its HELLO name, its state's key),
+ * running as @uid (-1: ours).
+ */
+static void proc_spawn_uid(struct proc *p, const char *argv0, uid_t uid)
 {
 	char *argv[] = { (char *)argv0, "--exporter", NULL };
 	int to[2], from[2];
 
 	assert_int_equal(pipe2(to, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(from, O_CLOEXEC), 0);
-	p->pid = spawn("/proc/self/exe", argv, to[0], from[1]);
+	p->pid = spawn_uid("/proc/self/exe", argv, to[0], from[1], uid);
 	assert_true(p->pid > 0);
 	close(to[0]);
 	close(from[1]);
@@ -405,6 +502,11 @@ static void proc_spawn_as(struct proc *p, const char *argv0)
 	assert_non_null(p->in);
 	assert_non_null(p->out);
 	setvbuf(p->in, NULL, _IOLBF, 0);
+}
+
+static void proc_spawn_as(struct proc *p, const char *argv0)
+{
+	proc_spawn_uid(p, argv0, (uid_t)-1);
 }
 
 static void proc_spawn(struct proc *p)
@@ -2643,6 +2745,411 @@ static void recovery_to_other_instance(void **state)
 	proc_quit(alive);
 }
 
+/* ---- Per-caller quotas and refusals --------------------------------------- */
+
+/* "call FROM TO" in @p: its first failure; how many succeeded in *@done. */
+static int proc_calls(struct proc *p, unsigned int from, unsigned int to,
+		      unsigned int *done)
+{
+	char line[128];
+	int ret;
+
+	proc_send(p, "call %u %u", from, to);
+	assert_non_null(fgets(line, sizeof(line), p->out));
+	assert_int_equal(sscanf(line, "ok %d %u", &ret, done), 2);
+	return ret;
+}
+
+/* Until the call on channel @i of @p succeeds (a quota freed up). */
+static void proc_call_until_ok(struct proc *p, unsigned int i)
+{
+	uint64_t t0 = now_ns();
+	unsigned int done;
+	int ret;
+
+	while ((ret = proc_calls(p, i, i + 1, &done))) {
+		assert_int_equal(ret, -CSX_ENOSPC);
+		assert_true(now_ns() - t0 < GUARD_NS);
+		usleep(50000);
+	}
+}
+
+static void echo_ok(struct csx_chan *ch)
+{
+	unsigned char in[16] = "still served", out[16];
+	size_t len;
+
+	assert_int_equal(echo(ch, in, sizeof(in), out, sizeof(out), &len), 0);
+	assert_int_equal(len, sizeof(in));
+	assert_memory_equal(in, out, sizeof(in));
+}
+
+/*
+ * One caller process takes its quota of lanes (one per channel), then of
+ * channels: what goes over is refused with -CSX_ENOSPC, its other
+ * channels and every other caller are served, and what it closes it may
+ * use again.
+ */
+static void quota_per_process(void **state)
+{
+	const unsigned int q = CSX_UH_QUOTA_LANES;
+	struct csx_chan *ch;
+	unsigned int done;
+	struct proc a, c;
+
+	(void)state;
+	proc_spawn(&a);
+	proc_export(&a, "uht/quota", 1, CSX_SERVICE_USER);
+	proc_spawn(&c);
+	assert_int_equal(proc_cmd(&c, "open uht/quota %u", q + 1), 0);
+	assert_int_equal(proc_calls(&c, 0, q + 1, &done), -CSX_ENOSPC);
+	assert_int_equal(done, q);
+	/* Refused again, at once: the channel has no lane to wait for. */
+	assert_int_equal(proc_calls(&c, q, q + 1, &done), -CSX_ENOSPC);
+	assert_int_equal(proc_calls(&c, 0, q, &done), 0);
+	assert_int_equal(done, q);
+	assert_int_equal(csx_open("uht/quota", 0, &ch), 0);
+	echo_ok(ch);
+
+	/* Closed channels give their lanes back. */
+	assert_int_equal(proc_cmd(&c, "close 0 8"), 0);
+	proc_call_until_ok(&c, q);
+
+	/* Channels: refused when the exporter hears of them, told why. */
+	assert_int_equal(proc_cmd(&c, "open uht/quota %u", CSX_UH_QUOTA_CHANS),
+			 0);
+	assert_int_equal(proc_calls(&c, q + CSX_UH_QUOTA_CHANS,
+				    q + 1 + CSX_UH_QUOTA_CHANS, &done),
+			 -CSX_ENOSPC);
+	assert_int_equal(proc_calls(&c, q + CSX_UH_QUOTA_CHANS,
+				    q + 1 + CSX_UH_QUOTA_CHANS, &done),
+			 -CSX_ENOSPC);
+	echo_ok(ch);
+	assert_int_equal(proc_calls(&c, 8, 16, &done), 0);
+	assert_int_equal(done, 8);
+	proc_quit(&c);
+	echo_ok(ch);
+	csx_close(ch);
+	proc_quit(&a);
+}
+
+/*
+ * Callers of one uid together: two processes take the uid's quota of
+ * lanes, a third gets -CSX_ENOSPC; root (this process) is not bounded by
+ * it. Needs root, for a second uid.
+ */
+static void quota_per_uid(void **state)
+{
+	const unsigned int q = CSX_UH_QUOTA_LANES;
+	const uid_t nobody = 65534;
+	struct proc a, c[3];
+	struct csx_chan *ch;
+	unsigned int done, i;
+
+	(void)state;
+	if (geteuid() != 0) {
+		print_message("quota_per_uid: skipped: needs root, to run "
+			      "callers as uid %u\n",
+			      (unsigned int)nobody);
+		skip();
+	}
+	assert_true(CSX_UH_QUOTA_UID_LANES == 2 * q);
+	/* uid 65534 must reach the daemon's socket. */
+	assert_int_equal(chmod(tmp_dir, 0755), 0);
+	proc_spawn(&a);
+	proc_export(&a, "uht/uidq", 1, CSX_SERVICE_PUBLIC);
+	for (i = 0; i < 3; i++)
+		proc_spawn_uid(&c[i], "/proc/self/exe", nobody);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(proc_cmd(&c[i], "open uht/uidq %u", q), 0);
+		assert_int_equal(proc_calls(&c[i], 0, q, &done), 0);
+		assert_int_equal(done, q);
+	}
+	assert_int_equal(proc_cmd(&c[2], "open uht/uidq 1"), 0);
+	assert_int_equal(proc_calls(&c[2], 0, 1, &done), -CSX_ENOSPC);
+	assert_int_equal(csx_open("uht/uidq", 0, &ch), 0);
+	echo_ok(ch);
+	/* One of them goes: its lanes are the uid's again. */
+	proc_quit(&c[0]);
+	proc_call_until_ok(&c[2], 0);
+	assert_int_equal(proc_calls(&c[1], 0, q, &done), 0);
+	proc_quit(&c[1]);
+	proc_quit(&c[2]);
+	echo_ok(ch);
+	csx_close(ch);
+	proc_quit(&a);
+	chmod(tmp_dir, 0700);
+}
+
+/*
+ * Shared buffers per caller process: more than a channel may have, over
+ * several channels; the one over is refused (-CSX_ENOMEM, as a channel's
+ * own limits), and one freed makes room.
+ */
+static void quota_shbufs(void **state)
+{
+	const unsigned int per = CSX_UH_SHBUF_PER_CHAN;
+	const unsigned int nch = CSX_UH_QUOTA_SHBUFS / per + 1;
+	struct csx_shbuf *sb[CSX_UH_QUOTA_SHBUFS + 1];
+	struct csx_chan *ch[CSX_UH_QUOTA_SHBUFS / CSX_UH_SHBUF_PER_CHAN + 1];
+	unsigned int i;
+	struct proc a, c;
+	uint64_t t0;
+	size_t len;
+	int ret;
+
+	(void)state;
+	proc_spawn(&a);
+	proc_export(&a, "uht/sbq", 1, CSX_SERVICE_USER);
+	for (i = 0; i < nch; i++)
+		assert_int_equal(csx_open("uht/sbq", 0, &ch[i]), 0);
+	for (i = 0; i <= CSX_UH_QUOTA_SHBUFS; i++) {
+		assert_int_equal(csx_shbuf_alloc(ch[0], 4096, &sb[i]), 0);
+		ret = csx_call_shbuf(ch[i / per], OP_XOR, sb[i], 0, 16, 16, 16,
+				     &len, (int64_t)GUARD_NS);
+		assert_int_equal(ret,
+				 i < CSX_UH_QUOTA_SHBUFS ? 0 : -CSX_ENOMEM);
+	}
+	/* Another caller process is served, buffers and all. */
+	proc_spawn(&c);
+	assert_int_equal(proc_cmd(&c, "open uht/sbq 1"), 0);
+	assert_int_equal(proc_calls(&c, 0, 1, &i), 0);
+	proc_quit(&c);
+	/* Freed: the exporter unmaps it, and the last one is taken. */
+	assert_int_equal(csx_shbuf_free(sb[0]), 0);
+	t0 = now_ns();
+	while ((ret = csx_call_shbuf(ch[nch - 1], OP_XOR,
+				     sb[CSX_UH_QUOTA_SHBUFS], 0, 16, 16, 16,
+				     &len, (int64_t)GUARD_NS)) == -CSX_ENOMEM) {
+		assert_true(now_ns() - t0 < GUARD_NS);
+		usleep(20000);
+	}
+	assert_int_equal(ret, 0);
+	for (i = 1; i <= CSX_UH_QUOTA_SHBUFS; i++)
+		assert_int_equal(csx_shbuf_free(sb[i]), 0);
+	for (i = 0; i < nch; i++)
+		csx_close(ch[i]);
+	proc_quit(&a);
+}
+
+/* A raw exporter of @name: its daemon connection. */
+static int raw_exporter(const char *name)
+{
+	struct csx_uh_export x;
+	struct csx_uh_reply r;
+	int dfd = raw_connect();
+
+	memset(&x, 0, sizeof(x));
+	raw_hdr(&x.hdr, CSX_UH_EXPORT, sizeof(x), 2);
+	x.version = 1;
+	x.scope = CSX_UH_SCOPE_USER;
+	strcpy(x.name, name);
+	raw_send(dfd, &x, sizeof(x), NULL, 0);
+	assert_int_equal(raw_recv(dfd, &r, sizeof(r), NULL), sizeof(r));
+	assert_int_equal(r.status, 0);
+	return dfd;
+}
+
+/* The CONNECT of a channel just opened: its socket. */
+static int raw_accept(int dfd)
+{
+	struct csx_uh_connect conn;
+	int sfd;
+
+	assert_int_equal(raw_recv(dfd, &conn, sizeof(conn), &sfd),
+			 sizeof(conn));
+	assert_int_equal(conn.hdr.type, CSX_UH_CONNECT);
+	assert_int_equal(conn.peer_pid, (uint32_t)getpid());
+	assert_true(sfd >= 0);
+	return sfd;
+}
+
+static void raw_refuse(int sfd, int32_t status)
+{
+	struct csx_uh_refuse m;
+
+	memset(&m, 0, sizeof(m));
+	raw_hdr(&m.hdr, CSX_UH_REFUSE, sizeof(m), 0);
+	m.status = status;
+	raw_send(sfd, &m, sizeof(m), NULL, 0);
+	close(sfd);
+}
+
+/* The next LANE_ADD: its lane number; its memfd in *@fd. */
+static uint32_t raw_expect_lane(int sfd, int *fd)
+{
+	struct csx_uh_lane_add m;
+
+	assert_int_equal(raw_recv(sfd, &m, sizeof(m), fd), sizeof(m));
+	assert_int_equal(m.hdr.type, CSX_UH_LANE_ADD);
+	assert_true(*fd >= 0);
+	return m.lane;
+}
+
+/* Until a message waits on @sfd, left unread. */
+static void raw_wait_readable(int sfd)
+{
+	struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+
+	assert_int_equal(poll(&pfd, 1, (int)(GUARD_NS / CSX_NSEC_PER_MSEC)), 1);
+}
+
+/* Nothing comes on @sfd for a while. */
+static void raw_expect_quiet(int sfd, int ms)
+{
+	struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+
+	assert_int_equal(poll(&pfd, 1, ms), 0);
+}
+
+/*
+ * An exporter that refuses a channel says why, and the caller's calls
+ * fail with that: at once, or pending. A withdrawn service, or a reason
+ * the protocol does not list, is a death (-CSX_EPEERDIED, the watch
+ * runs); the others are not.
+ */
+static void refusal_reaches_caller(void **state)
+{
+	static const struct {
+		int32_t status;
+		int want;
+	} cases[] = {
+		{ -CSX_EPERM, -CSX_EPERM },	 { -CSX_EPROTO, -CSX_EPROTO },
+		{ -CSX_ENOSPC, -CSX_ENOSPC },	 { -CSX_ENOMEM, -CSX_ENOMEM },
+		{ -CSX_ENOENT, -CSX_EPEERDIED }, { 12345, -CSX_EPEERDIED },
+	};
+	struct pending p = { .op = OP_ECHO };
+	struct timespec ts;
+	struct csx_chan *ch;
+	unsigned int i, gone;
+	int dfd, sfd, lfd;
+
+	(void)state;
+	assert_int_equal(sem_init(&gone_sem, 0, 0), 0);
+	dfd = raw_exporter("uht/refuse");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		gone = __atomic_load_n(&gone_count, __ATOMIC_SEQ_CST);
+		assert_int_equal(csx_open("uht/refuse", 0, &ch), 0);
+		assert_int_equal(csx_chan_watch(ch, on_gone, &gone_sem), 0);
+		sfd = raw_accept(dfd);
+		raw_refuse(sfd, cases[i].status);
+		assert_int_equal(csx_call(ch, OP_PID, NULL, 0, NULL, 0, NULL,
+					  (int64_t)GUARD_NS),
+				 cases[i].want);
+		assert_int_equal(csx_call(ch, OP_PID, NULL, 0, NULL, 0, NULL,
+					  (int64_t)GUARD_NS),
+				 cases[i].want);
+		if (cases[i].want == -CSX_EPEERDIED) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += GUARD_NS / CSX_NSEC_PER_SEC;
+			assert_int_equal(sem_timedwait(&gone_sem, &ts), 0);
+		} else {
+			usleep(50000);
+			assert_int_equal(
+				__atomic_load_n(&gone_count, __ATOMIC_SEQ_CST),
+				gone);
+		}
+		csx_close(ch);
+	}
+
+	/* Pending: refused after the caller added its lane. */
+	assert_int_equal(csx_open("uht/refuse", 0, &ch), 0);
+	sfd = raw_accept(dfd);
+	p.ch = ch;
+	assert_int_equal(pthread_create(&p.tid, NULL, pending_main, &p), 0);
+	raw_expect_lane(sfd, &lfd);
+	close(lfd);
+	raw_refuse(sfd, -CSX_ENOSPC);
+	join_guarded(&p);
+	assert_int_equal(p.ret, -CSX_ENOSPC);
+	csx_close(ch);
+
+	/* Refused with the lane unread: the caller sees a reset first. */
+	assert_int_equal(csx_open("uht/refuse", 0, &ch), 0);
+	sfd = raw_accept(dfd);
+	p.ch = ch;
+	assert_int_equal(pthread_create(&p.tid, NULL, pending_main, &p), 0);
+	raw_wait_readable(sfd);
+	raw_refuse(sfd, -CSX_EPERM);
+	join_guarded(&p);
+	assert_int_equal(p.ret, -CSX_EPERM);
+	csx_close(ch);
+	close(dfd);
+	sem_destroy(&gone_sem);
+}
+
+/* Serve one request on lane @l, as an echo. */
+static void raw_serve_one(struct csx_uh_lane *l)
+{
+	uint64_t t0 = now_ns();
+	uint32_t req = CSX_UH_LANE_REQ;
+
+	while (!__atomic_compare_exchange_n(&l->state, &req, CSX_UH_LANE_BUSY,
+					    false, __ATOMIC_SEQ_CST,
+					    __ATOMIC_SEQ_CST)) {
+		assert_true(now_ns() - t0 < GUARD_NS);
+		req = CSX_UH_LANE_REQ;
+		usleep(200);
+	}
+	l->status = 0;
+	l->out_len = 0;
+	l->done_seq = l->seq;
+	__atomic_store_n(&l->state, CSX_UH_LANE_RESP, __ATOMIC_SEQ_CST);
+	raw_wake(&l->state);
+}
+
+/*
+ * An exporter that refuses a lane keeps the channel: the call on it fails
+ * with the reason, so does the next one at once (the channel has no lane
+ * and asks for none for a while), then a lane asked for later is served.
+ */
+static void lane_refusal_keeps_channel(void **state)
+{
+	struct pending p = { .op = OP_ECHO };
+	struct csx_uh_lane_refuse m;
+	struct csx_uh_lane *l;
+	struct csx_chan *ch;
+	int dfd, sfd, lfd;
+	uint32_t lane;
+
+	(void)state;
+	dfd = raw_exporter("uht/lanes");
+	assert_int_equal(csx_open("uht/lanes", 0, &ch), 0);
+	sfd = raw_accept(dfd);
+	p.ch = ch;
+	assert_int_equal(pthread_create(&p.tid, NULL, pending_main, &p), 0);
+	lane = raw_expect_lane(sfd, &lfd);
+	close(lfd);
+	memset(&m, 0, sizeof(m));
+	raw_hdr(&m.hdr, CSX_UH_LANE_REFUSE, sizeof(m), 0);
+	m.lane = lane;
+	m.status = -CSX_ENOSPC;
+	raw_send(sfd, &m, sizeof(m), NULL, 0);
+	join_guarded(&p);
+	assert_int_equal(p.ret, -CSX_ENOSPC);
+	assert_int_equal(
+		csx_call(ch, OP_PID, NULL, 0, NULL, 0, NULL, (int64_t)GUARD_NS),
+		-CSX_ENOSPC);
+	raw_expect_quiet(sfd, 100);
+	/* A refusal of a lane we never added is ignored. */
+	m.lane = 31;
+	raw_send(sfd, &m, sizeof(m), NULL, 0);
+
+	/* Later, a lane again: taken and served this time. */
+	usleep(1200 * 1000);
+	assert_int_equal(pthread_create(&p.tid, NULL, pending_main, &p), 0);
+	assert_int_equal(raw_expect_lane(sfd, &lfd), lane);
+	l = raw_map(lfd);
+	close(lfd);
+	raw_serve_one(l);
+	join_guarded(&p);
+	assert_int_equal(p.ret, 0);
+	munmap(l, CSX_UH_LANE_SIZE);
+	csx_close(ch);
+	close(sfd);
+	close(dfd);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -2699,6 +3206,16 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(recovery_reissues_idempotent,
 						setup_daemon, teardown_daemon),
 		cmocka_unit_test_setup_teardown(recovery_to_other_instance,
+						setup_daemon, teardown_daemon),
+		cmocka_unit_test_setup_teardown(quota_per_process, setup_daemon,
+						teardown_daemon),
+		cmocka_unit_test_setup_teardown(quota_per_uid, setup_daemon,
+						teardown_daemon),
+		cmocka_unit_test_setup_teardown(quota_shbufs, setup_daemon,
+						teardown_daemon),
+		cmocka_unit_test_setup_teardown(refusal_reaches_caller,
+						setup_daemon, teardown_daemon),
+		cmocka_unit_test_setup_teardown(lane_refusal_keeps_channel,
 						setup_daemon, teardown_daemon),
 	};
 	int ret;

@@ -209,6 +209,12 @@ uint32_t csx_chan_version(struct csx_chan *chan);
  *                    task was killed while it waited (the call is
  *                    abandoned as on a timeout).
  * @retval -CSX_ENOMEM Out of memory on the way to another domain.
+ * @retval -CSX_ENOSPC A service of another process refused this caller's
+ *                     channel or a new lane of it: over that process's
+ *                     per-caller quotas (close channels, or try later).
+ * @retval -CSX_EPERM A service of another process refused the channel
+ *                    after csx_open() succeeded (its scope); close it.
+ * @retval -CSX_EPROTO As -CSX_EPERM, for the version; close it.
  *
  * Thread context; may sleep.
  */
@@ -399,8 +405,9 @@ int csx_shbuf_free(struct csx_shbuf *sb);
  *                     timeout, or a buffer of another kind of domain
  *                     than the channel's service (logged).
  * @retval -CSX_ENOMEM The service's process would map more than it
- *                     allows one channel (64 buffers, 1 GiB): checked
- *                     the first time a buffer is used on a channel.
+ *                     allows one channel (64 buffers, 1 GiB) or one caller
+ *                     (doc/services.md, "Limits"): checked the first time
+ *                     a buffer is used on a channel.
  *
  * The service's handler is called as for csx_call(), with @c in pointing
  * at @p in_off and @c out at @p out_off inside its own mapping of the
