@@ -688,24 +688,42 @@ static int csx__call_remote(struct csx_chan *chan, uint32_t op,
 {
 	int64_t deadline = -1, left, pause = CSX__REISSUE_PAUSE_NS;
 	unsigned int reissued = 0;
+	bool recover, again, first = true;
 	struct csx__rbind *b;
-	bool recover, again;
 	size_t len;
 	int ret;
 
-	if (timeout_ns != CSX_WAIT_FOREVER)
+	/*
+	 * Only a channel that may re-open and re-issue needs the time the
+	 * call started; otherwise the one attempt gets @timeout_ns as it is.
+	 * The clock is not free everywhere: where the vDSO cannot read it
+	 * (a guest on HPET), each reading is a system call.
+	 */
+	recover = __atomic_load_n(&chan->recovery_ms, __ATOMIC_RELAXED) != 0;
+	if (timeout_ns != CSX_WAIT_FOREVER && recover)
 		deadline = (int64_t)csx_os_time_ns() + timeout_ns;
 	for (;;) {
-		recover = __atomic_load_n(&chan->recovery_ms,
-					  __ATOMIC_RELAXED) != 0;
+		if (!first) {
+			recover = __atomic_load_n(&chan->recovery_ms,
+						  __ATOMIC_RELAXED) != 0;
+			/* Recovery switched on during the call: from now. */
+			if (timeout_ns != CSX_WAIT_FOREVER && deadline < 0)
+				deadline =
+					(int64_t)csx_os_time_ns() + timeout_ns;
+		}
 		b = csx__bind_get(chan);
 		if (b->dead && recover) {
 			csx__bind_put(b, false);
 			if (csx__chan_reopen(chan, b, deadline))
 				return -CSX_EPEERDIED;
+			first = false;
 			continue;
 		}
-		left = csx__left_ns(deadline);
+		if (first)
+			left = timeout_ns == CSX_WAIT_FOREVER ? -1 : timeout_ns;
+		else
+			left = csx__left_ns(deadline);
+		first = false;
 		len = 0;
 		/* The back end bounds the wait by @timeout_ns. */
 		if (sbc)
