@@ -459,6 +459,13 @@ void csx_kh_shbuf_free(struct csx_kh_shmem *sb)
 		/* Ours is still held: this is never the last reference. */
 		kref_put(&sb->ref, kh_sb_release_mem);
 		e->sb = NULL;
+		/*
+		 * Wake the file's waiting SERVE2s, so an idle process learns
+		 * now that it may unmap (and let the memory go), not at its
+		 * next call. f->up is cleared under f->sb_lock at release.
+		 */
+		if (f->up)
+			kh_up_kick(f, NULL);
 		mutex_unlock(&f->sb_lock);
 	}
 	mutex_unlock(&kh_sb_mutex);

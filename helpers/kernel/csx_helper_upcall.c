@@ -333,7 +333,10 @@ void kh_up_release(struct kh_file *f)
 		list_del_init(&ex->node);
 		kref_put(&ex->ref, kh_up_export_free);
 	}
+	/* Under sb_lock: a freed shared buffer kicks f->up's waiters. */
+	mutex_lock(&f->sb_lock);
 	f->up = NULL;
+	mutex_unlock(&f->sb_lock);
 	kref_put(&up->ref, kh_up_file_free);
 }
 
