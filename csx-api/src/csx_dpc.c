@@ -4,12 +4,26 @@
  * CPU's executor empties in one atomic exchange and runs oldest first.
  * Queueing never sleeps and never allocates, so an ISR may do it.
  *
- * A DPC's state word has three bits:
+ * A DPC's state word has four bits:
  * - PENDING: it must run (cleared by the executor just before the run, or
  *   by csx_dpc_cancel());
  * - IN_LIST: its node sits in some CPU's list (cleared by the executor when
  *   it takes the node off); a node is in at most one list at a time;
- * - RUNNING: an executor is calling the function.
+ * - RUNNING: an executor is calling the function;
+ * - SELF: the function queued its own DPC on the CPU it runs for, so the
+ *   executor that runs it owns the next run (set only with RUNNING).
+ *
+ * A DPC that requeues itself (a polling loop) is the common case of a
+ * queue from a running DPC. Its node then stays out of the list: when the
+ * function returns, the executor runs it again at once if nothing else
+ * waits on that CPU, else puts it at the back of the list. Each round then
+ * costs two compare-exchanges on the DPC's own state word instead of a
+ * push, a list exchange and two more state changes.
+ *
+ * Counters: a queue that did not merge set PENDING, and every clear of
+ * PENDING is a run starting (counted in "started" by the holder of
+ * RUNNING, without a locked add) or a cancel. So queued is derived,
+ * started + canceled + (PENDING set): queueing pays no locked add for it.
  *
  * A canceled DPC keeps its node in the list until the executor reaps it.
  * Queueing it again before that only sets PENDING, so it then runs on the
@@ -23,6 +37,10 @@
 #define CSX__DPC_PENDING 0x1u
 #define CSX__DPC_IN_LIST 0x2u
 #define CSX__DPC_RUNNING 0x4u
+#define CSX__DPC_SELF 0x8u
+
+/* dpc->run_cpu of a run by a wait thread's drain, which may migrate. */
+#define CSX__DPC_NO_CPU (~0u)
 #define CSX__DPC_BUSY (CSX__DPC_PENDING | CSX__DPC_IN_LIST | CSX__DPC_RUNNING)
 
 struct csx_dpc {
@@ -32,7 +50,9 @@ struct csx_dpc {
 	void *ctx;
 	struct csx_dpc *next; /* list link, owned by whoever set IN_LIST */
 	uintptr_t runner;     /* thread running fn, to refuse self-flush */
-	uint64_t queued;
+	unsigned int
+		run_cpu;  /* runner is the executor of this CPU, or NO_CPU */
+	uint64_t started; /* PENDING cleared for a run; RUNNING holder only */
 	uint64_t merged;
 	uint64_t runs;
 	uint64_t canceled;
@@ -124,45 +144,75 @@ int csx_dpc_create(struct csx_dpc **out, csx_dpc_fn fn, void *ctx)
 	return 0;
 }
 
-/* Sets PENDING; returns the state before, or ~0 if it was pending. */
-static uint32_t csx__dpc_mark_pending(struct csx_dpc *dpc)
+enum csx__dpc_mark { CSX__DPC_MERGED, CSX__DPC_PUSH, CSX__DPC_OWNED };
+
+/*
+ * Is the caller the executor running @dpc's function? Only the runner
+ * thread itself can see its own id in dpc->runner. Executors run on their
+ * CPU (csx_os_dpc_start()), so that is also the queuing CPU; a wait
+ * thread's drain (NO_CPU) may have moved and takes the common path.
+ */
+static bool csx__dpc_own_run(struct csx_dpc *dpc)
+{
+	uintptr_t runner = __atomic_load_n(&dpc->runner, __ATOMIC_RELAXED);
+
+	/* Not running (the common case): no call for the thread's id. */
+	return runner && runner == csx_os_thread_id() &&
+	       dpc->run_cpu != CSX__DPC_NO_CPU;
+}
+
+/*
+ * Sets PENDING. MERGED: it was pending. PUSH: the caller must push the
+ * node on the queuing CPU's list. OWNED: it is in a list already, or
+ * @own (the caller is its run) and the run keeps it (SELF).
+ */
+static enum csx__dpc_mark csx__dpc_mark_pending(struct csx_dpc *dpc, bool own)
 {
 	uint32_t s = __atomic_load_n(&dpc->state, __ATOMIC_RELAXED);
 	uint32_t ns;
 
 	do {
 		if (s & CSX__DPC_PENDING)
-			return ~0u;
-		ns = s | CSX__DPC_PENDING | CSX__DPC_IN_LIST;
+			return CSX__DPC_MERGED;
+		if (s & (CSX__DPC_IN_LIST | CSX__DPC_SELF))
+			ns = s | CSX__DPC_PENDING;
+		else if (own)
+			ns = s | CSX__DPC_PENDING | CSX__DPC_SELF;
+		else
+			ns = s | CSX__DPC_PENDING | CSX__DPC_IN_LIST;
 	} while (!__atomic_compare_exchange_n(
 		&dpc->state, &s, ns, true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
-	return s;
+	return (ns & ~s & CSX__DPC_IN_LIST) ? CSX__DPC_PUSH : CSX__DPC_OWNED;
+}
+
+static csx__cold int csx__dpc_merged(struct csx_dpc *dpc)
+{
+	csx__stat_inc(&dpc->merged);
+	return CSX_DPC_MERGED;
 }
 
 int csx_dpc_queue(struct csx_dpc *dpc)
 {
+	enum csx__dpc_mark mark;
 	unsigned int cpu;
-	uint32_t old;
 
 	if (!csx__magic_ok(dpc, CSX__MAGIC_DPC))
 		return csx__bad_handle(__func__, dpc);
 	if (csx__unlikely(!csx__dpc_cpus))
 		return csx__not_ready(__func__);
+	/* A DPC requeueing itself: its run keeps it, no CPU to look up. */
+	if (csx__dpc_own_run(dpc)) {
+		mark = csx__dpc_mark_pending(dpc, true);
+		return mark == CSX__DPC_MERGED ? csx__dpc_merged(dpc) : 0;
+	}
 	cpu = csx_os_cpu_hold();
 	if (csx__unlikely(cpu >= csx__dpc_ncpu))
 		cpu %= csx__dpc_ncpu;
-	old = csx__dpc_mark_pending(dpc);
-	if (old == ~0u) {
-		csx_os_cpu_release();
-		csx__stat_inc(&dpc->merged);
-		return CSX_DPC_MERGED;
-	}
-	csx__stat_inc(&dpc->queued);
-	if (!(old & CSX__DPC_IN_LIST) &&
-	    csx__dpc_push(&csx__dpc_cpus[cpu], dpc))
+	mark = csx__dpc_mark_pending(dpc, false);
+	if (mark == CSX__DPC_PUSH && csx__dpc_push(&csx__dpc_cpus[cpu], dpc))
 		csx_os_dpc_kick(cpu);
 	csx_os_cpu_release();
-	return 0;
+	return mark == CSX__DPC_MERGED ? csx__dpc_merged(dpc) : 0;
 }
 
 /* Clears PENDING; true if it was set (a run was canceled). */
@@ -185,22 +235,6 @@ int csx_dpc_cancel(struct csx_dpc *dpc)
 	if (!csx__magic_ok(dpc, CSX__MAGIC_DPC))
 		return csx__bad_handle(__func__, dpc);
 	return csx__dpc_clear_pending(dpc) ? 1 : 0;
-}
-
-static void csx__dpc_call(struct csx_dpc *dpc)
-{
-	__atomic_store_n(&dpc->runner, csx_os_thread_id(), __ATOMIC_RELAXED);
-	dpc->fn(dpc, dpc->ctx);
-	__atomic_store_n(&dpc->runner, 0, __ATOMIC_RELAXED);
-	/*
-	 * Only the holder of RUNNING writes runs, and RUNNING passes from
-	 * one runner to the next with release/acquire: no locked add.
-	 */
-	__atomic_store_n(&dpc->runs,
-			 __atomic_load_n(&dpc->runs, __ATOMIC_RELAXED) + 1,
-			 __ATOMIC_RELAXED);
-	/* Last touch: flush/destroy may free the DPC once this is clear. */
-	__atomic_and_fetch(&dpc->state, ~CSX__DPC_RUNNING, __ATOMIC_RELEASE);
 }
 
 enum csx__dpc_verdict { CSX__DPC_SKIP, CSX__DPC_RUN, CSX__DPC_DEFER };
@@ -241,33 +275,6 @@ static struct csx_dpc *csx__dpc_reverse(struct csx_dpc *list)
 	return fifo;
 }
 
-/* Runs @list in order; returns the deferred nodes, oldest first. */
-static struct csx_dpc *csx__dpc_run_list(struct csx_dpc *list)
-{
-	struct csx_dpc *deferred = NULL;
-	struct csx_dpc **tail = &deferred;
-
-	while (list) {
-		/* Read the link before the node can be pushed again. */
-		struct csx_dpc *dpc = list;
-
-		list = dpc->next;
-		switch (csx__dpc_take(dpc)) {
-		case CSX__DPC_RUN:
-			csx__dpc_call(dpc);
-			break;
-		case CSX__DPC_DEFER:
-			dpc->next = NULL;
-			*tail = dpc;
-			tail = &dpc->next;
-			break;
-		case CSX__DPC_SKIP:
-			break;
-		}
-	}
-	return deferred;
-}
-
 /* Put deferred nodes back (they kept IN_LIST) and ask to be run again. */
 static void csx__dpc_requeue(unsigned int cpu, struct csx_dpc *deferred)
 {
@@ -285,13 +292,112 @@ static void csx__dpc_requeue(unsigned int cpu, struct csx_dpc *deferred)
 }
 
 /*
+ * A run of @dpc returned. Drop RUNNING, unless the function requeued its
+ * own DPC (SELF) and nothing else waits on @cpu (@others: the rest of the
+ * batch being run): then keep RUNNING and return true, run it again. With
+ * others waiting it goes to the back of the list instead.
+ */
+static bool csx__dpc_finish(struct csx_dpc *dpc, unsigned int cpu, bool others)
+{
+	struct csx__dpc_cpu *q = &csx__dpc_cpus[cpu];
+	uint32_t s = __atomic_load_n(&dpc->state, __ATOMIC_RELAXED);
+	uint32_t ns;
+	bool again;
+
+	do {
+		again = false;
+		ns = s & ~(CSX__DPC_RUNNING | CSX__DPC_SELF);
+		if ((s & (CSX__DPC_SELF | CSX__DPC_PENDING)) ==
+		    (CSX__DPC_SELF | CSX__DPC_PENDING)) {
+			if (!others &&
+			    !__atomic_load_n(&q->head, __ATOMIC_RELAXED)) {
+				ns = s & ~(CSX__DPC_SELF | CSX__DPC_PENDING);
+				again = true;
+			} else {
+				ns |= CSX__DPC_IN_LIST;
+			}
+		}
+		/* Release: the last touch, flush/destroy may free it then. */
+	} while (!__atomic_compare_exchange_n(
+		&dpc->state, &s, ns, true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+	if (!again && (ns & ~s & CSX__DPC_IN_LIST)) {
+		/* IN_LIST keeps it alive; nobody can take it before this. */
+		dpc->next = NULL;
+		csx__dpc_requeue(cpu, dpc);
+	}
+	return again;
+}
+
+/* Only the holder of RUNNING writes these: no locked add. */
+static void csx__dpc_count(uint64_t *ctr)
+{
+	__atomic_store_n(ctr, __atomic_load_n(ctr, __ATOMIC_RELAXED) + 1,
+			 __ATOMIC_RELAXED);
+}
+
+/*
+ * Run @dpc, whose RUNNING we hold (PENDING was cleared for it), as long as
+ * it requeues itself (not in a @batch: see csx__dpc_run_list()). RUNNING
+ * passes from one runner to the next with release/acquire, and so do the
+ * counters.
+ */
+static void csx__dpc_call(struct csx_dpc *dpc, unsigned int cpu, bool batch,
+			  bool others)
+{
+	uintptr_t me = csx_os_thread_id();
+
+	/* Before runner: only this thread reads it, after seeing its id. */
+	dpc->run_cpu = batch ? CSX__DPC_NO_CPU : cpu;
+	do {
+		csx__dpc_count(&dpc->started);
+		__atomic_store_n(&dpc->runner, me, __ATOMIC_RELAXED);
+		dpc->fn(dpc, dpc->ctx);
+		__atomic_store_n(&dpc->runner, 0, __ATOMIC_RELAXED);
+		csx__dpc_count(&dpc->runs);
+	} while (csx__dpc_finish(dpc, cpu, others));
+}
+
+/*
+ * Runs @list (@cpu's) in order; returns the deferred nodes, oldest first.
+ * @batch: a wait thread's drain, which must go back to its interrupt and
+ * may run on another CPU: a DPC that requeues itself is queued as from
+ * any thread, on the CPU the wait thread is on.
+ */
+static struct csx_dpc *csx__dpc_run_list(unsigned int cpu, struct csx_dpc *list,
+					 bool batch)
+{
+	struct csx_dpc *deferred = NULL;
+	struct csx_dpc **tail = &deferred;
+
+	while (list) {
+		/* Read the link before the node can be pushed again. */
+		struct csx_dpc *dpc = list;
+
+		list = dpc->next;
+		switch (csx__dpc_take(dpc)) {
+		case CSX__DPC_RUN:
+			csx__dpc_call(dpc, cpu, batch, list || deferred);
+			break;
+		case CSX__DPC_DEFER:
+			dpc->next = NULL;
+			*tail = dpc;
+			tail = &dpc->next;
+			break;
+		case CSX__DPC_SKIP:
+			break;
+		}
+	}
+	return deferred;
+}
+
+/*
  * Take @cpu's whole list (sequentially consistent, for the kick-skipping
  * back ends: see csx__dpc_push()) and run it, oldest first. Several
  * runners may empty one list: each node is taken by one exchange only, and
  * a DPC running elsewhere is deferred, so it never runs twice at once.
  * false: the list was empty, or DPCs were deferred (requeued and kicked).
  */
-static bool csx__dpc_run_once(unsigned int cpu)
+static bool csx__dpc_run_once(unsigned int cpu, bool batch)
 {
 	struct csx__dpc_cpu *q = &csx__dpc_cpus[cpu];
 	struct csx_dpc *list, *deferred;
@@ -299,7 +405,7 @@ static bool csx__dpc_run_once(unsigned int cpu)
 	list = __atomic_exchange_n(&q->head, NULL, __ATOMIC_SEQ_CST);
 	if (!list)
 		return false;
-	deferred = csx__dpc_run_list(csx__dpc_reverse(list));
+	deferred = csx__dpc_run_list(cpu, csx__dpc_reverse(list), batch);
 	if (deferred) {
 		/* Do not spin here on a DPC another CPU runs. */
 		csx__dpc_requeue(cpu, deferred);
@@ -321,7 +427,7 @@ void csx__dpc_run(unsigned int cpu)
 {
 	if (!csx__dpc_cpu_ok(__func__, cpu))
 		return;
-	while (csx__dpc_run_once(cpu))
+	while (csx__dpc_run_once(cpu, false))
 		;
 }
 
@@ -329,7 +435,7 @@ void csx__dpc_run_batch(unsigned int cpu)
 {
 	if (!csx__dpc_cpu_ok(__func__, cpu))
 		return;
-	csx__dpc_run_once(cpu);
+	csx__dpc_run_once(cpu, true);
 }
 
 /* Refuse waiting on ourselves, and waiting where sleeping is forbidden. */
@@ -382,15 +488,33 @@ int csx_dpc_destroy(struct csx_dpc *dpc)
 	return 0;
 }
 
+/*
+ * queued is derived (see the top): read it from a state that did not
+ * change meanwhile. Exact once the DPC is idle; while a run starts it may
+ * lag by one for a moment.
+ */
+static void csx__dpc_read_stats(struct csx_dpc *dpc, struct csx_dpc_stats *out)
+{
+	uint32_t s;
+	uint64_t started;
+
+	do {
+		s = csx__dpc_state(dpc);
+		started = __atomic_load_n(&dpc->started, __ATOMIC_RELAXED);
+		out->canceled =
+			__atomic_load_n(&dpc->canceled, __ATOMIC_RELAXED);
+		out->runs = __atomic_load_n(&dpc->runs, __ATOMIC_RELAXED);
+	} while (csx__dpc_state(dpc) != s);
+	out->queued = started + out->canceled + !!(s & CSX__DPC_PENDING);
+	out->merged = __atomic_load_n(&dpc->merged, __ATOMIC_RELAXED);
+}
+
 int csx_dpc_stats(struct csx_dpc *dpc, struct csx_dpc_stats *out)
 {
 	if (!csx__magic_ok(dpc, CSX__MAGIC_DPC))
 		return csx__bad_handle(__func__, dpc);
 	if (!out)
 		return -CSX_EINVAL;
-	out->queued = __atomic_load_n(&dpc->queued, __ATOMIC_RELAXED);
-	out->merged = __atomic_load_n(&dpc->merged, __ATOMIC_RELAXED);
-	out->runs = __atomic_load_n(&dpc->runs, __ATOMIC_RELAXED);
-	out->canceled = __atomic_load_n(&dpc->canceled, __ATOMIC_RELAXED);
+	csx__dpc_read_stats(dpc, out);
 	return 0;
 }

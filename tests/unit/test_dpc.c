@@ -17,7 +17,8 @@ struct rec {
 	bool in_dpc[MAX_RUNS];
 	int *order; /* shared log of ids, in run order */
 	int *norder;
-	int requeue; /* times to queue itself again from inside */
+	int requeue;	     /* times to queue itself again from inside */
+	bool cancel_requeue; /* and cancel that again at once */
 	int ret_destroy, ret_flush;
 	bool try_self_destroy;
 };
@@ -36,6 +37,8 @@ static void dpc_fn(struct csx_dpc *dpc, void *ctx)
 	if (r->requeue > 0) {
 		r->requeue--;
 		assert_int_equal(csx_dpc_queue(dpc), 0);
+		if (r->cancel_requeue)
+			assert_int_equal(csx_dpc_cancel(dpc), 1);
 	}
 	if (r->try_self_destroy) {
 		r->ret_destroy = csx_dpc_destroy(dpc);
@@ -227,6 +230,69 @@ static void requeue_from_inside_runs_again(void **state)
 	assert_int_equal(csx_dpc_destroy(dpc), 0);
 }
 
+/* Its own run keeps a DPC that requeues itself: no push, no kick. */
+static void requeue_from_inside_needs_no_kick(void **state)
+{
+	struct rec r = { 0 };
+	struct csx_dpc *dpc = new_dpc(&r);
+
+	(void)state;
+	r.requeue = 3;
+	assert_int_equal(csx_dpc_queue(dpc), 0);
+	assert_int_equal(mock_kicks(0), 1);
+	mock_run_dpcs(0);
+	assert_int_equal(r.runs, 4);
+	assert_int_equal(mock_kicks(0), 1);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(r.cpu[i], 0);
+	stats_are(dpc, 4, 0, 4, 0);
+	assert_int_equal(csx_dpc_destroy(dpc), 0);
+}
+
+/* ...but goes to the back of the queue when others wait. */
+static void requeue_from_inside_yields_to_waiting(void **state)
+{
+	struct rec r[3] = { { 0 } };
+	struct csx_dpc *dpc[3];
+	int order[8], n = 0, i;
+	const int want[] = { 0, 1, 2, 0, 0 };
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		r[i].id = i;
+		r[i].order = order;
+		r[i].norder = &n;
+		dpc[i] = new_dpc(&r[i]);
+	}
+	r[0].requeue = 2;
+	for (i = 0; i < 3; i++)
+		assert_int_equal(csx_dpc_queue(dpc[i]), 0);
+	mock_run_dpcs(0);
+	assert_int_equal(n, 5);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(order[i], want[i]);
+	stats_are(dpc[0], 3, 0, 3, 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(csx_dpc_destroy(dpc[i]), 0);
+}
+
+/* A requeue from inside, canceled before the run returns, never runs. */
+static void requeue_from_inside_can_be_canceled(void **state)
+{
+	struct rec r = { 0 };
+	struct csx_dpc *dpc = new_dpc(&r);
+
+	(void)state;
+	r.requeue = 1;
+	r.cancel_requeue = true;
+	assert_int_equal(csx_dpc_queue(dpc), 0);
+	mock_run_dpcs(0);
+	assert_int_equal(r.runs, 1);
+	stats_are(dpc, 2, 0, 1, 1);
+	assert_int_equal(csx_dpc_flush(dpc), 0);
+	assert_int_equal(csx_dpc_destroy(dpc), 0);
+}
+
 static void destroy_or_flush_from_inside_deadlocks(void **state)
 {
 	struct rec r = { 0 };
@@ -352,10 +418,16 @@ static void nested_fn(struct csx_dpc *dpc, void *ctx)
 	if (++n->depth > n->max_depth)
 		n->max_depth = n->depth;
 	if (n->runs == 1) {
-		/* Queued on CPU 1 while running on CPU 0; CPU 1 runs now. */
+		/*
+		 * Queued by a thread on CPU 1 while running on CPU 0, and
+		 * CPU 1's executor runs now (another thread: the run itself
+		 * requeueing is the executor's own business, next test).
+		 */
+		mock_set_tid(0x1001);
 		mock_set_cpu(1);
 		assert_int_equal(csx_dpc_queue(dpc), 0);
 		mock_run_dpcs(1);
+		mock_set_tid(0);
 	}
 	n->depth--;
 }
@@ -479,6 +551,9 @@ int main(void)
 		UNIT_TEST(cancel_prevents_the_run),
 		UNIT_TEST(requeue_after_cancel_runs_where_it_sits),
 		UNIT_TEST(requeue_from_inside_runs_again),
+		UNIT_TEST(requeue_from_inside_needs_no_kick),
+		UNIT_TEST(requeue_from_inside_yields_to_waiting),
+		UNIT_TEST(requeue_from_inside_can_be_canceled),
 		UNIT_TEST(destroy_or_flush_from_inside_deadlocks),
 		UNIT_TEST(flush_waits_for_the_run),
 		UNIT_TEST(destroy_cancels_a_pending_run),

@@ -63,7 +63,9 @@ int csx_dpc_destroy(struct csx_dpc *dpc);
  * @return 0 (queued), CSX_DPC_MERGED (already pending: merged), or
  *         -CSX_EINVAL (NULL, destroyed or never-created handle).
  *
- * Any context, including ISR; never sleeps. A DPC may requeue itself.
+ * Any context, including ISR; never sleeps. A DPC may requeue itself:
+ * it then runs again on the same CPU, after the DPCs already waiting there
+ * (with none waiting, at once, without going through the queue).
  */
 int csx_dpc_queue(struct csx_dpc *dpc);
 
