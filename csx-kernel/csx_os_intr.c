@@ -193,6 +193,12 @@ void csx_os_intr_detach(struct csx_os_intr *oi)
 	csx_k_intr_free(oi);
 }
 
+/* csx_os_intr_disable() counts in csx_k_atomic_depth: csx_os_context(). */
+bool csx_os_intr_held(void)
+{
+	return false;
+}
+
 unsigned long csx_os_intr_disable(struct csx_os_intr *oi)
 {
 	unsigned long flags;

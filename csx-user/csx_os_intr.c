@@ -15,7 +15,14 @@
  *
  * READLOCK/WRITELOCK is built for a reader that never writes a shared cache
  * line: each thread has a record with one nesting depth per interrupt slot,
- * and the writer scans all records. Reader and writer synchronize like
+ * and the writer scans all records. The reader's fast path is inlined into
+ * the driver (csx_intr_disable()/csx_intr_restore() in our
+ * csx_os_types.h): the writer word, the slot, the mode and the restore key
+ * sit in the head of the core's handle (struct csx_os_intr_hot), the
+ * pointer to the thread's record in a public initial-exec TLS block
+ * (csx__user_intr_tls). What the inline code cannot decide comes back
+ * through the core's checked path to csx_os_intr_disable() and
+ * csx_os_intr_restore() below. Reader and writer synchronize like
  * Dekker's algorithm (reader: store depth, then load the writer flag;
  * writer: store the flag, then load every depth), which needs a store->load
  * barrier on both sides. Who pays for the reader's barrier is the mode:
@@ -35,16 +42,13 @@
  * then (only when it must sleep, which is rare). Without membarrier(2) at
  * all, FENCE mode's writer sleeps in short timed slices instead.
  *
- * Default: FENCE. Measured on the development machine (KVM guest, 2 vCPUs,
- * AMD EPYC), min of 300 trials: the hooks' disable+restore pair costs
- * 8.0 ns (fence) vs 7.4 ns (membarrier), of which ~5.2 ns is the two
- * library calls themselves; pthread_rwlock_rdlock+unlock costs 6.8 ns. The
- * writer's membarrier() costs 0.4-0.6 us with no other thread of ours
- * running and 13-20 us when one runs on the other CPU (an IPI in a guest),
- * against <0.1 us for FENCE's whole WRITELOCK. MEMBARRIER would need some
- * 20,000 disables per interrupt to pay off; drivers make a handful.
- * CSX_READLOCK=membarrier selects it where readers vastly outnumber
- * interrupts.
+ * Default: FENCE. Figures in doc/architecture.md ("Interrupts: READLOCK /
+ * WRITELOCK"): inlined, a disable+restore pair costs 2.5-3 ns in either
+ * mode (FENCE pays its locked exchange), while the writer's membarrier()
+ * costs 0.4-0.6 us with no other thread of ours running and 13-20 us when
+ * one runs on the other CPU (an IPI in a guest), against <0.1 us for
+ * FENCE's whole WRITELOCK. CSX_READLOCK=membarrier selects it where
+ * readers vastly outnumber interrupts.
  */
 #include "csx_user_internal.h"
 #include "csx_user_dev.h"
@@ -56,14 +60,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CSX_USER_INTR_SLOTS 64
+#include "../csx-api/src/csx_core.h" /* CSX__MAGIC_INTR */
 
-/*
- * Keys: magic | slot << 16 | nesting depth after the disable. Restore
- * checks the depth to catch mis-nesting. Never 0 or ~0.
- */
-#define CSX_USER_KEY_MAGIC 0xc5000000UL
-#define CSX_USER_KEY_ISR (CSX_USER_KEY_MAGIC | 0xff0000UL) /* own ISR */
+#define CSX_USER_INTR_SLOTS CSX__USER_INTR_SLOTS
+
+/* Keys: see CSX__USER_INTR_KEY(). A slot no interrupt has: own ISR. */
+#define CSX_USER_KEY_ISR (CSX__USER_KEY_MAGIC | 0xff0000UL)
+
+_Static_assert(CSX__USER_INTR_MAGIC == CSX__MAGIC_INTR,
+	       "csx_os_types.h's handle magic is the core's");
+_Static_assert(CSX_USER_INTR_SLOTS < 0xff &&
+		       !(CSX_USER_INTR_SLOTS & (CSX_USER_INTR_SLOTS - 1)),
+	       "slots: a power of 2 (the inline restore masks), below the "
+	       "ISR key's 0xff");
 
 /* A thread's READLOCK record: written by its owner only. */
 struct csx_user_reader {
@@ -93,8 +102,8 @@ enum {
 };
 
 struct csx_os_intr {
-	/* Read by every disable: nothing else that changes often here. */
-	uint32_t writer;
+	/* In the core's handle, read by every disable: writer, slot, mode. */
+	struct csx_os_intr_hot *hot;
 	uint32_t slot;
 	int mode; /* enum csx_user_readlock_mode, fixed at attach */
 	bool is_msi;
@@ -128,6 +137,9 @@ static struct {
 };
 
 static pthread_once_t csx_user_intr_once = PTHREAD_ONCE_INIT;
+
+__thread struct csx_os_intr_tls csx__user_intr_tls
+	__attribute__((tls_model("initial-exec")));
 
 /* ---- Barriers ------------------------------------------------------------ */
 
@@ -210,7 +222,7 @@ static struct csx_user_reader *csx_user_reader_new(void)
 }
 
 /* A thread's first disable: reuse the record of a thread that exited. */
-static struct csx_user_reader *csx_user_reader_attach(struct csx_user_tls *tls)
+static struct csx_user_reader *csx_user_reader_attach(void)
 {
 	struct csx_user_reader *r;
 	uint32_t unused;
@@ -229,7 +241,8 @@ static struct csx_user_reader *csx_user_reader_attach(struct csx_user_tls *tls)
 		r = csx_user_reader_new();
 	if (csx_user_intrs.key_ok)
 		pthread_setspecific(csx_user_intrs.key, r);
-	tls->reader = r;
+	csx__user_tls.reader = r;
+	csx__user_intr_tls.depth = r->depth;
 	return r;
 }
 
@@ -237,8 +250,12 @@ static struct csx_user_reader *csx_user_reader_attach(struct csx_user_tls *tls)
 
 static unsigned long csx_user_key(uint32_t slot, uint32_t depth)
 {
-	return CSX_USER_KEY_MAGIC | (unsigned long)slot << 16 |
-	       (depth & 0xffffu);
+	return CSX__USER_INTR_KEY(slot, depth);
+}
+
+static uint32_t *csx_user_writer(struct csx_os_intr *oi)
+{
+	return &oi->hot->writer;
 }
 
 static CSX_USER_COLD void csx_user_wake_writer(struct csx_os_intr *oi)
@@ -247,13 +264,20 @@ static CSX_USER_COLD void csx_user_wake_writer(struct csx_os_intr *oi)
 	csx_user_futex_wake(&oi->wake_seq, 1);
 }
 
+/* The inline restore dropped the last hold and saw the writer. */
+void csx__user_intr_wake_writer(struct csx_os_intr *oi)
+{
+	csx_user_wake_writer(oi);
+}
+
 /* Drop this thread's last hold; wake a writer that waits for it. */
 static inline void csx_user_read_leave(struct csx_os_intr *oi, uint32_t *depth)
 {
 	__atomic_store_n(depth, 0, __ATOMIC_RELEASE);
 	/* Keep the compiler from hoisting the flag load above the store. */
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	if (csx_user_unlikely(__atomic_load_n(&oi->writer, __ATOMIC_RELAXED)))
+	if (csx_user_unlikely(
+		    __atomic_load_n(csx_user_writer(oi), __ATOMIC_RELAXED)))
 		csx_user_wake_writer(oi);
 }
 
@@ -262,12 +286,12 @@ static inline bool csx_user_read_try(struct csx_os_intr *oi, uint32_t *depth)
 {
 	if (oi->mode == CSX_USER_READLOCK_FENCE) {
 		__atomic_exchange_n(depth, 1, __ATOMIC_SEQ_CST);
-		return !__atomic_load_n(&oi->writer, __ATOMIC_SEQ_CST);
+		return !__atomic_load_n(csx_user_writer(oi), __ATOMIC_SEQ_CST);
 	}
 	__atomic_store_n(depth, 1, __ATOMIC_RELAXED);
 	/* The CPU may still reorder: the writer's membarrier() covers it. */
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	return !__atomic_load_n(&oi->writer, __ATOMIC_ACQUIRE);
+	return !__atomic_load_n(csx_user_writer(oi), __ATOMIC_SEQ_CST);
 }
 
 static void csx_user_read_wait_writer(struct csx_os_intr *oi)
@@ -276,18 +300,19 @@ static void csx_user_read_wait_writer(struct csx_os_intr *oi)
 	int i;
 
 	for (i = 0; i < CSX_USER_SPIN_LOOPS; i++) {
-		if (!__atomic_load_n(&oi->writer, __ATOMIC_ACQUIRE))
+		if (!__atomic_load_n(csx_user_writer(oi), __ATOMIC_ACQUIRE))
 			return;
 		csx_user_cpu_relax();
 	}
-	while ((w = __atomic_load_n(&oi->writer, __ATOMIC_ACQUIRE))) {
+	while ((w = __atomic_load_n(csx_user_writer(oi), __ATOMIC_ACQUIRE))) {
 		if (w == CSX_USER_WRITER_HELD &&
-		    !__atomic_compare_exchange_n(
-			    &oi->writer, &w, CSX_USER_WRITER_HELD_WAITERS,
-			    false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		    !__atomic_compare_exchange_n(csx_user_writer(oi), &w,
+						 CSX_USER_WRITER_HELD_WAITERS,
+						 false, __ATOMIC_RELAXED,
+						 __ATOMIC_RELAXED))
 			continue;
-		csx_user_futex_wait(&oi->writer, CSX_USER_WRITER_HELD_WAITERS,
-				    NULL);
+		csx_user_futex_wait(csx_user_writer(oi),
+				    CSX_USER_WRITER_HELD_WAITERS, NULL);
 	}
 }
 
@@ -308,49 +333,86 @@ static CSX_USER_COLD void csx_user_read_enter_slow(struct csx_os_intr *oi,
 		csx_user_futex_wake(&oi->blocked, 1);
 }
 
-/* First disable of this thread, or from the interrupt's own ISR. */
-static CSX_USER_COLD unsigned long csx_user_disable_slow(struct csx_os_intr *oi)
+/*
+ * The inline disable saw the writer word set. A nested hold (@depth
+ * before it > 0) stands: the writer waits for us. A first one steps back
+ * and waits for the ISR.
+ */
+void csx__user_intr_read_wait(struct csx_os_intr *oi, uint32_t depth)
 {
-	struct csx_user_tls *tls = &csx__user_tls;
-
-	if (tls->isr_of == oi)
-		return CSX_USER_KEY_ISR;
-	csx_user_reader_attach(tls);
-	return csx_os_intr_disable(oi);
+	if (!depth)
+		csx_user_read_enter_slow(oi,
+					 &csx__user_intr_tls.depth[oi->slot]);
 }
 
-/* Kept small: no register spills on the way to a hold. */
+/*
+ * The inline pair keeps no count of holds (a count would be one more
+ * read-modify-write per call): look at the record instead, at the slots in
+ * use. A thread holds only attached interrupts: detach waits for every
+ * other thread's hold and clears the caller's.
+ */
+bool csx_os_intr_held(void)
+{
+	const struct csx_user_reader *r = csx__user_tls.reader;
+	uint64_t used;
+	unsigned int slot;
+
+	if (!r)
+		return false;
+	used = __atomic_load_n(&csx_user_intrs.used, __ATOMIC_RELAXED);
+	for (; used; used &= used - 1) {
+		slot = (unsigned int)__builtin_ctzll(used);
+		if (__atomic_load_n(&r->depth[slot], __ATOMIC_RELAXED))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The checked path behind the inline one (csx_os_types.h), which comes
+ * here for a thread's first disable and for calls from an ISR;
+ * unoptimized builds come here for every disable.
+ */
 unsigned long csx_os_intr_disable(struct csx_os_intr *oi)
 {
 	struct csx_user_tls *tls = &csx__user_tls;
 	struct csx_user_reader *r = tls->reader;
-	uint32_t slot = oi->slot, *depth, d;
+	uint32_t *depth, d;
 
-	if (csx_user_unlikely(!r || tls->isr_of == oi))
-		return csx_user_disable_slow(oi);
-	depth = &r->depth[slot];
+	if (tls->isr_of == oi)
+		return CSX_USER_KEY_ISR;
+	if (!r)
+		r = csx_user_reader_attach();
+	depth = &r->depth[oi->slot];
 	d = __atomic_load_n(depth, __ATOMIC_RELAXED);
 	if (d) /* nested: the writer cannot be running */
 		__atomic_store_n(depth, d + 1, __ATOMIC_RELAXED);
 	else if (csx_user_unlikely(!csx_user_read_try(oi, depth)))
 		csx_user_read_enter_slow(oi, depth);
-	tls->atomic_depth++;
-	return csx_user_key(slot, d + 1);
+	return csx_user_key(oi->slot, d + 1);
+}
+
+/* Drop one hold of this thread. */
+static void csx_user_read_drop(struct csx_os_intr *oi, uint32_t *depth,
+			       uint32_t d)
+{
+	if (d > 1)
+		__atomic_store_n(depth, d - 1, __ATOMIC_RELAXED);
+	else
+		csx_user_read_leave(oi, depth);
 }
 
 /* A key that does not match this thread's holds: report, then cope. */
-static CSX_USER_COLD void csx_user_restore_slow(struct csx_os_intr *oi,
-						unsigned long key)
+static CSX_USER_COLD void csx_user_restore_bad(struct csx_os_intr *oi,
+					       unsigned long key, uint32_t d)
 {
-	struct csx_user_tls *tls = &csx__user_tls;
-	uint32_t *depth, d;
+	const struct csx_user_tls *tls = &csx__user_tls;
 
 	if (key == CSX_USER_KEY_ISR) {
 		if (tls->isr_of != oi)
 			csx_err("csx_intr_restore: ISR key outside the ISR");
 		return;
 	}
-	d = tls->reader ? tls->reader->depth[oi->slot] : 0;
 	if (!d) {
 		csx_err("csx_intr_restore: interrupt %u is not disabled by "
 			"this thread (key %#lx)",
@@ -361,31 +423,20 @@ static CSX_USER_COLD void csx_user_restore_slow(struct csx_os_intr *oi,
 		"expected %#lx",
 		oi->slot, key, csx_user_key(oi->slot, d));
 	/* Drop one hold anyway: a leaked one would block the ISR forever. */
-	depth = &tls->reader->depth[oi->slot];
-	if (d > 1)
-		__atomic_store_n(depth, d - 1, __ATOMIC_RELAXED);
-	else
-		csx_user_read_leave(oi, depth);
-	tls->atomic_depth--;
+	csx_user_read_drop(oi, &tls->reader->depth[oi->slot], d);
 }
 
+/* As csx_os_intr_disable(): behind the inline restore. */
 void csx_os_intr_restore(struct csx_os_intr *oi, unsigned long key)
 {
-	struct csx_user_tls *tls = &csx__user_tls;
-	struct csx_user_reader *r = tls->reader;
-	uint32_t slot = oi->slot, *depth, d;
+	struct csx_user_reader *r = csx__user_tls.reader;
+	uint32_t *depth, d;
 
-	if (csx_user_unlikely(!r))
-		return csx_user_restore_slow(oi, key);
-	depth = &r->depth[slot];
-	d = __atomic_load_n(depth, __ATOMIC_RELAXED);
-	if (csx_user_unlikely(key != csx_user_key(slot, d)))
-		return csx_user_restore_slow(oi, key);
-	if (d > 1)
-		__atomic_store_n(depth, d - 1, __ATOMIC_RELAXED);
-	else
-		csx_user_read_leave(oi, depth);
-	tls->atomic_depth--;
+	depth = r ? &r->depth[oi->slot] : NULL;
+	d = depth ? __atomic_load_n(depth, __ATOMIC_RELAXED) : 0;
+	if (csx_user_unlikely(!d || key != csx_user_key(oi->slot, d)))
+		return csx_user_restore_bad(oi, key, d);
+	csx_user_read_drop(oi, depth, d);
 }
 
 /* Thread exit (pthread key destructor): release the record for reuse. */
@@ -407,6 +458,7 @@ static void csx_user_reader_exit(void *p)
 			__atomic_store_n(&r->depth[slot], 0, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&csx_user_intrs.lock);
 	}
+	csx__user_intr_tls.depth = NULL;
 	csx__user_tls.reader = NULL;
 	__atomic_store_n(&r->in_use, 0, __ATOMIC_RELEASE);
 }
@@ -463,7 +515,8 @@ static void csx_user_write_lock(struct csx_os_intr *oi)
 	uint32_t slot = oi->slot;
 
 	csx_user_write_let_readers_in(oi);
-	__atomic_store_n(&oi->writer, CSX_USER_WRITER_HELD, __ATOMIC_SEQ_CST);
+	__atomic_store_n(csx_user_writer(oi), CSX_USER_WRITER_HELD,
+			 __ATOMIC_SEQ_CST);
 	if (oi->mode == CSX_USER_READLOCK_MEMBARRIER)
 		csx_user_membarrier();
 	r = __atomic_load_n(&csx_user_intrs.readers, __ATOMIC_SEQ_CST);
@@ -474,10 +527,10 @@ static void csx_user_write_lock(struct csx_os_intr *oi)
 
 static void csx_user_write_unlock(struct csx_os_intr *oi)
 {
-	if (__atomic_exchange_n(&oi->writer, CSX_USER_WRITER_FREE,
+	if (__atomic_exchange_n(csx_user_writer(oi), CSX_USER_WRITER_FREE,
 				__ATOMIC_RELEASE) ==
 	    CSX_USER_WRITER_HELD_WAITERS)
-		csx_user_futex_wake(&oi->writer, INT_MAX);
+		csx_user_futex_wake(csx_user_writer(oi), INT_MAX);
 }
 
 /* ---- Wait thread --------------------------------------------------------- */
@@ -605,6 +658,8 @@ static void *csx_user_wait_main(void *arg)
 
 	tls->role |= CSX_USER_ROLE_WAIT;
 	tls->isr_of = oi;
+	/* Now, not in the ISR: the ISR's disables must find a record. */
+	csx_user_reader_attach();
 	while (__atomic_load_n(&oi->dev_wait, __ATOMIC_ACQUIRE) ?
 		       csx_user_irq_wait_dev(oi) :
 		       csx_user_irq_wait(oi)) {
@@ -624,7 +679,10 @@ static void *csx_user_wait_main(void *arg)
 		 */
 		cpu = csx__user_dpc_drain_begin();
 		tls->ctx |= CSX_OS_CTX_ISR;
+		/* The ISR's disables take the checked path: own ones no-op. */
+		csx__user_intr_tls.depth = NULL;
 		csx__intr_dispatch(oi->core);
+		csx__user_intr_tls.depth = tls->reader->depth;
 		tls->ctx &= ~CSX_OS_CTX_ISR;
 		csx__user_dpc_drain_stop(cpu);
 		csx_user_write_unlock(oi);
@@ -658,7 +716,10 @@ static int csx_user_intr_new(struct csx_intr *core, struct csx_os_dev *d,
 	free_slots = ~csx_user_intrs.used;
 	if (free_slots) {
 		oi->slot = (uint32_t)__builtin_ctzll(free_slots);
-		csx_user_intrs.used |= 1ULL << oi->slot;
+		/* Atomic: csx_os_intr_held() reads it without the lock. */
+		__atomic_store_n(&csx_user_intrs.used,
+				 csx_user_intrs.used | 1ULL << oi->slot,
+				 __ATOMIC_RELAXED);
 		csx_user_intrs.slot_intr[oi->slot] = oi;
 	}
 	pthread_mutex_unlock(&csx_user_intrs.lock);
@@ -666,6 +727,13 @@ static int csx_user_intr_new(struct csx_intr *core, struct csx_os_dev *d,
 		free(oi);
 		return -CSX_ENOSPC;
 	}
+	/* Before anyone can see the handle: the inline disable reads it. */
+	oi->hot = csx__intr_hot(core);
+	oi->hot->writer = CSX_USER_WRITER_FREE;
+	oi->hot->slot = oi->slot;
+	oi->hot->fence = oi->mode == CSX_USER_READLOCK_FENCE;
+	oi->hot->key = (uint32_t)csx_user_key(oi->slot, 0);
+	oi->hot->os = oi;
 	*out = oi;
 	return 0;
 }
@@ -673,7 +741,9 @@ static int csx_user_intr_new(struct csx_intr *core, struct csx_os_dev *d,
 static void csx_user_intr_free(struct csx_os_intr *oi)
 {
 	pthread_mutex_lock(&csx_user_intrs.lock);
-	csx_user_intrs.used &= ~(1ULL << oi->slot);
+	__atomic_store_n(&csx_user_intrs.used,
+			 csx_user_intrs.used & ~(1ULL << oi->slot),
+			 __ATOMIC_RELAXED);
 	csx_user_intrs.slot_intr[oi->slot] = NULL;
 	pthread_mutex_unlock(&csx_user_intrs.lock);
 	free(oi);
@@ -741,7 +811,8 @@ void csx_os_intr_raise(struct csx_os_intr *oi)
 
 void csx_os_intr_detach(struct csx_os_intr *oi)
 {
-	struct csx_user_reader *me = csx__user_tls.reader;
+	uint32_t *me =
+		csx__user_tls.reader ? csx__user_tls.reader->depth : NULL;
 
 	__atomic_store_n(&oi->stop, true, __ATOMIC_RELEASE);
 	csx_user_irq_fire(&oi->irq);
@@ -755,13 +826,15 @@ void csx_os_intr_detach(struct csx_os_intr *oi)
 	 * Wait out threads that still hold it disabled: the slot's depth in
 	 * every record must be 0 before another interrupt reuses it.
 	 */
-	if (me && me->depth[oi->slot]) {
+	if (me && me[oi->slot]) {
 		csx_err("csx_intr_detach: caller holds interrupt %u disabled",
 			oi->slot);
-		__atomic_store_n(&me->depth[oi->slot], 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&me[oi->slot], 0, __ATOMIC_RELEASE);
 	}
 	csx_user_write_lock(oi);
 	csx_user_write_unlock(oi);
+	/* Restores with the stale handle take the checked path. */
+	__atomic_store_n(&oi->hot->key, 0, __ATOMIC_RELAXED);
 	csx_user_intr_free(oi);
 }
 

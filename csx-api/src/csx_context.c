@@ -30,6 +30,19 @@ static const char *csx__ctx_name(unsigned int ctx)
 	return "atomic";
 }
 
+/*
+ * csx_os_context(), plus the interrupt disables a back end counts outside
+ * it (those its inline fast path took, see csx_os_intr_held()).
+ */
+static unsigned int csx__ctx(void)
+{
+	unsigned int ctx = csx_os_context();
+
+	if (csx__unlikely(!(ctx & CSX_OS_CTX_ATOMIC) && csx_os_intr_held()))
+		ctx |= CSX_OS_CTX_ATOMIC;
+	return ctx;
+}
+
 void csx__misuse(const char *what)
 {
 	if (csx__strict())
@@ -46,7 +59,7 @@ static csx__cold void csx__ctx_violation(const char *func, unsigned int ctx)
 
 int csx__might_sleep(const char *func)
 {
-	unsigned int ctx = csx_os_context();
+	unsigned int ctx = csx__ctx();
 
 	if (csx__likely(!(ctx & CSX_OS_CTX_ATOMIC)))
 		return 0;
@@ -66,7 +79,7 @@ bool csx_in_dpc(void)
 
 bool csx_in_atomic(void)
 {
-	return (csx_os_context() & CSX_OS_CTX_ATOMIC) != 0;
+	return (csx__ctx() & CSX_OS_CTX_ATOMIC) != 0;
 }
 
 unsigned long csx_ctx_violations(void)

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0-only */
 /*
  * Interrupts: attach/detach checks, software lines, statistics, and the
- * disable/restore pair that drivers call on hot paths, so it costs one
- * compare before the back end's hook.
+ * disable/restore pair that drivers call on hot paths. A back end may
+ * inline that pair into drivers (user mode, see its csx_os_types.h): the
+ * handle then starts with the back end's struct csx_os_intr_hot, whose
+ * magic is ours, and the inline code comes back here for every case it
+ * cannot decide alone. Without inlining (kernel mode, -O0) the pair costs
+ * one compare here before the back end's hook.
  *
  * "Detach while the caller holds it disabled" would wait for itself. Holding
  * an interrupt disabled makes the caller atomic, so the sleeping-call check
@@ -16,7 +20,8 @@
 #include "csx_core.h"
 
 struct csx_intr {
-	uint32_t magic;
+	/* First: inline fast paths read it (csx__intr_hot()). */
+	struct csx_os_intr_hot hot;
 	bool soft;
 	csx_isr_fn isr;
 	void *ctx;
@@ -30,6 +35,24 @@ struct csx_intr {
 
 #define CSX__INTR_FLAGS_KNOWN (CSX_INTR_MSI | CSX_INTR_INTX)
 
+/* The magic lives in the back end's head of the handle. */
+static inline bool csx__intr_ok(const struct csx_intr *intr)
+{
+	return csx__likely(
+		intr && __atomic_load_n(&intr->hot.magic, __ATOMIC_RELAXED) ==
+				CSX__MAGIC_INTR);
+}
+
+static inline void csx__intr_set_magic(struct csx_intr *intr, uint32_t magic)
+{
+	__atomic_store_n(&intr->hot.magic, magic, __ATOMIC_RELAXED);
+}
+
+struct csx_os_intr_hot *csx__intr_hot(struct csx_intr *core)
+{
+	return &core->hot;
+}
+
 static struct csx_intr *csx__intr_new(csx_isr_fn isr, void *ctx)
 {
 	struct csx_intr *intr = csx__zalloc(sizeof(*intr));
@@ -39,13 +62,13 @@ static struct csx_intr *csx__intr_new(csx_isr_fn isr, void *ctx)
 	intr->isr = isr;
 	intr->ctx = ctx;
 	/* Valid before the hook: the ISR may run before attach returns. */
-	intr->magic = CSX__MAGIC_INTR;
+	intr->hot.magic = CSX__MAGIC_INTR;
 	return intr;
 }
 
 static void csx__intr_free(struct csx_intr *intr)
 {
-	csx__magic_set(intr, CSX__MAGIC_DEAD);
+	csx__intr_set_magic(intr, CSX__MAGIC_DEAD);
 	csx__free(intr);
 }
 
@@ -136,7 +159,7 @@ int csx_intr_attach_soft(csx_isr_fn isr, void *ctx, struct csx_intr **out)
 
 int csx_intr_raise(struct csx_intr *intr)
 {
-	if (!csx__magic_ok(intr, CSX__MAGIC_INTR))
+	if (!csx__intr_ok(intr))
 		return csx__bad_handle(__func__, intr);
 	if (!intr->soft) {
 		csx_err("csx_intr_raise(): %p is a device interrupt, not a "
@@ -155,7 +178,7 @@ static void csx__intr_release(struct csx_intr *intr)
 
 	/* Hook first: until it returns the ISR may still be dispatched. */
 	csx_os_intr_detach(intr->os);
-	csx__magic_set(intr, CSX__MAGIC_DEAD);
+	csx__intr_set_magic(intr, CSX__MAGIC_DEAD);
 	if (dev) {
 		__atomic_store_n(&dev->intr, NULL, __ATOMIC_RELEASE);
 		csx__dev_put(dev);
@@ -179,7 +202,7 @@ int csx_intr_detach(struct csx_intr *intr)
 {
 	int ret;
 
-	if (!csx__magic_ok(intr, CSX__MAGIC_INTR))
+	if (!csx__intr_ok(intr))
 		return csx__bad_handle(__func__, intr);
 	ret = csx__intr_detach_ok(intr);
 	if (ret)
@@ -200,36 +223,51 @@ static csx__cold unsigned long csx__intr_bad_disable(struct csx_intr *intr)
 	return CSX__INTR_BAD_KEY;
 }
 
-unsigned long csx_intr_disable(struct csx_intr *intr)
+unsigned long csx__intr_disable_slow(struct csx_intr *intr)
 {
-	if (csx__unlikely(!csx__magic_ok(intr, CSX__MAGIC_INTR)))
+	if (csx__unlikely(!csx__intr_ok(intr)))
 		return csx__intr_bad_disable(intr);
 	return csx_os_intr_disable(intr->os);
 }
 
-void csx_intr_restore(struct csx_intr *intr, unsigned long key)
+void csx__intr_restore_slow(struct csx_intr *intr, unsigned long key)
 {
 	/* The failed disable was reported already. */
 	if (csx__unlikely(key == CSX__INTR_BAD_KEY))
 		return;
-	if (csx__unlikely(!csx__magic_ok(intr, CSX__MAGIC_INTR))) {
-		csx__bad_handle(__func__, intr);
+	if (csx__unlikely(!csx__intr_ok(intr))) {
+		csx__bad_handle("csx_intr_restore", intr);
 		csx__misuse("csx_intr_restore() on a bad interrupt handle");
 		return;
 	}
 	csx_os_intr_restore(intr->os, key);
 }
 
+/*
+ * The out-of-line pair: what kernel-mode drivers and unoptimized builds
+ * call. Where csx_os_types.h has an inline body (gnu_inline), these
+ * definitions replace it in this file only.
+ */
+unsigned long csx_intr_disable(struct csx_intr *intr)
+{
+	return csx__intr_disable_slow(intr);
+}
+
+void csx_intr_restore(struct csx_intr *intr, unsigned long key)
+{
+	csx__intr_restore_slow(intr, key);
+}
+
 int csx_intr_set_spin(struct csx_intr *intr, uint64_t spin_ns)
 {
-	if (!csx__magic_ok(intr, CSX__MAGIC_INTR))
+	if (!csx__intr_ok(intr))
 		return csx__bad_handle(__func__, intr);
 	return csx_os_intr_set_spin(intr->os, spin_ns);
 }
 
 int csx_intr_stats(struct csx_intr *intr, struct csx_intr_stats *out)
 {
-	if (!csx__magic_ok(intr, CSX__MAGIC_INTR))
+	if (!csx__intr_ok(intr))
 		return csx__bad_handle(__func__, intr);
 	if (!out)
 		return -CSX_EINVAL;
@@ -241,7 +279,7 @@ int csx_intr_stats(struct csx_intr *intr, struct csx_intr_stats *out)
 
 bool csx_intr_is_msi(struct csx_intr *intr)
 {
-	if (!csx__magic_ok(intr, CSX__MAGIC_INTR) || intr->soft)
+	if (!csx__intr_ok(intr) || intr->soft)
 		return false;
 	return csx_os_intr_is_msi(intr->os);
 }
@@ -263,7 +301,7 @@ enum csx_irqreturn csx__intr_dispatch(struct csx_intr *core)
 {
 	enum csx_irqreturn ret;
 
-	if (csx__unlikely(!csx__magic_ok(core, CSX__MAGIC_INTR))) {
+	if (csx__unlikely(!csx__intr_ok(core))) {
 		csx__bad_handle(__func__, core);
 		return CSX_IRQ_NONE;
 	}

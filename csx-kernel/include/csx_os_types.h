@@ -32,4 +32,14 @@
 #define UINTPTR_MAX ULONG_MAX
 #endif
 
+/*
+ * The head of every interrupt handle (struct csx_intr starts with it). The
+ * kernel has no inline disable path: csx_intr_disable() is a call into
+ * csx.ko, spin_lock_irqsave() on the interrupt's lock; the core's magic is
+ * all the head holds.
+ */
+struct csx_os_intr_hot {
+	u32 magic;
+};
+
 #endif /* CSX_OS_TYPES_H */

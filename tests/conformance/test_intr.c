@@ -144,6 +144,36 @@ CSX_TEST(intr_disable_nests)
 	CSX_CHECK_EQ(runs_outer, 0);
 }
 
+/*
+ * Every first hold, not only a thread's very first (which may take a
+ * slower path in user mode), holds the ISR off and makes the caller atomic.
+ */
+CSX_TEST(intr_every_disable_holds_off)
+{
+	unsigned long key;
+	bool atomic[3];
+	long runs[3];
+	int i;
+
+	reset_isr_state();
+	CSX_CHECK_OK(csx_intr_attach_soft(counting_isr, NULL, &line));
+	for (i = 0; i < 3; i++) {
+		key = csx_intr_disable(line);
+		atomic[i] = csx_in_atomic();
+		csx_intr_raise(line);
+		csx_test_spin_ns(HOLD_NS);
+		runs[i] = csx_test_load(&isr_runs);
+		csx_intr_restore(line, key);
+		CSX_CHECK(!csx_in_atomic());
+		CSX_CHECK_EVENTUALLY(csx_test_load(&isr_runs) == i + 1);
+	}
+	CSX_CHECK_OK(csx_intr_detach(line));
+	for (i = 0; i < 3; i++) {
+		CSX_CHECK(atomic[i]);
+		CSX_CHECK_EQ(runs[i], i);
+	}
+}
+
 /* ---- The ISR never runs while any thread holds it disabled -------------- */
 
 static long in_section;
@@ -410,6 +440,7 @@ static const struct csx_test_case intr_cases[] = {
 	CSX_TEST_CASE(intr_stats_count_verdicts),
 	CSX_TEST_CASE(intr_raises_merge_while_pending),
 	CSX_TEST_CASE(intr_disable_nests),
+	CSX_TEST_CASE(intr_every_disable_holds_off),
 	CSX_TEST_CASE(intr_isr_excluded_by_every_disabler),
 	CSX_TEST_CASE(intr_isr_queues_dpc),
 	CSX_TEST_CASE(intr_disable_from_own_isr_is_noop),

@@ -1368,6 +1368,29 @@ void csx_os_intr_restore(struct csx_os_intr *oi, unsigned long key)
 	tls_atomic_depth--;
 }
 
+/* csx_os_context() counts the holds (tls_atomic_depth). */
+bool csx_os_intr_held(void)
+{
+	return false;
+}
+
+/*
+ * The unit tests see the user back end's headers, whose inline
+ * csx_intr_disable()/restore() read this: with no READLOCK record (depth
+ * NULL) every call goes to the core, and on to the hooks above.
+ */
+__thread struct csx_os_intr_tls csx__user_intr_tls;
+
+void csx__user_intr_read_wait(struct csx_os_intr *oi, uint32_t depth)
+{
+	mock_error("csx__user_intr_read_wait() without a READLOCK record");
+}
+
+void csx__user_intr_wake_writer(struct csx_os_intr *oi)
+{
+	mock_error("csx__user_intr_wake_writer() without a READLOCK record");
+}
+
 int csx_os_intr_set_spin(struct csx_os_intr *oi, uint64_t spin_ns)
 {
 	(void)oi;

@@ -21,7 +21,12 @@ static void remove_dev(struct csx_device *dev)
 	bound = NULL;
 }
 
-static struct csx_driver drv = { "intrtest", ids, probe, remove_dev };
+static struct csx_driver drv = {
+	.name = "intrtest",
+	.ids = ids,
+	.probe = probe,
+	.remove = remove_dev,
+};
 
 struct istate {
 	enum csx_irqreturn verdict;

@@ -21,6 +21,13 @@
  *
  * Calling csx_intr_disable() on an interrupt from its own ISR is allowed and
  * does nothing (the ISR already excludes itself).
+ *
+ * In user mode csx_intr_disable() and csx_intr_restore() are inlined into
+ * the caller (an optimized build; the body comes from the back end's
+ * csx_os_types.h), so their cost is a few instructions and one barrier;
+ * the exported functions remain for every other caller. The inline code
+ * reads the head of the handle, which makes that part of the handle's
+ * layout part of libcsx-user's ABI.
  */
 #ifndef CSX_INTR_H
 #define CSX_INTR_H

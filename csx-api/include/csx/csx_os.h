@@ -118,7 +118,8 @@ void csx_os_cpu_release(void);
 /**
  * csx_os_context() - Describe the caller's context. Any context.
  * @return CSX_OS_CTX_* bits; ATOMIC is set whenever ISR or DPC is, and
- *         also with an interrupt disabled or a spinlock held.
+ *         also with a spinlock held or an interrupt disabled (except holds
+ *         that csx_os_intr_held() reports instead).
  */
 unsigned int csx_os_context(void);
 /**
@@ -364,6 +365,18 @@ unsigned long csx_os_intr_disable(struct csx_os_intr *oi);
 /** Undo csx_os_intr_disable(). @param oi Handle. @param key Its key. */
 void csx_os_intr_restore(struct csx_os_intr *oi, unsigned long key);
 /**
+ * csx_os_intr_held() - Does the calling thread hold an interrupt disabled
+ * that csx_os_context() does not count? Any context; never sleeps.
+ *
+ * A back end may inline its disable fast path into drivers (user mode:
+ * csx_os_types.h), where csx_os_context()'s own bookkeeping is out of
+ * reach; it counts those holds where the inline code can, and the core's
+ * sleeping-call check asks here too. A back end whose csx_os_context()
+ * already reports every hold as CSX_OS_CTX_ATOMIC (kernel) returns false.
+ * @return true while such a hold is taken.
+ */
+bool csx_os_intr_held(void);
+/**
  * Wait-thread spin budget. @param oi Handle. @param spin_ns Budget.
  * @return 0 (kernel: accepted and ignored).
  */
@@ -584,6 +597,25 @@ void csx__timer_fire(struct csx_timer *core);
  * @param core Core interrupt. @return The ISR's verdict.
  */
 enum csx_irqreturn csx__intr_dispatch(struct csx_intr *core);
+/**
+ * csx__intr_hot() - The head of @p core that the back end's csx_os_types.h
+ * defines (struct csx_os_intr_hot): its magic belongs to the core, the back
+ * end owns the rest and fills it in csx_os_intr_attach*(), before the
+ * handle is published. Any context.
+ * @param core Core interrupt. @return Its head.
+ */
+struct csx_os_intr_hot *csx__intr_hot(struct csx_intr *core);
+/**
+ * csx__intr_disable_slow() - csx_intr_disable() with every check: what an
+ * inline fast path of the back end calls when it cannot decide. Any context.
+ * @param intr Interrupt (may be bad). @return As csx_intr_disable().
+ */
+unsigned long csx__intr_disable_slow(struct csx_intr *intr);
+/**
+ * csx__intr_restore_slow() - csx_intr_restore() with every check, for the
+ * same fast paths. @param intr Interrupt. @param key Its key.
+ */
+void csx__intr_restore_slow(struct csx_intr *intr, unsigned long key);
 /**
  * csx__dev_probe() - A back-end device matches @p drv: create the core
  * device and call the driver's probe(). Thread context.
