@@ -232,7 +232,16 @@ run_status "$FT_CTL" instances "$FT_SOCK" edu 2
 expect "$out" "instance 0 pid $p0" "instance 1 pid $p1"
 "$FT_UHD" --status | grep -q "container=edu/0 pid=$p0 state=running .*adopted" ||
 	fail "--status does not show edu/0 adopted: $("$FT_UHD" --status)"
-ft_sleep_ms 500
+# The adopted processes hand their saved state to the new daemon when
+# they reconnect; kill them only once it holds both regions.
+i=0
+until [ "$("$FT_UHD" --status | grep -cE '^ *state key=edu/[01] name=csx_edu/[01] ')" = 2 ]; do
+	i=$((i + 1))
+	[ $i -le 200 ] ||
+		fail "the new daemon never got the saved state back: $("$FT_UHD" --status)"
+	ft_sleep_ms 50
+done
+ft_sleep_ms 200 # and a little load on top
 kill_one 0 "$tmp/marks4"
 kill_one 1 "$tmp/marks4"
 i4=$(info edu/0)
