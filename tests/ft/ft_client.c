@@ -52,7 +52,7 @@ struct ft_opts {
 	unsigned int timeout_ms;
 	unsigned int open_timeout_s;
 	unsigned int set_timeout_ms; /* 0: leave it */
-	unsigned int gap_ms, late_ms;
+	unsigned int gap_ms, late_ms, stall_ms;
 	unsigned long long seed;
 	bool info;
 	const char *report;
@@ -521,6 +521,8 @@ static void ft_usage(FILE *f)
 	      "  --open-timeout S        wait for the services (default 30)\n"
 	      "  --gap-ms MS             quiet spells kept (default 20)\n"
 	      "  --late-ms MS            answers of a killed instance (default 5)\n"
+	      "  --stall-ms MS           a port up but without success this long\n"
+	      "                          is a stall (default 1000)\n"
 	      "  --seed N                random seed (default: from the clock)\n"
 	      "  --set-timeout MS        EDU_OP_SET_TIMEOUT first\n"
 	      "  --info                  EDU_OP_INFO of each service first\n"
@@ -555,6 +557,7 @@ static int ft_parse(int argc, char **argv, struct ft_opts *o)
 		{ "open-timeout", required_argument, NULL, 'O' },
 		{ "gap-ms", required_argument, NULL, 'g' },
 		{ "late-ms", required_argument, NULL, 'l' },
+		{ "stall-ms", required_argument, NULL, 'L' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "set-timeout", required_argument, NULL, 'S' },
 		{ "info", no_argument, NULL, 'i' },
@@ -596,6 +599,10 @@ static int ft_parse(int argc, char **argv, struct ft_opts *o)
 			break;
 		case 'l':
 			bad |= ft_uint(optarg, 10000, &o->late_ms);
+			break;
+		case 'L':
+			bad |= ft_uint(optarg, 60000, &o->stall_ms);
+			bad |= o->stall_ms < FT_BUCKET_NS / 1000000;
 			break;
 		case 's':
 			o->seed = strtoull(optarg, NULL, 0);
@@ -661,6 +668,7 @@ int main(int argc, char **argv)
 		.open_timeout_s = 30,
 		.gap_ms = 20,
 		.late_ms = 5,
+		.stall_ms = FT_STALL_NS / 1000000,
 		.seed = ft_now(),
 	};
 	static struct ft_run run;
@@ -672,6 +680,7 @@ int main(int argc, char **argv)
 		return 2;
 	run.gap_ns = o.gap_ms * 1000000ull;
 	run.eps_ns = o.late_ms * 1000000ull;
+	run.stall_ns = o.stall_ms * 1000000ull;
 	run.out = stdout;
 	if (o.report && !(run.out = fopen(o.report, "w"))) {
 		fprintf(stderr, "ft_client: %s: %s\n", o.report,

@@ -90,6 +90,7 @@ struct ft_run {
 	uint64_t t0, t_end; /* load start and stop */
 	uint64_t gap_ns;    /* quiet spells longer than this are recorded */
 	uint64_t eps_ns;    /* late answers of a killed instance: within it */
+	uint64_t stall_ns;  /* a port up without success this long: a stall */
 	struct ft_kill kills[FT_KILLS_MAX];
 	unsigned int nkills;
 	FILE *out;

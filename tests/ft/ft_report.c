@@ -26,8 +26,8 @@
  * outage (the bench line has the rate over all outages, and the median of
  * the outages' rates, less swayed by a few long ones); "steady" is every
  * bucket at least 1 s into the run and not within 200 ms after any
- * outage. A stall is a second without any success on a service that
- * overlaps none of its own outages. A request "caught" by an outage was
+ * outage. A stall is a spell of --stall-ms (1 s) without any success on
+ * a service that overlaps none of its own outages. A request "caught" by an outage was
  * in flight in it (past the late answers): pending at the kill
  * (re-issued) or sent to the dead instance after it.
  */
@@ -42,7 +42,6 @@
 #define FT_WARMUP_NS (1000ull * 1000 * 1000)
 #define FT_AFTER_NS (200ull * 1000 * 1000)
 #define FT_WIN_BUCKETS (FT_WINDOW_NS / FT_BUCKET_NS)
-#define FT_STALL_BUCKETS (FT_STALL_NS / FT_BUCKET_NS)
 
 struct ft_iv {
 	uint64_t from, to;
@@ -368,10 +367,10 @@ static bool ft_own_outage(const struct ft_run *run, unsigned int si, size_t b0,
 	return false;
 }
 
-/* Seconds without a success on a service that was up; how many. */
+/* Spells of --stall-ms without a success on a service that was up. */
 static unsigned int ft_stalls(struct ft_run *run)
 {
-	size_t nb = ft_nbuckets(run), b, b0;
+	size_t nb = ft_nbuckets(run), b, b0, w = run->stall_ns / FT_BUCKET_NS;
 	const struct ft_svc *s;
 	unsigned int i, n = 0;
 
@@ -379,19 +378,17 @@ static unsigned int ft_stalls(struct ft_run *run)
 		s = &run->svcs[i];
 		for (b0 = 0; b0 < nb && !s->buckets[b0]; b0++)
 			;
-		for (b = b0; b + FT_STALL_BUCKETS <= nb; b++) {
-			if (ft_sum(s, b, b + FT_STALL_BUCKETS) ||
-			    ft_own_outage(run, i, b, b + FT_STALL_BUCKETS))
+		for (b = b0; b + w <= nb; b++) {
+			if (ft_sum(s, b, b + w) ||
+			    ft_own_outage(run, i, b, b + w))
 				continue;
 			if (++n <= 5)
 				fprintf(run->out,
 					"ft_client: stall: %s: no success from +%.2f s to +%.2f s while it was up\n",
 					s->name,
 					(double)(b * FT_BUCKET_NS) / 1e9,
-					(double)((b + FT_STALL_BUCKETS) *
-						 FT_BUCKET_NS) /
-						1e9);
-			b += FT_STALL_BUCKETS - 1; /* count separate seconds */
+					(double)((b + w) * FT_BUCKET_NS) / 1e9);
+			b += w - 1; /* count separate spells */
 		}
 	}
 	if (!n)
