@@ -166,6 +166,13 @@ cmdline+=" log_buf_len=4M"
 # host looks stuck: with the 21 s/20 s defaults, a KASAN kernel booting on a
 # loaded machine hit false RCU-stall reports.  60 s still catches real hangs.
 cmdline+=" rcupdate.rcu_cpu_stall_timeout=60 watchdog_thresh=30"
+# tsc=reliable: TCG's TSC reads the host's clock, the same on every vCPU,
+# but the boot-time sync check sees the vCPUs start apart and marks it
+# unstable; the guest then falls back to the HPET, whose every reading is
+# an emulated MMIO access under QEMU's global lock (and, without a vDSO
+# clock, a system call). That made every timestamp in the VM cost
+# microseconds and swing with the host's load.
+cmdline+=" tsc=reliable"
 [[ $irq == intx ]] && cmdline+=" pci=nomsi"
 [[ -n $append ]] && cmdline+=" $append"
 
