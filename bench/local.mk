@@ -48,8 +48,23 @@ bench_vm_bench_uintr_la_SOURCES = bench/vm/bench_uintr.c
 bench_vm_bench_uintr_la_LDFLAGS = -module -avoid-version -shared \
 	-rpath /nowhere $(AM_LDFLAGS)
 bench_vm_bench_uintr_la_LIBADD = libcsx-user.la
+# The user→kernel call benchmark: a csx_call() into bench_echo.ko, the raw
+# /dev/csx ioctl and csx_null.ko's bare ioctl, interleaved. bench_echo is
+# built here too, so its one source is checked in both modes.
+check_LTLIBRARIES += bench/vm/bench_call_uk.la bench/vm/bench_echo.la
+bench_vm_bench_echo_la_SOURCES = bench/vm/bench_echo.c bench/vm/bench_echo.h
+bench_vm_bench_echo_la_LDFLAGS = -module -avoid-version -shared \
+	-rpath /nowhere $(AM_LDFLAGS)
+bench_vm_bench_echo_la_LIBADD = libcsx-user.la
+bench_vm_bench_call_uk_la_SOURCES = bench/vm/bench_call_uk.c \
+	bench/vm/bench_echo.h
+bench_vm_bench_call_uk_la_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/helpers/include
+bench_vm_bench_call_uk_la_LDFLAGS = -module -avoid-version -shared \
+	-rpath /nowhere $(AM_LDFLAGS)
+bench_vm_bench_call_uk_la_LIBADD = libcsx-user.la
 
-EXTRA_DIST += bench/vm/uio_lat.c bench/vm/null_ioctl.c bench/vm/efd_rt.c
+EXTRA_DIST += bench/vm/uio_lat.c bench/vm/efd_rt.c
 EXTRA_DIST += bench/README.md bench/run.sh bench/report.sh bench/targets.txt \
 	bench/bench-ft.sh
 CLEANFILES += $(bench_programs) bench/rows.txt bench/results.json

@@ -166,11 +166,14 @@ for m in "${modules[@]:1}"; do
 	fi
 	stage_dir "$dir"
 	# The conformance suite's kernel adapter builds the shared test sources;
-	# the VM tests use the edu sample's service header.
+	# the VM tests use the edu sample's service header, and build the
+	# load client and the call benchmark's service from the user tree.
 	[[ $name == conformance ]] && stage_dir tests/conformance
 	if [[ $name == ktest ]]; then
 		stage_dir samples/edu
 		stage_file tests/edu/edu_load.c
+		stage_file bench/vm/bench_echo.c
+		stage_file bench/vm/bench_echo.h
 	fi
 	subdirs+=("$dir/")
 done

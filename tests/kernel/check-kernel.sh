@@ -25,6 +25,12 @@
 #                    those tests fail (they are part of the kernel stage).
 #   --kill-rounds N  SIGKILL rounds of the user-mode driver per boot
 #                    (default 5)
+#   --only calls     a developer's quick loop: boot, load csx.ko and run
+#                    only the module-to-module call tests and benchmarks
+#                    (payload-calls.sh); not a full kernel stage
+#   --perf           a developer's profile: put the host's perf into the VM
+#                    and print where a user→kernel call spends its time
+#                    ("PERF-csx|raw|null" lines, payload-calls.sh)
 #   --jobs N         make -j (default 2)
 #   --verbose        stream the consoles
 #
@@ -52,6 +58,8 @@ jobs=2
 verbose=()
 user_build=""
 kill_rounds=5
+only=
+perf=0
 
 usage() {
 	sed -n 's/^# \{0,1\}//; /^usage:/,/^#   --verbose/p' "$0" >&2
@@ -69,6 +77,8 @@ while [[ $# -gt 0 ]]; do
 	--jobs) jobs=${2:?}; shift 2 ;;
 	--user-build) user_build=${2:?}; shift 2 ;;
 	--kill-rounds) kill_rounds=${2:?}; shift 2 ;;
+	--only) only=${2:?}; shift 2 ;;
+	--perf) perf=1; shift ;;
 	--verbose) verbose=(--verbose); shift ;;
 	-h | --help) usage ;;
 	*) echo "check-kernel: unknown argument: $1" >&2; usage ;;
@@ -81,6 +91,12 @@ die() {
 	exit 1
 }
 
+[[ -z $only || $only == calls ]] || die "--only: want calls, not '$only'"
+perf_bin=()
+if [[ $perf == 1 ]]; then
+	p=$(command -v perf) || die "--perf: no perf on this machine (apt-get install linux-perf)"
+	perf_bin=(--bin "$p")
+fi
 mkdir -p "$out"
 summary=$out/summary.txt
 : >"$summary"
@@ -116,7 +132,7 @@ build() { # build KERNEL DIR: modules for that kernel into DIR
 	"$top/csx-kernel/build.sh" "${args[@]}" "$dir" >/dev/null ||
 		die "building the $kind kernel modules failed"
 	for ko in csx.ko csx_edu.ko edu_demo.ko csx_edu_ktest.ko bench_ktest.ko \
-		csx_helper.ko calls_svc.ko calls_client.ko csx_null.ko; do
+		csx_helper.ko calls_svc.ko calls_client.ko csx_null.ko bench_echo.ko; do
 		[[ -f $dir/$ko ]] || die "$kind build did not produce $ko"
 	done
 	[[ -f $dir/csx_conformance.ko ]] ||
@@ -152,22 +168,20 @@ if [[ -n $user_build ]]; then
 	t=$(date +%s%N)
 	[[ -f $user_build/Makefile ]] || die "--user-build $user_build: not a configured build"
 	make -C "$user_build" -j"$jobs" all tests/edu/edu_load.la \
-		bench/vm/bench_uintr.la tests/ft/ft_client tests/ft/ft_ctl \
+		bench/vm/bench_uintr.la bench/vm/bench_call_uk.la tests/ft/ft_client tests/ft/ft_ctl \
 		bench/ft-ping >"$out/user-build.log" 2>&1 ||
 		die "building the user side failed (log: $out/user-build.log)"
 	# The fault-containment programs (payload-ft.sh) go to /usr/local/bin.
 	"$here/user-rootfs.sh" --build "$user_build" --out "$uroot" \
 		--bin "$user_build/tests/ft/ft_client" \
 		--bin "$user_build/tests/ft/ft_ctl" \
-		--bin "$user_build/bench/ft-ping" 2>>"$out/user-build.log" ||
+		--bin "$user_build/bench/ft-ping" "${perf_bin[@]}" 2>>"$out/user-build.log" ||
 		die "user-rootfs.sh failed (log: $out/user-build.log)"
 	cp "$user_build/tests/edu/.libs/edu_load.so" \
-		"$user_build/bench/vm/.libs/bench_uintr.so" "$uprogs/"
+		"$user_build/bench/vm/.libs/bench_uintr.so" \
+		"$user_build/bench/vm/.libs/bench_call_uk.so" "$uprogs/"
 	gcc -static -pthread -O2 -Wall -Wextra -Werror -o "$uprogs/uio_lat" \
 		"$top/bench/vm/uio_lat.c" || die "building uio_lat failed"
-	gcc -static -O2 -Wall -Wextra -Werror -I "$top/helpers/include" \
-		-o "$uprogs/null_ioctl" "$top/bench/vm/null_ioctl.c" ||
-		die "building null_ioctl failed"
 	gcc -static -pthread -O2 -Wall -Wextra -Werror -I "$top/tests/kernel/csx" \
 		-o "$uprogs/efd_rt" "$top/bench/vm/efd_rt.c" ||
 		die "building efd_rt failed"
@@ -206,6 +220,8 @@ payload() { # payload KERNEL DIR
 		CSX_CYCLES=$cycles
 		CSX_BENCH_ITERS=$iters
 		CSX_KILL_ROUNDS=$kill_rounds
+		CSX_ONLY=$only
+		CSX_PERF=$perf
 	EOF2
 }
 

@@ -13,7 +13,7 @@
 # plus the lifecycle (the service's module unloaded under open channels,
 # csx.ko pinned while a user process holds one, the serving process
 # killed under a kernel caller) and the benchmarks of a user→kernel call
-# against a bare ioctl (csx_null.ko, null_ioctl) and of a kernel→user call
+# against a bare ioctl (csx_null.ko, bench_call_uk.so) and of a kernel→user call
 # against an eventfd round trip (csx_null.ko, efd_rt).
 # Needs csx.ko loaded and csx_helper.ko not loaded; leaves csx.ko loaded.
 
@@ -95,16 +95,31 @@ calls_tests() {
 	calls_user_to_user_daemon
 
 	# Benchmark: user→kernel call round trip vs a bare ioctl (64 bytes).
+	# bench_call_uk.so interleaves a csx_call() into bench_echo.ko, the
+	# raw /dev/csx ioctl and csx_null.ko's bare ioctl in one pinned
+	# thread; three runs, the median of each figure.
 	if [ "${CSX_BENCH_ITERS:-0}" -gt 0 ] && insmod ./csx_null.ko; then
-		insmod ./calls_svc.ko
+		insmod ./bench_echo.ko
 		: >/tmp/calls-bench.txt
 		r=1
 		while [ $r -le 3 ]; do
-			csx-run --once $csx_mods/calls_client.so 2>&1 |
-				grep -o 'BENCH-RAW call64.*' >>/tmp/calls-bench.txt
-			./null_ioctl 2001 >>/tmp/calls-bench.txt
+			csx-run --once ./bench_call_uk.so 2>&1 |
+				grep -o 'BENCH-RAW u2k.*' >>/tmp/calls-bench.txt
 			r=$((r + 1))
 		done
+		# check-kernel.sh --perf: a profile of each kind of call.
+		if [ "${CSX_PERF:-0}" = 1 ]; then
+			echo 0 >/proc/sys/kernel/kptr_restrict
+			echo -1 >/proc/sys/kernel/perf_event_paranoid
+			for k in csx raw null; do
+				CSX_BCU_ONLY=$k CSX_BCU_REPEAT=8 perf record -q \
+					-e cpu-clock -F 20000 -o /tmp/perf.data \
+					csx-run --once ./bench_call_uk.so >/dev/null 2>&1
+				perf report -i /tmp/perf.data --stdio --no-children \
+					--sort dso,sym 2>/dev/null | grep -v '^#' |
+					grep -v '^$' | head -45 | sed "s/^/PERF-$k /"
+			done
+		fi
 		sed 's/^/# /' /tmp/calls-bench.txt
 		awk '
 		function med(a, n,   i, j, t) {
@@ -114,14 +129,24 @@ calls_tests() {
 				}
 			return a[int((n + 1) / 2)]
 		}
-		{ split($4, kv, "="); if ($2 == "call64") c[++nc] = kv[2]; else b[++nb] = kv[2] }
+		{
+			for (i = 3; i <= NF; i++) {
+				split($i, kv, "=")
+				if (kv[1] == "csx") c[++n] = kv[2]
+				else if (kv[1] == "raw") w[n] = kv[2]
+				else if (kv[1] == "null") b[n] = kv[2]
+			}
+		}
 		END {
-			if (nc != 3 || nb != 3) exit 1
-			x = med(c, nc); y = med(b, nb)
+			if (n != 3) exit 1
+			x = med(c, n); y = med(b, n); z = med(w, n)
+			if (!y) exit 1
 			printf "BENCH call_user_to_kernel_vs_ioctl csx=%d base=%d ratio=%.2f\n", x, y, x / y
+			# Where the overhead is: the kernel side alone.
+			printf "BENCH call_user_to_kernel_raw_vs_ioctl csx=%d base=%d ratio=%.2f\n", z, y, z / y
 		}' /tmp/calls-bench.txt
 		tap $? calls_bench
-		rmmod calls_svc
+		rmmod bench_echo
 		# kernel→user: calls_client.ko's call64 (taken in its init,
 		# before its background threads start) vs an eventfd round
 		# trip, alternated three times; medians of each.

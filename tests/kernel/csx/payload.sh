@@ -51,6 +51,16 @@ insmod ./csx.ko intr_mode="$mode"
 tap $? "csx_load"
 grep -q '^csx ' /proc/modules || finish
 
+# check-kernel.sh --only calls: the call tests alone (a developer's loop).
+if [ "$CSX_ONLY" = calls ]; then
+	. ./payload-user.sh
+	. ./payload-calls.sh
+	calls_tests
+	rmmod csx
+	tap $? "csx_unload"
+	finish
+fi
+
 # --- conformance suite --------------------------------------------------------
 if [ -f ./csx_conformance.ko ]; then
 	insmod ./csx_conformance.ko
