@@ -97,6 +97,7 @@ EXPORT_SYMBOL_GPL(csx_close);
  * running its calls whose payloads lie in a shared buffer.
  */
 EXPORT_SYMBOL_GPL(csx__service_open_for);
+EXPORT_SYMBOL_GPL(csx__call_for);
 EXPORT_SYMBOL_GPL(csx__call_mapped);
 
 /* csx_state.h */

@@ -375,8 +375,9 @@ int csx_os_remote_open(const char *name, uint32_t min_version, int64_t wait_ns,
  * made: EINTR comes before the handler runs, so it is retried with what
  * is left of @timeout_ns. 0, or a negative status.
  */
-static int remote_kh_call_ioctl(int fd, unsigned long req, void *arg,
-				__s64 *tmo, uint32_t op, int64_t timeout_ns)
+static inline int remote_kh_call_ioctl(int fd, unsigned long req, void *arg,
+				       __s64 *tmo, uint32_t op,
+				       int64_t timeout_ns)
 {
 	uint64_t deadline = 0, now;
 
@@ -909,8 +910,8 @@ static void kserve_one(int fd, struct csx_kh_svc_serve2 *s, void *req,
 		 s->out_cap > CSX_CALL_MAX_PAYLOAD)
 		ret = -CSX_EMSGSIZE; /* never from a sane helper */
 	else
-		ret = csx_call(chan, s->op, req, (size_t)s->req_len, resp,
-			       (size_t)s->out_cap, &len, CSX_WAIT_FOREVER);
+		ret = csx__call_for(chan, s->op, req, (size_t)s->req_len, resp,
+				    (size_t)s->out_cap, &len, CSX_WAIT_FOREVER);
 	if (x) {
 		pthread_mutex_lock(&kexp.lock);
 		if (!--x->inflight)

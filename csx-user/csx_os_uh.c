@@ -1704,10 +1704,10 @@ static bool uh_srv_serve(struct uh_slane *sl, void **buf, size_t *cap)
 		/* A private copy: the handler must see a stable request. */
 		if (in_len)
 			memcpy(*buf, area + CSX_UH_LANE_IN_OFF, in_len);
-		status = csx_call(sl->srv->chan, op, in_len ? *buf : NULL,
-				  in_len,
-				  out_cap ? area + CSX_UH_LANE_OUT_OFF : NULL,
-				  out_cap, &len, CSX_WAIT_FOREVER);
+		status = csx__call_for(
+			sl->srv->chan, op, in_len ? *buf : NULL, in_len,
+			out_cap ? area + CSX_UH_LANE_OUT_OFF : NULL, out_cap,
+			&len, CSX_WAIT_FOREVER);
 		if (len > out_cap)
 			len = 0;
 	}

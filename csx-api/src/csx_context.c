@@ -57,11 +57,11 @@ static csx__cold void csx__ctx_violation(const char *func, unsigned int ctx)
 	csx__misuse("sleeping call from a context that may not sleep");
 }
 
-int csx__might_sleep(const char *func)
+int csx__might_sleep_check(const char *func, unsigned int ctx)
 {
-	unsigned int ctx = csx__ctx();
-
-	if (csx__likely(!(ctx & CSX_OS_CTX_ATOMIC)))
+	if (!(ctx & CSX_OS_CTX_ATOMIC) && csx_os_intr_held())
+		ctx |= CSX_OS_CTX_ATOMIC;
+	if (!(ctx & CSX_OS_CTX_ATOMIC))
 		return 0;
 	csx__ctx_violation(func, ctx);
 	return -CSX_EDEADLK;

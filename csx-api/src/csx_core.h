@@ -17,6 +17,8 @@
 #define csx__likely(x) __builtin_expect(!!(x), 1)
 #define csx__unlikely(x) __builtin_expect(!!(x), 0)
 #define csx__cold __attribute__((__cold__, __noinline__))
+/* A hot path's helper, inlined into each caller whatever the heuristics. */
+#define csx__always_inline inline __attribute__((__always_inline__))
 
 /* ---- Handles ---------------------------------------------------------- */
 
@@ -124,12 +126,23 @@ void csx__dpc_run_batch(unsigned int cpu);
 
 /* ---- Context checking (csx_context.c) --------------------------------- */
 
+/* The slow half of csx__might_sleep(): 0 or -CSX_EDEADLK, reported. */
+int csx__might_sleep_check(const char *func, unsigned int ctx);
+
 /*
  * csx__might_sleep() - Refuse a sleeping call from atomic context: logs,
  * counts, calls csx_os_bug() in strict mode and returns -CSX_EDEADLK;
- * returns 0 where sleeping is allowed.
+ * returns 0 where sleeping is allowed. Inline: every sleeping entry point
+ * runs it, and the answer is nearly always a plain "yes".
  */
-int csx__might_sleep(const char *func);
+static inline int csx__might_sleep(const char *func)
+{
+	unsigned int ctx = csx_os_context();
+
+	if (csx__likely(!(ctx & CSX_OS_CTX_ATOMIC) && !csx_os_intr_held()))
+		return 0;
+	return csx__might_sleep_check(func, ctx);
+}
 /* Report a misuse other than sleeping (logged by the caller): bug if strict. */
 void csx__misuse(const char *what);
 bool csx__strict(void);

@@ -37,14 +37,20 @@ struct csx_service {
 /*
  * A remote channel's binding to one back-end channel. Recovery replaces
  * the binding while calls may still be using the old one: each call holds
- * a use count, and a replaced ("retired") binding is closed by whoever
- * drops its last use. Counts and flags are under the core lock.
+ * a use count, and a replaced ("retired") binding's back-end channel is
+ * closed by whoever drops its last use. A call takes its use without a
+ * lock (csx__bind_get()), so the structure itself stays until csx_close():
+ * a caller may still be about to count itself on a binding just replaced.
+ * The fields are atomics; the core lock only orders re-opens with death
+ * notices.
  */
 struct csx__rbind {
 	struct csx_os_rchan *rc;
+	struct csx__rbind *older; /* the binding this one replaced */
 	uint32_t users;
 	bool dead;    /* the peer died: re-open before the next call */
 	bool retired; /* replaced: close at the last use */
+	bool closed;  /* @rc closed (once, by whoever sees it last) */
 };
 
 struct csx_chan {
@@ -161,7 +167,7 @@ static void csx__chan_link(struct csx_chan *chan)
 	chan->next = csx__chans;
 	csx__chans = chan;
 	if (chan->remote && csx__gone_early_take(chan->bind->rc)) {
-		chan->bind->dead = true;
+		__atomic_store_n(&chan->bind->dead, true, __ATOMIC_RELAXED);
 		csx__chan_gone_locked(chan);
 	}
 	csx__core_unlock();
@@ -516,9 +522,10 @@ static int csx__call_check(const void *in, size_t in_len, const void *out,
 }
 
 /* The direct, in-process path: run the handler in the caller's thread. */
-static int csx__call_local(struct csx_service *svc, uint32_t op, const void *in,
-			   size_t in_len, void *out, size_t out_cap,
-			   size_t *out_len)
+static csx__always_inline int csx__call_local(struct csx_service *svc,
+					      uint32_t op, const void *in,
+					      size_t in_len, void *out,
+					      size_t out_cap, size_t *out_len)
 {
 	size_t len = 0;
 	int ret;
@@ -542,31 +549,43 @@ out:
 	return ret;
 }
 
-/* Take a use of the channel's current binding. */
-static struct csx__rbind *csx__bind_get(struct csx_chan *chan)
+/* Close a retired binding's back-end channel, exactly once. */
+static void csx__bind_close(struct csx__rbind *b)
 {
-	struct csx__rbind *b;
-
-	csx__core_lock();
-	b = chan->bind;
-	b->users++;
-	csx__core_unlock();
-	return b;
+	if (!__atomic_exchange_n(&b->closed, true, __ATOMIC_ACQ_REL))
+		csx__rc_close(b->rc);
 }
 
 /* Drop a use; @died: the call found the peer dead. Thread context. */
 static void csx__bind_put(struct csx__rbind *b, bool died)
 {
-	bool close;
-
-	csx__core_lock();
 	if (died)
-		b->dead = true;
-	close = !--b->users && b->retired;
-	csx__core_unlock();
-	if (close) {
-		csx__rc_close(b->rc);
-		csx__free(b);
+		__atomic_store_n(&b->dead, true, __ATOMIC_RELAXED);
+	/*
+	 * Pairs with csx__chan_reopen(), which marks the binding retired
+	 * and then reads the count: one of the two sees the other's write.
+	 */
+	if (!__atomic_sub_fetch(&b->users, 1, __ATOMIC_SEQ_CST) &&
+	    __atomic_load_n(&b->retired, __ATOMIC_SEQ_CST))
+		csx__bind_close(b);
+}
+
+/*
+ * Take a use of the channel's current binding, without a lock: count
+ * ourselves, then check it is still the current one (a re-open may have
+ * replaced it in between, and then may not have seen our count).
+ */
+static struct csx__rbind *csx__bind_get(struct csx_chan *chan)
+{
+	struct csx__rbind *b;
+
+	for (;;) {
+		b = __atomic_load_n(&chan->bind, __ATOMIC_ACQUIRE);
+		__atomic_add_fetch(&b->users, 1, __ATOMIC_SEQ_CST);
+		if (csx__likely(__atomic_load_n(&chan->bind,
+						__ATOMIC_SEQ_CST) == b))
+			return b;
+		csx__bind_put(b, false);
 	}
 }
 
@@ -601,7 +620,9 @@ static int csx__chan_reopen(struct csx_chan *chan, struct csx__rbind *old,
 	csx_os_mutex_lock(chan->reopen);
 	csx__core_lock();
 	cur = chan->bind;
-	ret = (cur != old && !cur->dead) ? 0 : 1;
+	ret = (cur != old && !__atomic_load_n(&cur->dead, __ATOMIC_RELAXED)) ?
+		      0 :
+		      1;
 	csx__core_unlock();
 	if (!ret)
 		goto out;
@@ -654,21 +675,21 @@ static int csx__chan_reopen(struct csx_chan *chan, struct csx__rbind *old,
 	nb->rc = rc;
 	csx__core_lock();
 	cur = chan->bind;
-	chan->bind = nb;
-	chan->gone = false; /* the watch runs again at the next death */
-	if (csx__gone_early_take(nb->rc)) {
+	nb->older = cur; /* freed at csx_close() */
+	if (csx__gone_early_take(nb->rc))
 		nb->dead = true;
-		csx__chan_gone_locked(chan);
-	}
 	__atomic_store_n(&chan->version, version, __ATOMIC_RELAXED);
 	__atomic_store_n(&chan->idempotent, idempotent, __ATOMIC_RELAXED);
-	cur->retired = true;
-	close_cur = !cur->users;
+	__atomic_store_n(&chan->bind, nb, __ATOMIC_SEQ_CST);
+	chan->gone = false; /* the watch runs again at the next death */
+	if (nb->dead)
+		csx__chan_gone_locked(chan);
+	/* Pairs with csx__bind_get() and csx__bind_put(). */
+	__atomic_store_n(&cur->retired, true, __ATOMIC_SEQ_CST);
+	close_cur = !__atomic_load_n(&cur->users, __ATOMIC_SEQ_CST);
 	csx__core_unlock();
-	if (close_cur) {
-		csx__rc_close(cur->rc);
-		csx__free(cur);
-	}
+	if (close_cur)
+		csx__bind_close(cur);
 	csx_info("channel to %s: service back, channel re-opened", chan->name);
 	ret = 0;
 out:
@@ -712,7 +733,7 @@ static int csx__call_remote(struct csx_chan *chan, uint32_t op,
 					(int64_t)csx_os_time_ns() + timeout_ns;
 		}
 		b = csx__bind_get(chan);
-		if (b->dead && recover) {
+		if (__atomic_load_n(&b->dead, __ATOMIC_RELAXED) && recover) {
 			csx__bind_put(b, false);
 			if (csx__chan_reopen(chan, b, deadline))
 				return -CSX_EPEERDIED;
@@ -781,10 +802,11 @@ static int csx__call_remote(struct csx_chan *chan, uint32_t op,
  * @sbc, @in and @out point into the shared buffer (the in-process path
  * uses them; a remote one passes the buffer and the offsets).
  */
-static int csx__call_do(struct csx_chan *chan, uint32_t op,
-			const struct csx__sbcall *sbc, const void *in,
-			size_t in_len, void *out, size_t out_cap,
-			size_t *out_len, int64_t timeout_ns)
+static csx__always_inline int csx__call_do(struct csx_chan *chan, uint32_t op,
+					   const struct csx__sbcall *sbc,
+					   const void *in, size_t in_len,
+					   void *out, size_t out_cap,
+					   size_t *out_len, int64_t timeout_ns)
 {
 	size_t len = 0;
 	int ret;
@@ -821,6 +843,23 @@ int csx_call(struct csx_chan *chan, uint32_t op, const void *in, size_t in_len,
 	if (out_len)
 		*out_len = len;
 	return ret;
+}
+
+int csx__call_for(struct csx_chan *chan, uint32_t op, const void *in,
+		  size_t in_len, void *out, size_t out_cap, size_t *out_len,
+		  int64_t timeout_ns)
+{
+	int ret;
+
+	*out_len = 0;
+	if (!csx__magic_ok(chan, CSX__MAGIC_CHAN))
+		return csx__bad_handle(__func__, chan);
+	ret = csx__call_check(in, in_len, out, out_cap, timeout_ns);
+	if (ret)
+		return ret;
+	/* No context check: back ends call this from their own threads. */
+	return csx__call_do(chan, op, NULL, in, in_len, out, out_cap, out_len,
+			    timeout_ns);
 }
 
 int csx__call_mapped(struct csx_chan *chan, uint32_t op, const void *in,
@@ -1082,7 +1121,8 @@ void csx__remote_peer_gone(struct csx_os_rchan *rc)
 	csx__core_lock();
 	for (chan = csx__chans; chan; chan = chan->next) {
 		if (chan->bind && chan->bind->rc == rc) {
-			chan->bind->dead = true;
+			__atomic_store_n(&chan->bind->dead, true,
+					 __ATOMIC_RELAXED);
 			csx__chan_gone_locked(chan);
 			break;
 		}
@@ -1136,6 +1176,8 @@ int csx_chan_set_recovery(struct csx_chan *chan, uint32_t window_ms)
 
 void csx_close(struct csx_chan *chan)
 {
+	struct csx__rbind *b, *older;
+
 	if (!chan)
 		return;
 	if (!csx__magic_ok(chan, CSX__MAGIC_CHAN)) {
@@ -1150,9 +1192,15 @@ void csx_close(struct csx_chan *chan)
 		csx_os_thread_sleep(CSX__POLL_NS);
 	csx__magic_set(chan, CSX__MAGIC_DEAD);
 	if (chan->remote) {
-		/* No call in progress: retired bindings are closed already. */
-		csx__rc_close(chan->bind->rc);
-		csx__free(chan->bind);
+		/*
+		 * No call in progress: the retired bindings' channels are
+		 * closed already (but not their structures).
+		 */
+		for (b = chan->bind; b; b = older) {
+			older = b->older;
+			csx__bind_close(b);
+			csx__free(b);
+		}
 		csx_os_mutex_destroy(chan->reopen);
 	} else
 		csx__service_put(chan->svc);

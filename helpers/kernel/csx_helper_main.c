@@ -573,10 +573,36 @@ static long kh_in(void *k, void __user *u, size_t size, const char **why)
 	return 0;
 }
 
-static long kh_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+/* Every failed ioctl says why, rate-limited. */
+static void kh_ioctl_failed(const char *op, const char *why, long ret)
 {
-	struct kh_file *f = file->private_data;
-	void __user *up = (void __user *)arg;
+	pr_notice_ratelimited("pid %d: %s: %s (%ld)\n", task_tgid_nr(current),
+			      op, why ? why : "failed", ret);
+}
+
+/* CSX_KH_IOC_SVC_CALL: a call into a kernel service, the hot path. */
+static noinline long kh_ioctl_call(struct kh_file *f, void __user *up)
+{
+	struct csx_kh_svc_call c;
+	const char *why = NULL;
+	long ret;
+
+	ret = kh_in(&c, up, sizeof(c), &why);
+	if (!ret)
+		ret = kh_svc_call(f, &c, &why);
+	if (!ret && copy_to_user(up, &c, sizeof(c))) {
+		why = "bad argument pointer";
+		ret = -EFAULT;
+	}
+	if (ret)
+		kh_ioctl_failed("SVC_CALL", why, ret);
+	return ret;
+}
+
+/* Every other command: the arguments in a union, cleared. */
+static noinline long kh_ioctl_other(struct kh_file *f, unsigned int cmd,
+				    void __user *up)
+{
 	union {
 		struct csx_kh_version ver;
 		struct csx_kh_claim claim;
@@ -756,13 +782,6 @@ unlock:
 			ret = kh_svc_open(f, &u.sopen, &why);
 		out = sizeof(u.sopen);
 		break;
-	case CSX_KH_IOC_SVC_CALL:
-		op = "SVC_CALL";
-		ret = kh_in(&u, up, sizeof(u.call), &why);
-		if (!ret)
-			ret = kh_svc_call(f, &u.call, &why);
-		out = sizeof(u.call);
-		break;
 	case CSX_KH_IOC_SVC_CLOSE:
 		op = "SVC_CLOSE";
 		ret = kh_in(&u, up, sizeof(u.sclose), &why);
@@ -859,10 +878,19 @@ unlock:
 		ret = -EFAULT;
 	}
 	if (ret)
-		pr_notice_ratelimited("pid %d: %s: %s (%ld)\n",
-				      task_tgid_nr(current), op,
-				      why ? why : "failed", ret);
+		kh_ioctl_failed(op, why, ret);
 	return ret;
+}
+
+static long kh_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct kh_file *f = file->private_data;
+	void __user *up = (void __user *)arg;
+
+	/* The one hot command, without the others' union to clear. */
+	if (cmd == CSX_KH_IOC_SVC_CALL)
+		return kh_ioctl_call(f, up);
+	return kh_ioctl_other(f, cmd, up);
 }
 
 /* ---- File ------------------------------------------------------------------ */

@@ -3,14 +3,14 @@
  * Service calls, user → kernel (CSX_KH_IOC_SVC_OPEN/CALL/CLOSE): a process
  * calls a service a kernel module exported with csx_service_export() in
  * csx.ko's registry. The helper is only the transport: it copies the
- * request in, runs csx_call() in the ioctl's thread and copies the
+ * request in, runs the call (csx__call_for()) in the ioctl's thread and copies the
  * response out. CSX_KH_IOC_SVC_CALL_SHBUF copies nothing: the payloads
  * are in one of the file's shared buffers (csx_helper_shbuf.c), which the
  * handler reads and writes in place through csx__call_mapped().
  *
  * csx.ko is optional: csx_helper.ko must load and serve devices without
  * it, so it does not link against csx.ko's exports. The first SVC_OPEN of
- * a file takes csx__service_open_for/csx_call/csx_close/csx_chan_version/
+ * a file takes csx__service_open_for/csx__call_for/csx_close/csx_chan_version/
  * csx_chan_watch/csx__call_mapped with symbol_get() (-ENOENT and a log
  * line when csx.ko is not loaded); the
  * last channel of the file to close gives them back with symbol_put().
@@ -75,7 +75,7 @@ struct kh_svc_chan {
 	struct kref ref;	/* the table's, plus one per CALL */
 	struct completion idle; /* the last reference went */
 	struct csx_chan *chan;
-	/* csx_call(), valid while the channel is (the file holds it). */
+	/* csx__call_for(), valid while the channel is (the file holds it). */
 	int (*call)(struct csx_chan *chan, uint32_t op, const void *in,
 		    size_t in_len, void *out, size_t out_cap, size_t *out_len,
 		    int64_t timeout_ns);
@@ -112,7 +112,7 @@ static void kh_svc_put_ops(struct kh_file *f)
 	if (f->svc_open)
 		symbol_put(csx__service_open_for);
 	if (f->svc_call)
-		symbol_put(csx_call);
+		symbol_put(csx__call_for);
 	if (f->svc_close)
 		symbol_put(csx_close);
 	if (f->svc_version)
@@ -135,7 +135,7 @@ static int kh_svc_get_ops(struct kh_file *f)
 	if (f->svc_nchan++)
 		return 0;
 	f->svc_open = symbol_get(csx__service_open_for);
-	f->svc_call = symbol_get(csx_call);
+	f->svc_call = symbol_get(csx__call_for);
 	f->svc_close = symbol_get(csx_close);
 	f->svc_version = symbol_get(csx_chan_version);
 	f->svc_watch = symbol_get(csx_chan_watch);
@@ -442,7 +442,8 @@ long kh_svc_call(struct kh_file *f, struct csx_kh_svc_call *a, const char **why)
 	void __user *uin = u64_to_user_ptr(a->in_ptr);
 	void __user *uout = u64_to_user_ptr(a->out_ptr);
 	int64_t timeout = a->timeout_ns;
-	u8 small[KH_SVC_SMALL] __aligned(8);
+	/* Zeroed: a handler that claims more than it wrote leaks nothing. */
+	u8 small[KH_SVC_SMALL] __aligned(8) = { 0 };
 	struct kh_svc_chan *ch;
 	void *buf = NULL, *in = NULL, *out = NULL;
 	size_t len = 0;
@@ -496,8 +497,8 @@ long kh_svc_call(struct kh_file *f, struct csx_kh_svc_call *a, const char **why)
 		ret = -EFAULT;
 		goto out_free;
 	}
-	/* A handler that claims more than it wrote must not leak memory. */
-	if (out)
+	/* As small[]: a handler that claims more must not leak memory. */
+	if (out && buf != small)
 		memset(out, 0, a->out_cap);
 	a->status = ch->call(ch->chan, a->op, in, a->in_len, out, a->out_cap,
 			     &len, timeout);

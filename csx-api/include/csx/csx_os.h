@@ -552,6 +552,21 @@ void csx_os_service_withdraw(const char *name);
 int csx__service_open_for(const char *name, uint32_t min_version,
 			  bool same_user, struct csx_chan **out);
 /**
+ * csx__call_for() - Run a call for a caller in another domain whose
+ * request the back end copied into its own memory: as csx_call() on
+ * @p chan (from csx__service_open_for()), without the context check, as
+ * back ends call it only from their own threads. Thread context; may
+ * sleep.
+ * @param chan Channel. @param op Operation. @param in Request.
+ * @param in_len Its length. @param out Response buffer.
+ * @param out_cap Its capacity. @param out_len Response length.
+ * @param timeout_ns As csx_call().
+ * @return As csx_call().
+ */
+int csx__call_for(struct csx_chan *chan, uint32_t op, const void *in,
+		  size_t in_len, void *out, size_t out_cap, size_t *out_len,
+		  int64_t timeout_ns);
+/**
  * csx__call_mapped() - Run a call for a caller in another domain whose
  * payloads lie in a shared buffer the back end mapped: as csx_call() on
  * @p chan (from csx__service_open_for()), but lengths may be up to
