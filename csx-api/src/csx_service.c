@@ -557,7 +557,7 @@ static void csx__bind_close(struct csx__rbind *b)
 }
 
 /* Drop a use; @died: the call found the peer dead. Thread context. */
-static void csx__bind_put(struct csx__rbind *b, bool died)
+static inline void csx__bind_put(struct csx__rbind *b, bool died)
 {
 	if (died)
 		__atomic_store_n(&b->dead, true, __ATOMIC_RELAXED);
@@ -702,10 +702,10 @@ out:
  * service declared idempotent is re-issued on a re-opened channel; others
  * fail with -CSX_EPEERDIED, and the next call re-opens first.
  */
-static int csx__call_remote(struct csx_chan *chan, uint32_t op,
-			    const struct csx__sbcall *sbc, const void *in,
-			    size_t in_len, void *out, size_t out_cap,
-			    size_t *out_len, int64_t timeout_ns)
+static csx__always_inline int
+csx__call_remote(struct csx_chan *chan, uint32_t op,
+		 const struct csx__sbcall *sbc, const void *in, size_t in_len,
+		 void *out, size_t out_cap, size_t *out_len, int64_t timeout_ns)
 {
 	int64_t deadline = -1, left, pause = CSX__REISSUE_PAUSE_NS;
 	unsigned int reissued = 0;
@@ -845,6 +845,15 @@ int csx_call(struct csx_chan *chan, uint32_t op, const void *in, size_t in_len,
 	return ret;
 }
 
+static __attribute__((__noinline__)) int
+csx__call_remote_ool(struct csx_chan *chan, uint32_t op, const void *in,
+		     size_t in_len, void *out, size_t out_cap, size_t *out_len,
+		     int64_t timeout_ns)
+{
+	return csx__call_remote(chan, op, NULL, in, in_len, out, out_cap,
+				out_len, timeout_ns);
+}
+
 int csx__call_for(struct csx_chan *chan, uint32_t op, const void *in,
 		  size_t in_len, void *out, size_t out_cap, size_t *out_len,
 		  int64_t timeout_ns)
@@ -857,9 +866,16 @@ int csx__call_for(struct csx_chan *chan, uint32_t op, const void *in,
 	ret = csx__call_check(in, in_len, out, out_cap, timeout_ns);
 	if (ret)
 		return ret;
-	/* No context check: back ends call this from their own threads. */
-	return csx__call_do(chan, op, NULL, in, in_len, out, out_cap, out_len,
-			    timeout_ns);
+	/*
+	 * No context check: back ends call this from their own threads.
+	 * Their channels are nearly always in-process ones (a kernel
+	 * helper's into a kernel service): that path alone inline.
+	 */
+	if (csx__likely(!chan->remote))
+		return csx__call_local(chan->svc, op, in, in_len, out, out_cap,
+				       out_len);
+	return csx__call_remote_ool(chan, op, in, in_len, out, out_cap, out_len,
+				    timeout_ns);
 }
 
 int csx__call_mapped(struct csx_chan *chan, uint32_t op, const void *in,
