@@ -371,19 +371,17 @@ int csx_os_remote_open(const char *name, uint32_t min_version, int64_t wait_ns,
 }
 
 /*
- * A call ioctl (@req on @arg, whose timeout field is *@tmo) until it is
- * made: EINTR comes before the handler runs, so it is retried with what
- * is left of @timeout_ns. 0, or a negative status.
+ * A call ioctl that failed once: retried after EINTR (which comes before
+ * the handler runs) with what is left of @timeout_ns; other errors
+ * become a status. Out of line: the hot path is one ioctl.
  */
-static inline int remote_kh_call_ioctl(int fd, unsigned long req, void *arg,
-				       __s64 *tmo, uint32_t op,
-				       int64_t timeout_ns)
+static __attribute__((noinline)) int
+remote_kh_call_retry(int fd, unsigned long req, void *arg, __s64 *tmo,
+		     uint32_t op, int64_t timeout_ns)
 {
 	uint64_t deadline = 0, now;
 
-	/* The ABI's "forever" is -1. */
-	*tmo = timeout_ns == CSX_WAIT_FOREVER ? -1 : timeout_ns;
-	while (ioctl(fd, req, arg) < 0) {
+	do {
 		int err = errno;
 
 		if (err == EINTR) { /* the call was not made: again */
@@ -416,8 +414,32 @@ static inline int remote_kh_call_ioctl(int fd, unsigned long req, void *arg,
 				 (unsigned int)op, strerror(err));
 			return -CSX_EIO;
 		}
-	}
+	} while (ioctl(fd, req, arg) < 0);
 	return 0;
+}
+
+/*
+ * A call ioctl (@req on @arg, whose timeout field is *@tmo) until it is
+ * made. 0, or a negative status.
+ */
+static inline int remote_kh_call_ioctl(int fd, unsigned long req, void *arg,
+				       __s64 *tmo, uint32_t op,
+				       int64_t timeout_ns)
+{
+	/* The ABI's "forever" is -1. */
+	*tmo = timeout_ns == CSX_WAIT_FOREVER ? -1 : timeout_ns;
+	if (__builtin_expect(ioctl(fd, req, arg) == 0, 1))
+		return 0;
+	return remote_kh_call_retry(fd, req, arg, tmo, op, timeout_ns);
+}
+
+static __attribute__((noinline, cold)) int remote_kh_too_long(uint64_t len,
+							      size_t out_cap)
+{
+	csx_warn("csx_call(): the kernel helper returned %llu bytes into a "
+		 "%zu-byte buffer",
+		 (unsigned long long)len, out_cap);
+	return -CSX_EIO;
 }
 
 static int remote_kh_call(struct csx_os_rchan *rc, uint32_t op, const void *in,
@@ -440,12 +462,8 @@ static int remote_kh_call(struct csx_os_rchan *rc, uint32_t op, const void *in,
 				   &c.timeout_ns, op, timeout_ns);
 	if (ret)
 		return ret;
-	if (c.out_len > out_cap) {
-		csx_warn("csx_call(): the kernel helper returned %llu bytes "
-			 "into a %zu-byte buffer",
-			 (unsigned long long)c.out_len, out_cap);
-		return -CSX_EIO;
-	}
+	if (__builtin_expect(c.out_len > out_cap, 0))
+		return remote_kh_too_long(c.out_len, out_cap);
 	*out_len = (size_t)c.out_len;
 	return c.status;
 }

@@ -581,7 +581,7 @@ static void kh_ioctl_failed(const char *op, const char *why, long ret)
 }
 
 /* CSX_KH_IOC_SVC_CALL: a call into a kernel service, the hot path. */
-static noinline long kh_ioctl_call(struct kh_file *f, void __user *up)
+static inline long kh_ioctl_call(struct kh_file *f, void __user *up)
 {
 	struct csx_kh_svc_call c;
 	const char *why = NULL;

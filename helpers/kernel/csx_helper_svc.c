@@ -416,7 +416,8 @@ void kh_svc_close_all(struct kh_file *f)
  * The channel of @handle, referenced for a call; NULL if none (or
  * closing). Under RCU, without f->lock: calls do not serialize.
  */
-static struct kh_svc_chan *kh_svc_get(struct kh_file *f, u32 handle)
+static __always_inline struct kh_svc_chan *kh_svc_get(struct kh_file *f,
+						      u32 handle)
 {
 	u32 slot = KH_SVC_SLOT(handle);
 	struct kh_svc_chan *ch;
@@ -432,7 +433,7 @@ static struct kh_svc_chan *kh_svc_get(struct kh_file *f, u32 handle)
 	return ch;
 }
 
-static void kh_svc_put(struct kh_svc_chan *ch)
+static __always_inline void kh_svc_put(struct kh_svc_chan *ch)
 {
 	kref_put(&ch->ref, kh_svc_chan_idle);
 }
