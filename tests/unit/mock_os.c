@@ -88,6 +88,7 @@ struct csx_os_dma {
 struct csx_os_rchan {
 	bool live;
 	uint32_t version;
+	unsigned int ncalls; /* mock_set_remote_die_after() */
 };
 
 struct csx_os_shbuf {
@@ -142,6 +143,8 @@ static struct {
 	int remote_call_once;	  /* next call's status, once (0: none) */
 	bool remote_gone_in_open; /* the next open reports its death, once */
 	uint64_t remote_idempotent;
+	unsigned int remote_die_after; /* 0: off */
+	unsigned long remote_ok;
 	int state_result;
 	struct csx_os_state states[MOCK_MAX_STATES];
 	int shbuf_result;
@@ -226,6 +229,8 @@ void mock_reset(void)
 	mock.remote_call_once = 0;
 	mock.remote_gone_in_open = false;
 	mock.remote_idempotent = 0;
+	mock.remote_die_after = 0;
+	mock.remote_ok = 0;
 	mock.state_result = 0;
 	for (int i = 0; i < MOCK_MAX_STATES; i++)
 		free(mock.states[i].mem);
@@ -1453,11 +1458,51 @@ unsigned int mock_remote_live(void)
 	return n;
 }
 
+void mock_set_remote_die_after(unsigned int calls)
+{
+	mock.remote_die_after = calls;
+}
+
+unsigned long mock_remote_ok_calls(void)
+{
+	return __atomic_load_n(&mock.remote_ok, __ATOMIC_RELAXED);
+}
+
+/* csx_os_remote_open() with threads about: under the lock. */
+static int mock_remote_open_locked(struct csx_os_rchan **out, uint32_t *version,
+				   uint64_t *idempotent)
+{
+	unsigned int i;
+	int ret = 0;
+
+	pthread_mutex_lock(&mock.lock);
+	mock.remote.opens++;
+	for (i = 0; i < MOCK_MAX_RCHANS && mock.rchans[i].live; i++)
+		;
+	if (i == MOCK_MAX_RCHANS) {
+		ret = -CSX_ENOSPC;
+	} else {
+		mock.rchans[i].version = mock.remote_version;
+		mock.rchans[i].ncalls = 0;
+		__atomic_store_n(&mock.rchans[i].live, true, __ATOMIC_RELEASE);
+		*out = &mock.rchans[i];
+		*version = mock.remote_version;
+		*idempotent = mock.remote_idempotent;
+	}
+	pthread_mutex_unlock(&mock.lock);
+	return ret;
+}
+
 int csx_os_remote_open(const char *name, uint32_t min_version, int64_t wait_ns,
 		       struct csx_os_rchan **out, uint32_t *version,
 		       uint64_t *idempotent)
 {
 	unsigned int i;
+
+	if (mock.remote_die_after) {
+		*idempotent = 0;
+		return mock_remote_open_locked(out, version, idempotent);
+	}
 
 	mock.remote.wait_ns = wait_ns;
 	*idempotent = 0;
@@ -1490,10 +1535,22 @@ int csx_os_remote_call(struct csx_os_rchan *rc, uint32_t op, const void *in,
 		       size_t in_len, void *out, size_t out_cap,
 		       size_t *out_len, int64_t timeout_ns)
 {
-	if (!rc->live)
+	if (!__atomic_load_n(&rc->live, __ATOMIC_ACQUIRE))
 		mock_error("csx_os_remote_call() on a closed channel");
 	if (csx_os_context() & CSX_OS_CTX_ATOMIC)
 		mock_error("csx_os_remote_call() in atomic context");
+	if (mock.remote_die_after) {
+		*out_len = 0;
+		if (__atomic_add_fetch(&rc->ncalls, 1, __ATOMIC_RELAXED) >
+		    mock.remote_die_after)
+			return -CSX_EPEERDIED;
+		/* A call takes a while: others re-open meanwhile. */
+		sched_yield();
+		if (!__atomic_load_n(&rc->live, __ATOMIC_ACQUIRE))
+			mock_error("csx_os_remote_close() under a call");
+		__atomic_add_fetch(&mock.remote_ok, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
 	mock.remote.calls++;
 	mock.remote.chan = rc;
 	mock.remote.op = op;
@@ -1593,13 +1650,16 @@ int csx_os_remote_call_shbuf(struct csx_os_rchan *rc, uint32_t op,
 
 void csx_os_remote_close(struct csx_os_rchan *rc)
 {
+	pthread_mutex_lock(&mock.lock);
 	mock.remote.closes++;
 	mock.remote.chan = rc;
 	if (!rc->live) {
+		pthread_mutex_unlock(&mock.lock);
 		mock_error("csx_os_remote_close() of a closed channel");
 		return;
 	}
-	rc->live = false;
+	__atomic_store_n(&rc->live, false, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&mock.lock);
 }
 
 void mock_set_publish_result(int result)

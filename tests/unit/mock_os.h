@@ -140,6 +140,15 @@ void mock_set_remote_gone_in_open(void);
 void mock_set_remote_idempotent(uint64_t mask);
 /* Remote channels opened and not closed yet. */
 unsigned int mock_remote_live(void);
+/*
+ * Many calling threads: every remote channel dies after @calls calls
+ * (later calls on it answer -CSX_EPEERDIED, as a dead peer's do), and the
+ * remote hooks lock and count atomically, so threads may call them at
+ * once. 0 (the default): off. mock_remote_seen() keeps opens and closes;
+ * calls answered 0 are counted by mock_remote_ok_calls().
+ */
+void mock_set_remote_die_after(unsigned int calls);
+unsigned long mock_remote_ok_calls(void);
 /* Shared buffers allocated and not freed yet (checked at teardown). */
 unsigned int mock_shbuf_live(void);
 /* What csx_os_shbuf_alloc() answers (0, the default: memory). A remote

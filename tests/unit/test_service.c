@@ -618,6 +618,74 @@ static void recovery_reissues_idempotent_calls(void **state)
 	assert_int_equal(csx__live_count(CSX__T_CHAN), 0);
 }
 
+struct busy_caller {
+	struct csx_chan *ch;
+	unsigned int calls, ok, died, other;
+};
+
+static void *busy_call_thread(void *arg)
+{
+	struct busy_caller *c = arg;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < c->calls; i++) {
+		ret = csx_call(c->ch, 1, NULL, 0, NULL, 0, NULL,
+			       CSX_WAIT_FOREVER);
+		if (!ret)
+			c->ok++;
+		else if (ret == -CSX_EPEERDIED)
+			c->died++;
+		else
+			c->other++;
+	}
+	return NULL;
+}
+
+/*
+ * Calls take their use of the channel's binding without a lock: many
+ * threads calling while the peer dies over and over. Every call succeeds
+ * (re-issued on the re-opened channel), no call reaches a closed back-end
+ * channel, each one is closed exactly once (the mock counts both), and
+ * nothing leaks.
+ */
+static void recovery_under_concurrent_calls(void **state)
+{
+	const struct mock_remote_seen *seen = mock_remote_seen();
+	struct busy_caller c[4];
+	pthread_t th[4];
+	unsigned int i, ok = 0;
+	struct csx_chan *ch;
+
+	(void)state;
+	mock_set_remote_open(0, 1);
+	mock_set_remote_idempotent(CSX_OP_BIT(1));
+	mock_set_remote_die_after(50);
+	assert_int_equal(csx_open("far/busy", 1, &ch), 0);
+	for (i = 0; i < 4; i++) {
+		c[i] = (struct busy_caller){ .ch = ch, .calls = 2000 };
+		assert_int_equal(
+			pthread_create(&th[i], NULL, busy_call_thread, &c[i]),
+			0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(c[i].died, 0);
+		assert_int_equal(c[i].other, 0);
+		ok += c[i].ok;
+	}
+	assert_int_equal(ok, 8000);
+	assert_int_equal(mock_remote_ok_calls(), 8000);
+	/* At most 50 calls per binding: at least 160 re-opens. */
+	assert_true(seen->opens >= 8000 / 50);
+	assert_int_equal(mock_remote_live(), 1);
+	assert_int_equal(seen->closes, seen->opens - 1);
+	csx_close(ch);
+	assert_int_equal(mock_remote_live(), 0);
+	assert_int_equal(seen->closes, seen->opens);
+	assert_int_equal(csx__live_count(CSX__T_CHAN), 0);
+}
+
 static void recovery_off_and_limits(void **state)
 {
 	const struct mock_remote_seen *seen = mock_remote_seen();
@@ -943,6 +1011,7 @@ int main(void)
 		UNIT_TEST(scopes_publish_and_open_for),
 		UNIT_TEST(publish_refused_fails_export),
 		UNIT_TEST(recovery_reissues_idempotent_calls),
+		UNIT_TEST(recovery_under_concurrent_calls),
 		UNIT_TEST(recovery_off_and_limits),
 		UNIT_TEST(death_during_open_is_not_lost),
 		UNIT_TEST(shbuf_local_in_place),
