@@ -44,7 +44,7 @@ bench_ft_ping_LDFLAGS = $(bench_ldflags)
 # baseline on uio_pci_generic (a static program the kernel stage builds).
 # check_: built by make check, so a broken one fails early on the host.
 check_LTLIBRARIES += bench/vm/bench_uintr.la
-bench_vm_bench_uintr_la_SOURCES = bench/vm/bench_uintr.c
+bench_vm_bench_uintr_la_SOURCES = bench/vm/bench_uintr.c bench/vm/bench_vm.h
 bench_vm_bench_uintr_la_LDFLAGS = -module -avoid-version -shared \
 	-rpath /nowhere $(AM_LDFLAGS)
 bench_vm_bench_uintr_la_LIBADD = libcsx-user.la
@@ -57,7 +57,7 @@ bench_vm_bench_echo_la_LDFLAGS = -module -avoid-version -shared \
 	-rpath /nowhere $(AM_LDFLAGS)
 bench_vm_bench_echo_la_LIBADD = libcsx-user.la
 bench_vm_bench_call_uk_la_SOURCES = bench/vm/bench_call_uk.c \
-	bench/vm/bench_echo.h
+	bench/vm/bench_echo.h bench/vm/bench_vm.h
 bench_vm_bench_call_uk_la_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/helpers/include
 bench_vm_bench_call_uk_la_LDFLAGS = -module -avoid-version -shared \

@@ -41,6 +41,8 @@
 
 #include <csx/csx.h>
 
+#include "bench_vm.h"
+
 #include "csx_kh_abi.h"
 #include "bench_echo.h"
 
@@ -102,21 +104,6 @@ static int bcu_one(struct bcu *b, int kind)
 	return c.out_len == BCU_PAYLOAD ? 0 : -CSX_EIO;
 }
 
-/* Shell sort: no allocation. */
-static void bcu_sort(uint64_t *v, unsigned int n)
-{
-	unsigned int gap, i, j;
-	uint64_t x;
-
-	for (gap = n / 2; gap; gap /= 2)
-		for (i = gap; i < n; i++) {
-			x = v[i];
-			for (j = i; j >= gap && v[j - gap] > x; j -= gap)
-				v[j] = v[j - gap];
-			v[j] = x;
-		}
-}
-
 static int bcu_run(struct bcu *b, int only)
 {
 	unsigned int r, k, i, n = 0;
@@ -150,7 +137,7 @@ static int bcu_run(struct bcu *b, int only)
 		n += BCU_BATCH;
 	}
 	for (kind = 0; kind < BCU_KINDS; kind++)
-		bcu_sort(bcu_lat[kind], BCU_N);
+		bench_vm_sort(bcu_lat[kind], BCU_N);
 	csx_info("BENCH-RAW u2k n=%u csx=%llu raw=%llu null=%llu cpu=%d", BCU_N,
 		 (unsigned long long)bcu_lat[BCU_CSX][BCU_N / 2],
 		 (unsigned long long)bcu_lat[BCU_RAW][BCU_N / 2],

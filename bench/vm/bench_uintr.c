@@ -16,6 +16,8 @@
  */
 #include <csx/csx.h>
 
+#include "bench_vm.h"
+
 #define BU_SAMPLES 2000
 #define BU_BAR 0
 #define BU_REG_STATUS 0x24
@@ -102,21 +104,6 @@ static struct csx_driver bu_driver = {
 	.remove = bu_remove,
 };
 
-/* Shell sort: no allocation, fast enough for a few thousand samples. */
-static void bu_sort(uint64_t *v, unsigned int n)
-{
-	unsigned int gap, i, j;
-	uint64_t x;
-
-	for (gap = n / 2; gap; gap /= 2)
-		for (i = gap; i < n; i++) {
-			x = v[i];
-			for (j = i; j >= gap && v[j - gap] > x; j -= gap)
-				v[j] = v[j - gap];
-			v[j] = x;
-		}
-}
-
 static int bu_run(struct bu_dev *b)
 {
 	uint64_t t0, prev = 0;
@@ -138,8 +125,8 @@ static int bu_run(struct bu_dev *b)
 		}
 		bu_lat[i] = __atomic_load_n(&b->t_isr, __ATOMIC_ACQUIRE) - t0;
 	}
-	bu_sort(bu_lat, BU_SAMPLES);
-	bu_sort(bu_cycle, BU_SAMPLES - 1);
+	bench_vm_sort(bu_lat, BU_SAMPLES);
+	bench_vm_sort(bu_cycle, BU_SAMPLES - 1);
 	csx_info("BENCH-RAW uintr n=%u median=%llu p99=%llu cycle=%llu msi=%d",
 		 BU_SAMPLES, (unsigned long long)bu_lat[BU_SAMPLES / 2],
 		 (unsigned long long)bu_lat[BU_SAMPLES * 99 / 100],
