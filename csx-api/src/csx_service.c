@@ -152,13 +152,49 @@ static void csx__gone_early_add(struct csx_os_rchan *rc)
 	csx__gone_early[csx__gone_early_next++ % CSX__GONE_EARLY] = rc;
 }
 
-/* Close a back-end channel; a late "gone" for it must not outlive it. */
+/*
+ * Back-end channels being closed. A back end may report a death until its
+ * close returns (one it is telling finishes first); such a report is for
+ * nobody and must not be kept as an early one, or the next channel the
+ * back end allocates at the same address would be born dead.
+ */
+#define CSX__CLOSING 16
+static struct csx_os_rchan *csx__closing[CSX__CLOSING];
+
+/* Core lock held: is @rc being closed? */
+static bool csx__closing_has(struct csx_os_rchan *rc)
+{
+	unsigned int i;
+
+	for (i = 0; i < CSX__CLOSING; i++) {
+		if (csx__closing[i] == rc)
+			return true;
+	}
+	return false;
+}
+
+/* Close a back-end channel; a "gone" for it must not outlive it. */
 static void csx__rc_close(struct csx_os_rchan *rc)
 {
-	csx__core_lock();
-	csx__gone_early_take(rc);
-	csx__core_unlock();
+	unsigned int i;
+
+	for (;;) {
+		csx__core_lock();
+		csx__gone_early_take(rc);
+		for (i = 0; i < CSX__CLOSING && csx__closing[i]; i++)
+			;
+		if (i < CSX__CLOSING)
+			csx__closing[i] = rc;
+		csx__core_unlock();
+		if (i < CSX__CLOSING)
+			break;
+		/* As many closes at once as slots: rare, and short. */
+		csx_os_thread_sleep(CSX__POLL_NS);
+	}
 	csx_os_remote_close(rc);
+	csx__core_lock();
+	csx__closing[i] = NULL;
+	csx__core_unlock();
 }
 
 static void csx__chan_link(struct csx_chan *chan)
@@ -1143,7 +1179,8 @@ void csx__remote_peer_gone(struct csx_os_rchan *rc)
 			break;
 		}
 	}
-	if (!chan)
+	/* Not linked yet (an open returning), or being closed. */
+	if (!chan && !csx__closing_has(rc))
 		csx__gone_early_add(rc);
 	csx__core_unlock();
 }

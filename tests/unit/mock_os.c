@@ -140,8 +140,9 @@ static struct {
 	struct csx_os_rchan rchans[MOCK_MAX_RCHANS];
 	int publish_result;
 	struct mock_publish_seen publish;
-	int remote_call_once;	  /* next call's status, once (0: none) */
-	bool remote_gone_in_open; /* the next open reports its death, once */
+	int remote_call_once;	   /* next call's status, once (0: none) */
+	bool remote_gone_in_open;  /* the next open reports its death, once */
+	bool remote_gone_in_close; /* the next close reports a death, once */
 	uint64_t remote_idempotent;
 	unsigned int remote_die_after; /* 0: off */
 	unsigned long remote_ok;
@@ -228,6 +229,7 @@ void mock_reset(void)
 	memset(&mock.publish, 0, sizeof(mock.publish));
 	mock.remote_call_once = 0;
 	mock.remote_gone_in_open = false;
+	mock.remote_gone_in_close = false;
 	mock.remote_idempotent = 0;
 	mock.remote_die_after = 0;
 	mock.remote_ok = 0;
@@ -1650,6 +1652,8 @@ int csx_os_remote_call_shbuf(struct csx_os_rchan *rc, uint32_t op,
 
 void csx_os_remote_close(struct csx_os_rchan *rc)
 {
+	bool gone;
+
 	pthread_mutex_lock(&mock.lock);
 	mock.remote.closes++;
 	mock.remote.chan = rc;
@@ -1658,8 +1662,13 @@ void csx_os_remote_close(struct csx_os_rchan *rc)
 		mock_error("csx_os_remote_close() of a closed channel");
 		return;
 	}
-	__atomic_store_n(&rc->live, false, __ATOMIC_RELEASE);
+	gone = mock.remote_gone_in_close;
+	mock.remote_gone_in_close = false;
 	pthread_mutex_unlock(&mock.lock);
+	/* A death the back end was telling when the close began. */
+	if (gone)
+		csx__remote_peer_gone(rc);
+	__atomic_store_n(&rc->live, false, __ATOMIC_RELEASE);
 }
 
 void mock_set_publish_result(int result)
@@ -1772,4 +1781,9 @@ void csx_os_state_put(struct csx_os_state *st, bool drop)
 void mock_set_remote_gone_in_open(void)
 {
 	mock.remote_gone_in_open = true;
+}
+
+void mock_set_remote_gone_in_close(void)
+{
+	mock.remote_gone_in_close = true;
 }

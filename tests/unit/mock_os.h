@@ -136,6 +136,9 @@ void mock_set_remote_call_once(int status);
 /* The next successful csx_os_remote_open() reports the peer gone
  * (csx__remote_peer_gone()) before it returns, once. */
 void mock_set_remote_gone_in_open(void);
+/* The next csx_os_remote_close() reports the peer gone before it returns
+ * (a death the back end was telling), once. */
+void mock_set_remote_gone_in_close(void);
 /* The idempotent mask csx_os_remote_open() reports (default 0). */
 void mock_set_remote_idempotent(uint64_t mask);
 /* Remote channels opened and not closed yet. */

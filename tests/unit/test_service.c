@@ -739,6 +739,48 @@ static void recovery_off_and_limits(void **state)
 	}
 }
 
+static void count_watch(void *ctx)
+{
+	__atomic_add_fetch((int *)ctx, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * A death told while its channel closes is for nobody, least of all the
+ * next channel the back end allocates at the same address.
+ */
+static void death_during_close_is_dropped(void **state)
+{
+	const struct mock_remote_seen *seen = mock_remote_seen();
+	struct csx_os_rchan *first;
+	struct csx_chan *ch;
+	int fired = 0;
+
+	(void)state;
+	mock_set_remote_open(0, 1);
+	assert_int_equal(csx_open("far/a", 0, &ch), 0);
+	first = seen->chan;
+	mock_set_remote_gone_in_close();
+	csx_close(ch);
+	assert_int_equal(csx_open("far/a", 0, &ch), 0);
+	assert_ptr_equal(seen->chan, first); /* the mock reuses its slot */
+	/* Born alive: no re-open before the call, no watch. */
+	assert_int_equal(csx_chan_set_recovery(ch, 100), 0);
+	mock_set_remote_call(0, NULL, 0);
+	assert_int_equal(
+		csx_call(ch, 1, NULL, 0, NULL, 0, NULL, CSX_WAIT_FOREVER), 0);
+	assert_int_equal(seen->opens, 2);
+	assert_int_equal(csx_chan_watch(ch, count_watch, &fired), 0);
+	csx_close(ch); /* runs a queued watch before it returns */
+	assert_int_equal(fired, 0);
+	/* The control: a death told to an open channel is its watch's. */
+	assert_int_equal(csx_open("far/a", 0, &ch), 0);
+	assert_int_equal(csx_chan_watch(ch, count_watch, &fired), 0);
+	csx__remote_peer_gone(seen->chan);
+	csx_close(ch);
+	assert_int_equal(fired, 1);
+	assert_int_equal(mock_remote_live(), 0);
+}
+
 static void death_during_open_is_not_lost(void **state)
 {
 	const struct mock_remote_seen *seen = mock_remote_seen();
@@ -1014,6 +1056,7 @@ int main(void)
 		UNIT_TEST(recovery_under_concurrent_calls),
 		UNIT_TEST(recovery_off_and_limits),
 		UNIT_TEST(death_during_open_is_not_lost),
+		UNIT_TEST(death_during_close_is_dropped),
 		UNIT_TEST(shbuf_local_in_place),
 		UNIT_TEST(shbuf_free_refused_while_in_use),
 		UNIT_TEST(shbuf_remote_passes_handle),

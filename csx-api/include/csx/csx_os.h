@@ -583,7 +583,9 @@ int csx__call_mapped(struct csx_chan *chan, uint32_t op, const void *in,
  * (its process died or withdrew it): the core tells the channel's watcher
  * (csx_chan_watch()). Thread context; may sleep. Back ends call it at
  * most once per channel, and never once csx_os_remote_close() of @p rc
- * has begun to return (they synchronize with their own close).
+ * has begun to return (they synchronize with their own close). A report
+ * made while that close runs is dropped; one made while the open of
+ * @p rc is still returning is kept until the core links the channel.
  * @param rc The channel, as csx_os_remote_open() made it.
  */
 void csx__remote_peer_gone(struct csx_os_rchan *rc);
