@@ -270,6 +270,14 @@ if [[ -s $out/bench.txt ]]; then
 	sed 's/^/    /' "$out/bench.txt" >&2
 fi
 if [[ ${#failed[@]} -gt 0 ]]; then
+	# Again, last: a CI log that keeps only its tail must still say why.
+	for run in "${failed[@]}"; do
+		say "why $run failed:"
+		sed 's/^/    /' "$out/$run.verdict" >&2
+		# The failed tests' own diagnostics ("# ..." after "not ok").
+		grep -a -A3 '^ *not ok ' "$out/$run.log" | head -24 |
+			sed 's/^/    | /' >&2 || true
+	done
 	die "${failed[*]} (logs in $out)"
 fi
 say "PASS: ${kernel_list[*]} x ${mode_list[*]} (logs in $out)"
