@@ -194,9 +194,21 @@ unsigned int csx_os_context(void)
 	return ctx;
 }
 
+/*
+ * !(csx_os_context() & CSX_OS_CTX_ATOMIC) without the ISR/DPC detail:
+ * in_atomic() covers hard and soft interrupt context. csx_os_intr_held()
+ * is always false here.
+ */
+bool csx_os_may_sleep(void)
+{
+	return !(in_atomic() || irqs_disabled() ||
+		 this_cpu_read(csx_k_cur_intr) ||
+		 this_cpu_read(csx_k_atomic_depth));
+}
+
 bool csx_k_may_sleep(void)
 {
-	return !(csx_os_context() & CSX_OS_CTX_ATOMIC);
+	return csx_os_may_sleep();
 }
 
 uintptr_t csx_os_thread_id(void)

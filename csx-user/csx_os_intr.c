@@ -351,9 +351,8 @@ void csx__user_intr_read_wait(struct csx_os_intr *oi, uint32_t depth)
  * use. A thread holds only attached interrupts: detach waits for every
  * other thread's hold and clears the caller's.
  */
-bool csx_os_intr_held(void)
+static inline bool csx_user_intr_held(const struct csx_user_reader *r)
 {
-	const struct csx_user_reader *r = csx__user_tls.reader;
 	uint64_t used;
 	unsigned int slot;
 
@@ -366,6 +365,21 @@ bool csx_os_intr_held(void)
 			return true;
 	}
 	return false;
+}
+
+bool csx_os_intr_held(void)
+{
+	return csx_user_intr_held(csx__user_tls.reader);
+}
+
+/* Here, not in csx_os_core.c: one call, no second one for the holds. */
+bool csx_os_may_sleep(void)
+{
+	const struct csx_user_tls *tls = &csx__user_tls;
+
+	if (tls->ctx || tls->atomic_depth)
+		return false;
+	return !csx_user_intr_held(tls->reader);
 }
 
 /*

@@ -137,11 +137,9 @@ int csx__might_sleep_check(const char *func, unsigned int ctx);
  */
 static inline int csx__might_sleep(const char *func)
 {
-	unsigned int ctx = csx_os_context();
-
-	if (csx__likely(!(ctx & CSX_OS_CTX_ATOMIC) && !csx_os_intr_held()))
+	if (csx__likely(csx_os_may_sleep()))
 		return 0;
-	return csx__might_sleep_check(func, ctx);
+	return csx__might_sleep_check(func, csx_os_context());
 }
 /* Report a misuse other than sleeping (logged by the caller): bug if strict. */
 void csx__misuse(const char *what);

@@ -1381,6 +1381,11 @@ bool csx_os_intr_held(void)
 	return false;
 }
 
+bool csx_os_may_sleep(void)
+{
+	return !(csx_os_context() & CSX_OS_CTX_ATOMIC) && !csx_os_intr_held();
+}
+
 /*
  * The unit tests see the user back end's headers, whose inline
  * csx_intr_disable()/restore() read this: with no READLOCK record (depth

@@ -377,6 +377,15 @@ void csx_os_intr_restore(struct csx_os_intr *oi, unsigned long key);
  */
 bool csx_os_intr_held(void);
 /**
+ * csx_os_may_sleep() - May the caller sleep? Any context; never sleeps.
+ *
+ * Exactly !(csx_os_context() & CSX_OS_CTX_ATOMIC) && !csx_os_intr_held(),
+ * in one call: every sleeping entry point of the API asks it first, and
+ * the answer is nearly always yes.
+ * @return true if the caller may sleep.
+ */
+bool csx_os_may_sleep(void);
+/**
  * Wait-thread spin budget. @param oi Handle. @param spin_ns Budget.
  * @return 0 (kernel: accepted and ignored).
  */
