@@ -611,7 +611,8 @@ static inline void csx__bind_put(struct csx__rbind *b, bool died)
  * ourselves, then check it is still the current one (a re-open may have
  * replaced it in between, and then may not have seen our count).
  */
-static struct csx__rbind *csx__bind_get(struct csx_chan *chan)
+static csx__always_inline struct csx__rbind *
+csx__bind_get(struct csx_chan *chan)
 {
 	struct csx__rbind *b;
 
