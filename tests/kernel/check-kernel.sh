@@ -31,6 +31,12 @@
 #   --perf           a developer's profile: put the host's perf into the VM
 #                    and print where a user→kernel call spends its time
 #                    ("PERF-csx|raw|null" lines, payload-calls.sh)
+#   --ab DIR         a developer's same-boot comparison: DIR holds variant
+#                    A's csx_helper.ko and/or libcsx-user.so.0 (e.g. built
+#                    from another commit); the user→kernel call benchmark
+#                    then alternates A and this tree (B) in one boot, 6
+#                    rounds of 4 processes, and prints "AB" lines and their
+#                    means (payload-calls.sh)
 #   --jobs N         make -j (default 2)
 #   --verbose        stream the consoles
 #
@@ -60,6 +66,7 @@ user_build=""
 kill_rounds=5
 only=
 perf=0
+ab=
 
 usage() {
 	sed -n 's/^# \{0,1\}//; /^usage:/,/^#   --verbose/p' "$0" >&2
@@ -79,6 +86,7 @@ while [[ $# -gt 0 ]]; do
 	--kill-rounds) kill_rounds=${2:?}; shift 2 ;;
 	--only) only=${2:?}; shift 2 ;;
 	--perf) perf=1; shift ;;
+	--ab) ab=${2:?}; shift 2 ;;
 	--verbose) verbose=(--verbose); shift ;;
 	-h | --help) usage ;;
 	*) echo "check-kernel: unknown argument: $1" >&2; usage ;;
@@ -96,6 +104,11 @@ perf_bin=()
 if [[ $perf == 1 ]]; then
 	p=$(command -v perf) || die "--perf: no perf on this machine (apt-get install linux-perf)"
 	perf_bin=(--bin "$p")
+fi
+if [[ -n $ab ]]; then
+	[[ -f $ab/csx_helper.ko || -f $ab/libcsx-user.so.0 ]] ||
+		die "--ab: $ab holds neither csx_helper.ko nor libcsx-user.so.0"
+	ab=$(cd "$ab" && pwd)
 fi
 mkdir -p "$out"
 summary=$out/summary.txt
@@ -210,6 +223,12 @@ payload() { # payload KERNEL DIR
 	[[ -f $top/tests/kernel/helper/payload-helper.sh ]] &&
 		install -m 644 "$top/tests/kernel/helper/payload-helper.sh" "$dir/"
 	cp -a "$uprogs/." "$dir/"
+	if [[ -n $ab ]]; then
+		mkdir -p "$dir/ab"
+		for f in csx_helper.ko libcsx-user.so.0; do
+			[[ -f $ab/$f ]] && cp "$ab/$f" "$dir/ab/"
+		done
+	fi
 	# uio_pci_generic, the user-mode interrupt baseline (stock kernel).
 	if [[ $1 == stock ]]; then
 		cp "/lib/modules/$kver/kernel/drivers/uio/uio.ko" \

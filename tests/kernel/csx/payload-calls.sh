@@ -107,6 +107,49 @@ calls_tests() {
 				grep -o 'BENCH-RAW u2k.*' >>/tmp/calls-bench.txt
 			r=$((r + 1))
 		done
+		# check-kernel.sh --ab: variant A (ab/) against this build, in
+		# turns, in this boot: between boots the ratios move by more
+		# than most changes to the call path are worth.
+		if [ -d ./ab ]; then
+			: >/tmp/calls-ab.txt
+			for v in A B A B A B; do
+				if [ -f ./ab/csx_helper.ko ]; then
+					rmmod csx_helper
+					if [ $v = A ]; then
+						insmod ./ab/csx_helper.ko
+					else
+						insmod ./csx_helper.ko
+					fi
+				fi
+				lp=
+				[ $v = A ] && [ -f ./ab/libcsx-user.so.0 ] &&
+					lp=$PWD/ab
+				r=1
+				while [ $r -le 4 ]; do
+					LD_LIBRARY_PATH=$lp csx-run --once \
+						./bench_call_uk.so 2>&1 |
+						grep -o 'BENCH-RAW u2k.*' |
+						sed "s/^/AB $v /" >>/tmp/calls-ab.txt
+					r=$((r + 1))
+				done
+			done
+			cat /tmp/calls-ab.txt
+			awk '{
+				for (i = 3; i <= NF; i++) {
+					split($i, kv, "=")
+					f[kv[1]] = kv[2]
+				}
+				if (!f["null"]) next
+				c[$2] += f["csx"] / f["null"]
+				w[$2] += f["raw"] / f["null"]
+				n[$2]++
+			}
+			END {
+				for (v in n)
+					printf "AB-MEAN %s csx/null=%.3f raw/null=%.3f n=%d\n",
+						v, c[v] / n[v], w[v] / n[v], n[v]
+			}' /tmp/calls-ab.txt
+		fi
 		# check-kernel.sh --perf: a profile of each kind of call.
 		if [ "${CSX_PERF:-0}" = 1 ]; then
 			echo 0 >/proc/sys/kernel/kptr_restrict
